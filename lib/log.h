@@ -1,0 +1,87 @@
+/*
+ * Logging with upstream gwlbtun's sections and levels, so "--logging
+ * udp=debug,core=info" carries over.  One line per message, written with
+ * one write(2) so threads never interleave.  errno is preserved.
+ */
+#ifndef GWLB_LOG_H
+#define GWLB_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum log_section {
+	LOG_CORE = 0,
+	LOG_UDP,
+	LOG_GENEVE,
+	LOG_TUNNEL,
+	LOG_HEALTH,
+	LOG_HOOK,
+	LOG_NETLINK,
+	LOG_CONTROL,
+	LOG_SECTION__MAX
+};
+
+enum log_level {
+	LOG_CRITICAL = 0,
+	LOG_IMPORTANT,
+	LOG_INFO,
+	LOG_DEBUG,
+	LOG_DEBUGDETAIL,
+	LOG_LEVEL__MAX
+};
+
+extern enum log_level log_levels[LOG_SECTION__MAX];
+
+void log_init(const char *ident);
+const char *log_section_str(enum log_section s);
+const char *log_level_str(enum log_level l);
+int log_section_parse(const char *s, enum log_section *out);	/* "all" -> LOG_SECTION__MAX */
+int log_level_parse(const char *s, enum log_level *out);
+/* "core=info,udp=debug,all=important"; -EINVAL with a reason in err. */
+int log_config_parse(const char *spec, enum log_level levels[LOG_SECTION__MAX],
+    char *err, size_t errlen);
+void log_set_all(enum log_level lvl);
+
+static inline bool
+log_enabled(enum log_section s, enum log_level l)
+{
+	return l <= log_levels[s];
+}
+
+void log_msg(enum log_section s, enum log_level l, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void log_vmsg(enum log_section s, enum log_level l, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+#define log_at(sec, lvl, ...) do {					\
+	if (log_enabled((sec), (lvl)))					\
+		log_msg((sec), (lvl), __VA_ARGS__);			\
+} while (0)
+
+/* Convenience forms for the core section, as in OpenBSD's log.h. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));	/* appends strerror(errno) */
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Rate limit for messages that an attacker or a packet storm could repeat:
+ * at most `burst` per `interval_s` seconds; the suppressed count is reported
+ * with the next message that gets through.  Thread-safe, lock-free.
+ */
+struct log_rl {
+	uint64_t	window;		/* start of the current window, seconds */
+	uint32_t	count;
+	uint32_t	suppressed;
+	uint32_t	interval_s;
+	uint32_t	burst;
+};
+#define LOG_RL_INIT(interval, n) { 0, 0, 0, (interval), (n) }
+
+void log_rl(struct log_rl *rl, enum log_section s, enum log_level l,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif
