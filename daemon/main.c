@@ -1,2 +1,107 @@
+/*
+ * gwlbtund: start-up and shut-down.  The main thread becomes the manager
+ * (eni.c): it owns links, hooks and netlink, while the workers (worker.c)
+ * move packets.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "gwlbtund: not yet\n"); return 2; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gwlbtund.h"
+#include "log.h"
+#include "nl.h"
+#include "ret.h"
+
+struct daemon_state D;
+
+static void
+check_hook(const char *opt, const char *path)
+{
+	if (path && access(path, X_OK) < 0)
+		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s %s: %s; it will fail each time it runs",
+		    opt, path, strerror(errno));
+}
+
+/* The kernel applies max(all, link) for rp_filter: say so if "all" defeats us. */
+static void
+check_rp_filter_all(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/conf/all/rp_filter", "r");
+	int v = 0;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%d", &v) == 1 && v != 0)
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "net.ipv4.conf.all.rp_filter is %d: the "
+		    "kernel uses the larger of it and the link's 0, so asymmetric traffic "
+		    "on gwi-/gwo- links may be dropped", v);
+	fclose(f);
+}
+
+int
+main(int argc, char **argv)
+{
+	sigset_t mask;
+	int err;
+
+	log_init("gwlbtund");
+	conf_parse(argc, argv);
+
+	/* Signals are read by the manager through a signalfd; every thread
+	 * created from here on inherits this mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_msg(LOG_CORE, LOG_INFO, "gwlbtund %s starting: %s, %u receive and %u reply "
+	    "threads, idle teardown %s", PACKAGE_VERSION,
+	    conf.no_return ? "no return traffic" : "return traffic on",
+	    conf.rx_threads, conf.tun_threads,
+	    conf.idle_teardown_s ? "on" : "off");
+	if (conf.n_origins == 0)
+		log_msg(LOG_CORE, LOG_IMPORTANT, "no --allowed-origin given: anyone who "
+		    "reaches UDP %u can create ENIs (up to --max-enis %u)",
+		    conf.geneve_port, conf.max_enis);
+	check_hook("-c", conf.create_hook);
+	check_hook("-r", conf.destroy_hook);
+	check_rp_filter_all();
+	if (conf.health_port)
+		log_msg(LOG_HEALTH, LOG_IMPORTANT, "-p %u: the health check server is not "
+		    "part of this version yet", conf.health_port);
+
+	D.started_wall = time(NULL);
+	D.started_ns = now_ns();
+	D.n_rx = conf.rx_threads;
+	D.n_tun = conf.tun_threads;
+	D.mgr_slot = D.n_rx + D.n_tun;
+	D.nthreads = D.mgr_slot + 1;
+	D.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (D.wake_fd < 0)
+		fatal("eventfd");
+	err = nl_init();
+	if (err < 0) {
+		errno = -err;
+		fatal("netlink");
+	}
+	if (eni_table_init(conf.max_enis) < 0 || ret_init() < 0)
+		fatalx("out of memory");
+	err = worker_start_all();
+	if (err < 0) {
+		log_msg(LOG_CORE, LOG_CRITICAL, "cannot start the workers: %s", strerror(-err));
+		exit(1);
+	}
+	err = eni_manager_run();
+	nl_fini();
+	log_msg(LOG_CORE, LOG_INFO, "stopped");
+	return err ? 1 : 0;
+}

@@ -1,0 +1,341 @@
+/*
+ * Command line.  Every upstream gwlbtun option keeps its meaning (-c -r -t
+ * -i -p -j -s -d, --udpthreads, --udpaffinity, --tunthreads, --tunaffinity,
+ * --logging), so existing unit files keep working; what is new is a long
+ * option.  Nothing is parsed with atoi: a bad value stops the daemon at
+ * start with one line and exit status 2.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpulist.h"
+#include "gwlbtund.h"
+#include "log.h"
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+
+struct config conf = {
+	.tcp_idle_s = 350,
+	.udp_idle_s = 120,
+	.geneve_port = GENEVE_PORT,
+	.batch = 64,
+	.rcvbuf = 128u << 20,
+	.busy_poll_us = 50,
+	.max_enis = 1024,
+	.mtu = 8500,
+	.hook_timeout_s = 30,
+	.max_flows_per_eni = 65536,
+	.control_path = RUNSTATEDIR "/gwlbtund/gwlbtund.sock",
+};
+
+enum {
+	OPT_UDPTHREADS = 256, OPT_UDPAFFINITY, OPT_TUNTHREADS, OPT_TUNAFFINITY,
+	OPT_LOGGING, OPT_NO_RETURN, OPT_GENEVE_PORT, OPT_BIND, OPT_BATCH,
+	OPT_RCVBUF, OPT_BUSY_POLL, OPT_ALLOWED_ORIGIN, OPT_MAX_ENIS, OPT_MTU,
+	OPT_HOOK_TIMEOUT, OPT_UDP_IDLE, OPT_MAX_FLOWS, OPT_CONTROL, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "cmdnew",		required_argument,	NULL, 'c' },
+	{ "cmddel",		required_argument,	NULL, 'r' },
+	{ "timeout",		required_argument,	NULL, 't' },
+	{ "idle",		required_argument,	NULL, 'i' },
+	{ "port",		required_argument,	NULL, 'p' },
+	{ "json",		no_argument,		NULL, 'j' },
+	{ "debug",		no_argument,		NULL, 'd' },
+	{ "udpthreads",		required_argument,	NULL, OPT_UDPTHREADS },
+	{ "udpaffinity",	required_argument,	NULL, OPT_UDPAFFINITY },
+	{ "tunthreads",		required_argument,	NULL, OPT_TUNTHREADS },
+	{ "tunaffinity",	required_argument,	NULL, OPT_TUNAFFINITY },
+	{ "logging",		required_argument,	NULL, OPT_LOGGING },
+	{ "no-return",		no_argument,		NULL, OPT_NO_RETURN },
+	{ "geneve-port",	required_argument,	NULL, OPT_GENEVE_PORT },
+	{ "bind",		required_argument,	NULL, OPT_BIND },
+	{ "batch",		required_argument,	NULL, OPT_BATCH },
+	{ "rcvbuf",		required_argument,	NULL, OPT_RCVBUF },
+	{ "busy-poll",		required_argument,	NULL, OPT_BUSY_POLL },
+	{ "allowed-origin",	required_argument,	NULL, OPT_ALLOWED_ORIGIN },
+	{ "max-enis",		required_argument,	NULL, OPT_MAX_ENIS },
+	{ "mtu",		required_argument,	NULL, OPT_MTU },
+	{ "hook-timeout",	required_argument,	NULL, OPT_HOOK_TIMEOUT },
+	{ "udp-idle",		required_argument,	NULL, OPT_UDP_IDLE },
+	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
+	{ "control-socket",	required_argument,	NULL, OPT_CONTROL },
+	{ "version",		no_argument,		NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: gwlbtund [options]\n"
+"AWS Gateway Load Balancer tunnel handler: GENEVE on UDP in, one TUN link per\n"
+"endpoint (gwi-X, and gwo-X with return traffic) out, replies re-encapsulated.\n"
+"\n"
+"Options compatible with upstream gwlbtun:\n"
+"  -h, --help               this text\n"
+"  -c, --cmdnew FILE        hook run when an ENI's links are created:\n"
+"                           FILE CREATE gwi-X gwo-X|none ENI\n"
+"  -r, --cmddel FILE        hook run when an ENI is torn down:\n"
+"                           FILE DESTROY gwi-X gwo-X|none ENI\n"
+"  -t, --timeout SECS       tear an ENI down after SECS without traffic (0 = never, default)\n"
+"  -i, --idle SECS          TCP flow idle timeout (default 350)\n"
+"  -p, --port PORT          serve the health check on TCP PORT (default off)\n"
+"  -j, --json               health check body in JSON\n"
+"  -s                       health check status only, no body\n"
+"  -d, --debug              log everything at debug level\n"
+"      --udpthreads N       receive threads (default: CPUs we may run on)\n"
+"      --udpaffinity LIST   receive threads pinned to LIST, e.g. 0-3,6\n"
+"      --tunthreads N       reply threads (default: CPUs we may run on)\n"
+"      --tunaffinity LIST   reply threads pinned to LIST\n"
+"      --logging SPEC       SECTION=LEVEL,...  sections core udp geneve tunnel\n"
+"                           healthcheck hook netlink control all; levels critical\n"
+"                           important info debug debugdetail\n"
+"\n"
+"gwlbtund options:\n"
+"      --no-return          no return traffic: no gwo- links, no replies\n"
+"      --geneve-port PORT   UDP port GENEVE arrives on (default 6081)\n"
+"      --bind ADDR          IPv4 address to receive on (default any)\n"
+"      --batch N            datagrams per recvmmsg call, 1-1024 (default 64)\n"
+"      --rcvbuf BYTES       socket receive buffer (default 128M; K/M/G suffixes)\n"
+"      --busy-poll USEC     SO_BUSY_POLL time, 0 = off (default 50)\n"
+"      --allowed-origin CIDR accept GENEVE only from CIDR (repeatable)\n"
+"      --max-enis N         most ENIs at once (default 1024)\n"
+"      --mtu N              MTU of the gwi-/gwo- links (default 8500)\n"
+"      --hook-timeout SECS  kill a hook still running after SECS (default 30)\n"
+"      --udp-idle SECS      idle timeout of non-TCP flows (default 120)\n"
+"      --max-flows N        flows remembered per ENI (default 65536)\n"
+"      --control-socket PATH  gwlbctl socket (default %s)\n"
+"      --version            print the version and exit\n",
+	    RUNSTATEDIR "/gwlbtund/gwlbtund.sock");
+}
+
+_Noreturn static void
+bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gwlbtund: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see gwlbtund --help)\n", stderr);
+	exit(2);
+}
+
+/* A whole decimal number in [lo, hi] with an optional K/M/G suffix. */
+static unsigned long long
+parse_num(const char *opt, const char *s, unsigned long long lo,
+    unsigned long long hi, bool suffix)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		bad("%s: '%s' is not a number", opt, s);
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		bad("%s: '%s' is out of range", opt, s);
+	if (suffix && *end) {
+		switch (*end) {
+		case 'k': case 'K': mult = 1ull << 10; end++; break;
+		case 'm': case 'M': mult = 1ull << 20; end++; break;
+		case 'g': case 'G': mult = 1ull << 30; end++; break;
+		}
+	}
+	if (*end != '\0')
+		bad("%s: '%s' is not a number", opt, s);
+	if (v > hi / mult || v * mult < lo || v * mult > hi)
+		bad("%s: %s is out of range (%llu-%llu)", opt, s, lo, hi);
+	return v * mult;
+}
+
+static void
+parse_cidr(const char *s, struct origin *o)
+{
+	char buf[INET_ADDRSTRLEN + 4], *slash;
+	unsigned long plen = 32;
+	struct in_addr a;
+
+	if (strlen(s) >= sizeof(buf))
+		bad("--allowed-origin: '%s' is not an IPv4 CIDR", s);
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		plen = parse_num("--allowed-origin prefix length", slash + 1, 0, 32, false);
+	}
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		bad("--allowed-origin: '%s' is not an IPv4 CIDR", s);
+	o->mask = plen ? htonl(~0u << (32 - plen)) : 0;
+	o->addr = a.s_addr & o->mask;
+}
+
+static int
+default_threads(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+}
+
+int
+conf_parse(int argc, char **argv)
+{
+	char err[256];
+	unsigned long long udpthreads = 0, tunthreads = 0;
+	int c, n;
+
+	while ((c = getopt_long(argc, argv, "hc:r:t:i:p:jsd", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'c':
+			conf.create_hook = optarg;
+			break;
+		case 'r':
+			conf.destroy_hook = optarg;
+			break;
+		case 't':
+			conf.idle_teardown_s = (unsigned)parse_num("-t", optarg, 0, 86400 * 365, false);
+			break;
+		case 'i':
+			conf.tcp_idle_s = (unsigned)parse_num("-i", optarg, 1, 86400, false);
+			break;
+		case 'p':
+			conf.health_port = (unsigned)parse_num("-p", optarg, 1, 65535, false);
+			break;
+		case 'j':
+			conf.health_json = true;
+			break;
+		case 's':
+			conf.health_status_only = true;
+			break;
+		case 'd':
+			log_set_all(LOG_DEBUG);
+			break;
+		case OPT_UDPTHREADS:
+			udpthreads = parse_num("--udpthreads", optarg, 1, MAX_WORKERS / 2, false);
+			break;
+		case OPT_TUNTHREADS:
+			tunthreads = parse_num("--tunthreads", optarg, 1, MAX_WORKERS / 2, false);
+			break;
+		case OPT_UDPAFFINITY:
+			n = cpulist_parse(optarg, &conf.rx_cpus, err, sizeof(err));
+			if (n < 0)
+				bad("--udpaffinity: %s", err);
+			if (n > MAX_WORKERS / 2)
+				bad("--udpaffinity: more than %d CPUs", MAX_WORKERS / 2);
+			conf.rx_pinned = true;
+			break;
+		case OPT_TUNAFFINITY:
+			n = cpulist_parse(optarg, &conf.tun_cpus, err, sizeof(err));
+			if (n < 0)
+				bad("--tunaffinity: %s", err);
+			if (n > MAX_WORKERS / 2)
+				bad("--tunaffinity: more than %d CPUs", MAX_WORKERS / 2);
+			conf.tun_pinned = true;
+			break;
+		case OPT_LOGGING:
+			if (log_config_parse(optarg, log_levels, err, sizeof(err)) < 0)
+				bad("--logging: %s", err);
+			conf.logging = optarg;
+			break;
+		case OPT_NO_RETURN:
+			conf.no_return = true;
+			break;
+		case OPT_GENEVE_PORT:
+			conf.geneve_port = (unsigned)parse_num("--geneve-port", optarg, 1, 65535, false);
+			break;
+		case OPT_BIND:
+			if (inet_pton(AF_INET, optarg, &conf.bind_addr) != 1)
+				bad("--bind: '%s' is not an IPv4 address", optarg);
+			break;
+		case OPT_BATCH:
+			conf.batch = (unsigned)parse_num("--batch", optarg, 1, 1024, false);
+			break;
+		case OPT_RCVBUF:
+			conf.rcvbuf = (unsigned)parse_num("--rcvbuf", optarg, 4096, 1u << 30, true);
+			break;
+		case OPT_BUSY_POLL:
+			conf.busy_poll_us = (unsigned)parse_num("--busy-poll", optarg, 0, 1000000, false);
+			break;
+		case OPT_ALLOWED_ORIGIN:
+			if (conf.n_origins == MAX_ORIGINS)
+				bad("--allowed-origin: at most %d", MAX_ORIGINS);
+			parse_cidr(optarg, &conf.origins[conf.n_origins++]);
+			break;
+		case OPT_MAX_ENIS:
+			conf.max_enis = (unsigned)parse_num("--max-enis", optarg, 1, 65536, false);
+			break;
+		case OPT_MTU:
+			conf.mtu = (unsigned)parse_num("--mtu", optarg, 1280, 65535, false);
+			break;
+		case OPT_HOOK_TIMEOUT:
+			conf.hook_timeout_s = (unsigned)parse_num("--hook-timeout", optarg, 1, 3600, false);
+			break;
+		case OPT_UDP_IDLE:
+			conf.udp_idle_s = (unsigned)parse_num("--udp-idle", optarg, 1, 86400, false);
+			break;
+		case OPT_MAX_FLOWS:
+			conf.max_flows_per_eni = (unsigned)parse_num("--max-flows", optarg, 16, 1u << 24, false);
+			break;
+		case OPT_CONTROL:
+			if (optarg[0] != '/' || strlen(optarg) >= 108)
+				bad("--control-socket: '%s' must be an absolute path shorter than 108 bytes", optarg);
+			conf.control_path = optarg;
+			break;
+		case OPT_VERSION:
+			printf("gwlbtund %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			exit(2);	/* getopt printed the reason */
+		}
+	}
+	if (optind < argc)
+		bad("unexpected argument '%s'", argv[optind]);
+
+	if (conf.rx_pinned) {
+		n = CPU_COUNT(&conf.rx_cpus);
+		if (udpthreads && udpthreads != (unsigned)n)
+			bad("--udpthreads %llu disagrees with --udpaffinity (%d CPUs)", udpthreads, n);
+		conf.rx_threads = (unsigned)n;
+	} else {
+		conf.rx_threads = udpthreads ? (unsigned)udpthreads : (unsigned)default_threads();
+	}
+	if (conf.tun_pinned) {
+		n = CPU_COUNT(&conf.tun_cpus);
+		if (tunthreads && tunthreads != (unsigned)n)
+			bad("--tunthreads %llu disagrees with --tunaffinity (%d CPUs)", tunthreads, n);
+		conf.tun_threads = (unsigned)n;
+	} else {
+		conf.tun_threads = tunthreads ? (unsigned)tunthreads : (unsigned)default_threads();
+	}
+	if (conf.rx_threads > MAX_WORKERS / 2)
+		conf.rx_threads = MAX_WORKERS / 2;
+	if (conf.tun_threads > MAX_WORKERS / 2)
+		conf.tun_threads = MAX_WORKERS / 2;
+	if (conf.no_return)
+		conf.tun_threads = 0;
+	return 0;
+}

@@ -1,0 +1,329 @@
+/*
+ * The hook runner.  Upstream ran hooks with system() on the packet thread,
+ * so a slow hook stalled traffic and a hanging one stalled it forever.  Here
+ * a hook is a child process the manager watches through a pidfd and a pipe
+ * in its epoll set; its output is logged line by line, its exit status is
+ * logged, and past the timeout its whole process group is killed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gwlbtund.h"
+#include "hook.h"
+#include "log.h"
+
+extern char **environ;
+
+struct hook_ev {
+	enum ev_kind	kind;
+	struct hook_job	*job;
+};
+
+struct hook_job {
+	struct hook_ev	ev_pid;
+	struct hook_ev	ev_out;
+	pid_t		pid;
+	int		pidfd;
+	int		outfd;
+	uint64_t	deadline_ns;
+	bool		killed;
+	hook_done_fn	done;
+	void		*arg;
+	char		tag[80];	/* "CREATE gwi-X" for the log */
+	char		line[512];
+	size_t		line_len;
+	struct hook_job	*next;
+};
+
+static const char *const hook_state_names[] = {
+	[HOOK_NONE] = "none",
+	[HOOK_RUNNING] = "running",
+	[HOOK_OK] = "ok",
+	[HOOK_FAILED] = "failed",
+	[HOOK_TIMEOUT] = "timeout",
+};
+_Static_assert(sizeof(hook_state_names) / sizeof(hook_state_names[0]) ==
+    HOOK_STATE__MAX, "hook_state_names");
+
+static int hook_epfd = -1;
+
+static void hook_finish(struct hook_job *j, int status, bool have_status);
+static struct hook_job *jobs;
+static unsigned n_jobs;
+
+const char *
+hook_state_str(enum hook_state s)
+{
+	return (unsigned)s < HOOK_STATE__MAX ? hook_state_names[s] : "?";
+}
+
+void
+hook_init(int epfd)
+{
+	hook_epfd = epfd;
+}
+
+unsigned
+hook_running(void)
+{
+	return n_jobs;
+}
+
+static int
+pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* environ plus our GWLB_* facts; returns a malloc'd array of malloc'd strings. */
+static char **
+hook_env(const struct hook_args *a)
+{
+	const char *keys[] = { "GWLB_ACTION", "GWLB_ENI", "GWLB_IFACE_IN",
+	    "GWLB_IFACE_OUT", "GWLB_ATTACHMENT", "GWLB_MODE" };
+	const char *vals[] = { a->action, a->eni_hex, a->if_in, a->if_out,
+	    a->attachment_hex, a->mode };
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ && environ[n])
+		n++;
+	env = calloc(n + 7, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(environ[i], "GWLB_", 5) == 0)
+			continue;	/* ours win over inherited ones */
+		env[k++] = environ[i];
+	}
+	for (size_t i = 0; i < 6; i++) {
+		char *s;
+
+		if (asprintf(&s, "%s=%s", keys[i], vals[i]) < 0)
+			s = NULL;
+		env[k++] = s;	/* NULL ends the list early on ENOMEM: harmless */
+		if (!s)
+			break;
+	}
+	env[k] = NULL;
+	return env;
+}
+
+int
+hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	struct epoll_event ev;
+	struct hook_job *j;
+	char *argv[7], **env;
+	int pipefd[2], err;
+	pid_t pid;
+
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	snprintf(j->tag, sizeof(j->tag), "%s %s", a->action, a->if_in);
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		err = -errno;
+		free(j);
+		return err;
+	}
+	argv[0] = (char *)(uintptr_t)a->path;
+	argv[1] = (char *)(uintptr_t)a->action;
+	argv[2] = (char *)(uintptr_t)a->if_in;
+	argv[3] = (char *)(uintptr_t)a->if_out;
+	argv[4] = (char *)(uintptr_t)a->eni_hex;
+	argv[5] = NULL;
+	env = hook_env(a);
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
+	posix_spawnattr_init(&attr);
+	/* Own process group, so a timeout kills the hook's children too. */
+	posix_spawnattr_setpgroup(&attr, 0);
+	{
+		sigset_t none, all;
+
+		sigemptyset(&none);
+		sigfillset(&all);
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setsigdefault(&attr, &all);
+	}
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+	err = posix_spawn(&pid, a->path, &fa, &attr, argv, env ? env : environ);
+	if (err == ENOEXEC) {
+		/* No #! line: upstream's system() ran such scripts with sh. */
+		char *shargv[8] = { "/bin/sh", argv[0], argv[1], argv[2], argv[3], argv[4], NULL };
+
+		err = posix_spawn(&pid, "/bin/sh", &fa, &attr, shargv, env ? env : environ);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (env) {
+		for (size_t i = 0; env[i]; i++)
+			if (strncmp(env[i], "GWLB_", 5) == 0)
+				free(env[i]);
+		free(env);
+	}
+	close(pipefd[1]);
+	if (err) {
+		close(pipefd[0]);
+		free(j);
+		return -err;
+	}
+
+	j->pid = pid;
+	j->outfd = pipefd[0];
+	j->pidfd = pidfd_open_(pid);
+	j->deadline_ns = now_ns() + (uint64_t)timeout_s * 1000000000ull;
+	j->done = done;
+	j->arg = arg;
+	j->ev_pid = (struct hook_ev){ EV_HOOK_PID, j };
+	j->ev_out = (struct hook_ev){ EV_HOOK_OUT, j };
+	if (j->pidfd < 0) {
+		/* Cannot watch it: wait for it here rather than lose it. */
+		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: pidfd_open: %s; waiting synchronously",
+		    j->tag, strerror(errno));
+	} else {
+		ev.events = EPOLLIN;
+		ev.data.ptr = &j->ev_pid;
+		epoll_ctl(hook_epfd, EPOLL_CTL_ADD, j->pidfd, &ev);
+	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = &j->ev_out;
+	epoll_ctl(hook_epfd, EPOLL_CTL_ADD, j->outfd, &ev);
+	j->next = jobs;
+	jobs = j;
+	n_jobs++;
+	log_msg(LOG_HOOK, LOG_DEBUG, "%s: started %s (pid %d)", j->tag, a->path, (int)pid);
+	if (j->pidfd < 0) {
+		int st = 0;
+		pid_t r;
+
+		while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+			;
+		hook_finish(j, st, r == pid);
+	}
+	return 0;
+}
+
+static void
+hook_read_output(struct hook_job *j)
+{
+	char buf[1024];
+	ssize_t n;
+
+	while ((n = read(j->outfd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			char c = buf[i];
+
+			if (c == '\n' || j->line_len == sizeof(j->line) - 1) {
+				j->line[j->line_len] = '\0';
+				log_msg(LOG_HOOK, LOG_INFO, "%s: %s", j->tag, j->line);
+				j->line_len = 0;
+				if (c == '\n')
+					continue;
+			}
+			j->line[j->line_len++] = c;
+		}
+	}
+}
+
+static void
+hook_finish(struct hook_job *j, int status, bool have_status)
+{
+	enum hook_state res;
+	struct hook_job **pp;
+
+	hook_read_output(j);
+	if (j->line_len) {
+		j->line[j->line_len] = '\0';
+		log_msg(LOG_HOOK, LOG_INFO, "%s: %s", j->tag, j->line);
+	}
+	epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->outfd, NULL);
+	close(j->outfd);
+	if (j->pidfd >= 0) {
+		epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->pidfd, NULL);
+		close(j->pidfd);
+	}
+	if (j->killed) {
+		res = HOOK_TIMEOUT;
+		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: killed after %u s (--hook-timeout)",
+		    j->tag, conf.hook_timeout_s);
+	} else if (!have_status) {
+		res = HOOK_FAILED;
+		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: exit status lost", j->tag);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		res = HOOK_OK;
+		log_msg(LOG_HOOK, LOG_INFO, "%s: exited 0", j->tag);
+	} else if (WIFEXITED(status)) {
+		res = HOOK_FAILED;
+		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: exited with status %d",
+		    j->tag, WEXITSTATUS(status));
+	} else {
+		res = HOOK_FAILED;
+		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: killed by signal %d",
+		    j->tag, WTERMSIG(status));
+	}
+	for (pp = &jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
+	n_jobs--;
+	j->done(j->arg, res);
+	free(j);
+}
+
+void
+hook_event(void *tag, uint32_t events)
+{
+	struct hook_ev *ev = tag;
+	struct hook_job *j = ev->job;
+	int status = 0;
+	pid_t r;
+
+	if (ev->kind == EV_HOOK_OUT) {
+		hook_read_output(j);
+		if (events & (EPOLLHUP | EPOLLERR)) {
+			/* All writers gone; the exit comes through the pidfd. */
+			epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->outfd, NULL);
+		}
+		return;
+	}
+	do {
+		r = waitpid(j->pid, &status, WNOHANG);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return;		/* not yet */
+	hook_finish(j, status, r == j->pid);
+}
+
+void
+hook_tick(uint64_t now)
+{
+	for (struct hook_job *j = jobs; j; j = j->next) {
+		if (!j->killed && now >= j->deadline_ns) {
+			j->killed = true;
+			kill(-j->pid, SIGKILL);
+			kill(j->pid, SIGKILL);
+		}
+	}
+}

@@ -1,0 +1,56 @@
+/*
+ * User hooks, called exactly as upstream gwlbtun calls them:
+ *   HOOK CREATE|DESTROY gwi-X gwo-X|none ENI17HEX
+ * with the same facts in the environment (GWLB_*).  They run with
+ * posix_spawn in their own process group, asynchronously: the manager's
+ * epoll sees their output and their exit, and a hook past its timeout is
+ * killed with its children.  A hook never blocks traffic.
+ */
+#ifndef GWLBTUND_HOOK_H
+#define GWLBTUND_HOOK_H
+
+#include <stdint.h>
+
+enum hook_state {
+	HOOK_NONE = 0,		/* no hook configured or not run yet */
+	HOOK_RUNNING,
+	HOOK_OK,
+	HOOK_FAILED,		/* could not start, or non-zero exit */
+	HOOK_TIMEOUT,		/* killed after --hook-timeout */
+	HOOK_STATE__MAX
+};
+
+const char *hook_state_str(enum hook_state s);
+
+struct hook_job;
+
+/* Called once when the hook has finished, failed to start late, or was killed. */
+typedef void (*hook_done_fn)(void *arg, enum hook_state result);
+
+struct hook_args {
+	const char	*path;
+	const char	*action;	/* "CREATE" or "DESTROY" */
+	const char	*if_in;
+	const char	*if_out;	/* "none" without return traffic */
+	const char	*eni_hex;
+	const char	*attachment_hex;
+	const char	*mode;		/* "return" or "no-return" */
+};
+
+/* The manager's epoll set; jobs register their descriptors in it. */
+void hook_init(int epfd);
+/*
+ * Start a hook.  Returns 0 when it runs (done() will be called exactly
+ * once), or -errno when it could not be started (done() is not called).
+ */
+int hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg);
+/* epoll said something about one of a job's descriptors. */
+void hook_event(void *tag, uint32_t events);
+/* Kill hooks past their deadline; call about once a second. */
+void hook_tick(uint64_t now_ns);
+unsigned hook_running(void);
+
+/* Tag at the head of every epoll data.ptr the manager dispatches. */
+enum ev_kind { EV_WAKE = 1, EV_TIMER, EV_SIGNAL, EV_HOOK_PID, EV_HOOK_OUT };
+
+#endif

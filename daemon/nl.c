@@ -1,0 +1,264 @@
+/*
+ * The netlink boundary.  One request socket, owned by the manager thread:
+ * every request asks for an ACK, replies are matched by sequence number and
+ * port id, and the kernel's extended ACK text is logged with the error (as
+ * iproute2 does), so an operator sees why the kernel refused.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/ip.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "nl.h"
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+static struct mnl_socket *nl;
+static unsigned nl_portid;
+static unsigned nl_seq;
+
+int
+nl_init(void)
+{
+	int one = 1;
+
+	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+
+		mnl_socket_close(nl);
+		nl = NULL;
+		return err;
+	}
+	/* Both are best effort: old kernels lack them, and we still work. */
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl_portid = mnl_socket_get_portid(nl);
+	nl_seq = (unsigned)time(NULL);
+	return 0;
+}
+
+void
+nl_fini(void)
+{
+	if (nl)
+		mnl_socket_close(nl);
+	nl = NULL;
+}
+
+struct nl_req {
+	const char	*what;
+	int		ifindex;	/* filled by a GETLINK reply */
+};
+
+/* The extended ACK text of an error message, or NULL. */
+static const char *
+nl_ext_ack(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	size_t off;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	off = sizeof(*e);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	if (mnl_nlmsg_get_payload_len(nlh) < off)
+		return NULL;
+	const void *tlvs = (const uint8_t *)e + off;
+
+	mnl_attr_for_each_payload(tlvs, mnl_nlmsg_get_payload_len(nlh) - off) {
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+			return mnl_attr_get_str(attr);
+	}
+	return NULL;
+}
+
+static int
+nl_error_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	struct nl_req *req = data;
+	const char *msg;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (e->error == 0)
+		return MNL_CB_STOP;
+	msg = nl_ext_ack(nlh);
+	errno = -e->error;
+	if (e->error != -ENODEV || req->ifindex != -1)
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "%s: %s%s%s", req->what,
+		    strerror(-e->error), msg ? ": " : "", msg ? msg : "");
+	return MNL_CB_ERROR;
+}
+
+static int
+nl_link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_req *req = data;
+	const struct ifinfomsg *ifi;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return MNL_CB_OK;
+	ifi = mnl_nlmsg_get_payload(nlh);
+	req->ifindex = ifi->ifi_index;
+	return MNL_CB_OK;
+}
+
+/* Send one request and read until its ACK (or error). */
+static int
+nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_error_cb };
+	unsigned seq;
+	ssize_t n;
+	int ret;
+
+	if (!nl)
+		return -ENOTCONN;
+	seq = ++nl_seq;
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run2(buf, (size_t)n, seq, nl_portid, nl_link_cb, req,
+		    ctl_cb, NLMSG_MIN_TYPE);
+	} while (ret > MNL_CB_STOP);
+	return ret < 0 ? -errno : 0;
+}
+
+int
+nl_link_index(const char *name)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nl_req req = { .what = "get link", .ifindex = -1 };
+	int ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), IFLA_IFNAME, name))
+		return -ENAMETOOLONG;
+	ret = nl_talk(nlh, &req);
+	if (ret < 0)
+		return ret;
+	return req.ifindex > 0 ? req.ifindex : -ENODEV;
+}
+
+/*
+ * No IPv6 link-local address on our links: without it the kernel sends no
+ * router solicitations or MLD reports into the tunnel, which could only be
+ * dropped as replies without a flow.  Routes "dev gwi-X" need no address.
+ * Must happen before the link goes up; best effort (IPv6 may be off).
+ */
+static void
+nl_link_no_addrgen(int ifindex, const char *name)
+{
+	char buf[256], what[64];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nlattr *spec, *inet6;
+	struct nl_req req = { .what = what, .ifindex = -1 };
+
+	snprintf(what, sizeof(what), "IPv6 address generation off on %s", name);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, inet6);
+	mnl_attr_nest_end(nlh, spec);
+	int err = nl_talk(nlh, &req);
+
+	if (err < 0)
+		log_msg(LOG_NETLINK, LOG_DEBUG, "%s: %s", what, strerror(-err));
+}
+
+int
+nl_link_setup(int ifindex, const char *name, unsigned mtu)
+{
+	char buf[512], what[64];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nlattr *spec, *inet, *conf;
+	struct nl_req req = { .what = what, .ifindex = 0 };
+
+	nl_link_no_addrgen(ifindex, name);
+	snprintf(what, sizeof(what), "set up %s", name);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
+	if (!mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_MTU, mtu))
+		return -EMSGSIZE;
+	/* rp_filter 0: IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { [RP_FILTER] = 0 } } } */
+	spec = mnl_attr_nest_start_check(nlh, sizeof(buf), IFLA_AF_SPEC);
+	if (!spec)
+		return -EMSGSIZE;
+	inet = mnl_attr_nest_start_check(nlh, sizeof(buf), AF_INET);
+	if (!inet)
+		return -EMSGSIZE;
+	conf = mnl_attr_nest_start_check(nlh, sizeof(buf), IFLA_INET_CONF);
+	if (!conf)
+		return -EMSGSIZE;
+	if (!mnl_attr_put_u32_check(nlh, sizeof(buf), IPV4_DEVCONF_RP_FILTER, 0))
+		return -EMSGSIZE;
+	mnl_attr_nest_end(nlh, conf);
+	mnl_attr_nest_end(nlh, inet);
+	mnl_attr_nest_end(nlh, spec);
+	return nl_talk(nlh, &req);
+}
+
+int
+nl_link_del(int ifindex)
+{
+	char buf[256];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nl_req req = { .what = "delete link", .ifindex = -1 };
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_DELLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nl_talk(nlh, &req);
+}

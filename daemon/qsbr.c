@@ -1,0 +1,102 @@
+/*
+ * Deferred freeing for memory the data-path threads read without locks
+ * (flow entries and headers).  Retired pointers collect in a generation;
+ * on each manager tick the generation is closed with a snapshot of every
+ * worker's QSBR counter and freed once all workers have passed a quiescent
+ * point since (or were quiescent at the snapshot).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gwlbtund.h"
+#include "log.h"
+#include "ret.h"
+
+struct retire_gen {
+	void		**ptrs;
+	size_t		n, cap;
+	uint64_t	snap[MAX_WORKERS];
+	struct retire_gen *next;
+};
+
+static pthread_mutex_t retire_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct retire_gen *cur;
+static struct retire_gen *pending;	/* manager only */
+static struct log_rl rl_leak = LOG_RL_INIT(60, 1);
+
+void
+qsbr_snapshot_into(uint64_t *snap)
+{
+	unsigned total = D.n_rx + D.n_tun;
+
+	for (unsigned i = 0; i < total; i++)
+		snap[i] = atomic_load(&D.workers[i].qsbr);
+}
+
+bool
+qsbr_passed_since(const uint64_t *snap)
+{
+	unsigned total = D.n_rx + D.n_tun;
+
+	for (unsigned i = 0; i < total; i++)
+		if ((snap[i] & 1) && atomic_load(&D.workers[i].qsbr) == snap[i])
+			return false;
+	return true;
+}
+
+void
+qsbr_retire(void *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&retire_lock);
+	if (!cur)
+		cur = calloc(1, sizeof(*cur));
+	if (cur && cur->n == cur->cap) {
+		size_t cap = cur->cap ? cur->cap * 2 : 256;
+		void **n = realloc(cur->ptrs, cap * sizeof(*n));
+
+		if (n) {
+			cur->ptrs = n;
+			cur->cap = cap;
+		}
+	}
+	if (cur && cur->n < cur->cap) {
+		cur->ptrs[cur->n++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&retire_lock);
+	if (p)	/* out of memory: leaking is safe, freeing is not */
+		log_rl(&rl_leak, LOG_CORE, LOG_IMPORTANT, "out of memory retiring flow memory");
+}
+
+void
+qsbr_reclaim(void)
+{
+	struct retire_gen *g, **pp;
+
+	pthread_mutex_lock(&retire_lock);
+	g = cur;
+	cur = NULL;
+	pthread_mutex_unlock(&retire_lock);
+	if (g) {
+		qsbr_snapshot_into(g->snap);
+		g->next = pending;
+		pending = g;
+	}
+	for (pp = &pending; *pp;) {
+		g = *pp;
+		if (qsbr_passed_since(g->snap)) {
+			*pp = g->next;
+			for (size_t i = 0; i < g->n; i++)
+				free(g->ptrs[i]);
+			free(g->ptrs);
+			free(g);
+		} else {
+			pp = &g->next;
+		}
+	}
+}

@@ -1,0 +1,428 @@
+/*
+ * Return traffic.  On receive, the flow of every inbound packet is learnt
+ * (GENEVE header as received, GWLB's address and source port, the address
+ * GWLB sent to).  Tunnel workers read replies from the gwi-/gwo- queues,
+ * find the flow (as is or reversed; ICMP errors through the packet they
+ * quote; later fragments through their first fragment), put the stored
+ * GENEVE header in front unchanged, add an outer IPv4/UDP header (source =
+ * the address GWLB sent to, destination = GWLB, ports as GWLB sent them:
+ * source = GWLB's source port, destination = 6081; TTL 64, DF, both checksums
+ * computed) and send batches with sendmmsg on a raw socket.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flow.h"
+#include "gwlbtund.h"
+#include "log.h"
+#include "pkt.h"
+#include "ret.h"
+
+#define RET_BATCH	64
+#define OUTER_LEN	(20 + 8)
+#define HEADROOM	(OUTER_LEN + GENEVE_MAX_HDR_LEN)
+#define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
+#define FRAG_SLOTS	256
+#define FRAG_TTL_NS	(5ull * 1000000000ull)
+
+struct ret_state {
+	int		raw;
+	unsigned	n;
+	size_t		slot_size;
+	uint8_t		*bufs;
+	uint16_t	ip_id;
+	struct mmsghdr	msgs[RET_BATCH];
+	struct iovec	iov[RET_BATCH];
+	struct sockaddr_in dst[RET_BATCH];
+	struct eni	*eni[RET_BATCH];
+	uint32_t	inner_len[RET_BATCH];
+};
+
+/* Later fragments of a reply follow the header their first fragment used. */
+struct frag_ent {
+	uint64_t	eni_id;
+	uint64_t	expires_ns;
+	uint8_t		family;
+	uint32_t	id;
+	uint8_t		src[16], dst[16];
+	struct flow_hdr	hdr;
+	uint8_t		geneve[GENEVE_MAX_HDR_LEN];
+};
+
+static pthread_mutex_t frag_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct frag_ent *frags;
+static unsigned frag_next;
+
+static struct log_rl rl_noflow = LOG_RL_INIT(10, 5);
+static struct log_rl rl_send = LOG_RL_INIT(10, 5);
+
+int
+ret_init(void)
+{
+	flow_set_retire(qsbr_retire);
+	flow_set_timeouts((uint64_t)conf.tcp_idle_s * 1000000000ull,
+	    (uint64_t)conf.udp_idle_s * 1000000000ull);
+	frags = calloc(FRAG_SLOTS, sizeof(*frags));
+	return frags ? 0 : -ENOMEM;
+}
+
+void
+ret_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
+    const uint8_t *buf, const struct sockaddr_in *src, const struct in_addr *dst,
+    uint64_t now)
+{
+	struct {
+		struct flow_hdr h;
+		uint8_t geneve[GENEVE_MAX_HDR_LEN];
+	} fh;
+	struct pkt_info pi;
+
+	(void)w;
+	/* Later fragments carry no ports; inbound ICMP errors are not flows. */
+	if (pkt_parse(g->inner, g->inner_len, &pi) != PKT_OK ||
+	    pi.frag == PKT_FRAG_LATER || pi.icmp_error)
+		return;
+	fh.h.gwlb_addr = src->sin_addr.s_addr;
+	fh.h.gwlb_port = src->sin_port;
+	fh.h.local_addr = dst->s_addr;
+	fh.h.local_port = htons((uint16_t)conf.geneve_port);
+	fh.h.len = g->hdr_len;
+	memcpy(fh.h.geneve, buf, g->hdr_len);
+	flow_learn(e->flows, &pi.key, &fh.h, now);
+}
+
+static void
+frag_remember(const struct eni *e, const struct pkt_info *pi, const struct flow_hdr *h,
+    uint64_t now)
+{
+	struct frag_ent *f;
+
+	pthread_mutex_lock(&frag_lock);
+	f = &frags[frag_next++ % FRAG_SLOTS];
+	f->eni_id = e->id;
+	f->expires_ns = now + FRAG_TTL_NS;
+	f->family = pi->key.family;
+	f->id = pi->frag_id;
+	memcpy(f->src, pi->key.src, 16);
+	memcpy(f->dst, pi->key.dst, 16);
+	memcpy(&f->hdr, h, sizeof(*h) + h->len);
+	pthread_mutex_unlock(&frag_lock);
+}
+
+static bool
+frag_find(const struct eni *e, const struct pkt_info *pi, uint64_t now,
+    struct flow_hdr *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&frag_lock);
+	for (unsigned i = 0; i < FRAG_SLOTS; i++) {
+		struct frag_ent *f = &frags[i];
+
+		if (f->eni_id == e->id && f->id == pi->frag_id &&
+		    f->family == pi->key.family && now < f->expires_ns &&
+		    memcmp(f->src, pi->key.src, 16) == 0 &&
+		    memcmp(f->dst, pi->key.dst, 16) == 0) {
+			memcpy(out, &f->hdr, sizeof(f->hdr) + f->hdr.len);
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&frag_lock);
+	return found;
+}
+
+static uint32_t
+csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	uint64_t s = sum;
+
+	while (len >= 8) {
+		uint32_t a, b;
+
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		s += (uint64_t)a + b;
+		p += 8;
+		len -= 8;
+	}
+	while (len >= 2) {
+		uint16_t a;
+
+		memcpy(&a, p, 2);
+		s += a;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint16_t a = 0;
+
+		memcpy(&a, p, 1);
+		s += a;
+	}
+	while (s >> 32)
+		s = (s & 0xffffffffull) + (s >> 32);
+	return (uint32_t)s;
+}
+
+static uint16_t
+csum_fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+int
+ret_worker_init(struct worker *w)
+{
+	struct ret_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	st->raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (st->raw < 0) {
+		log_msg(LOG_TUNNEL, LOG_CRITICAL, "raw socket for replies: %s", strerror(errno));
+		free(st);
+		return -errno;
+	}
+	st->slot_size = HEADROOM + conf.mtu + 64;
+	st->bufs = aligned_alloc(64, st->slot_size * RET_BATCH + 64 - (st->slot_size * RET_BATCH) % 64);
+	if (!st->bufs) {
+		close(st->raw);
+		free(st);
+		return -ENOMEM;
+	}
+	st->ip_id = (uint16_t)(w->kidx << 12);
+	w->ret = st;
+	return 0;
+}
+
+void
+ret_worker_fini(struct worker *w)
+{
+	struct ret_state *st = w->ret;
+
+	if (!st)
+		return;
+	close(st->raw);
+	free(st->bufs);
+	free(st);
+	w->ret = NULL;
+}
+
+static void
+ret_drop(struct worker *w, struct eni *e, enum drop_reason why)
+{
+	STAT_ADD(w->stats.drops[why], 1);
+	STAT_ADD(e->stats[w->idx].drops, 1);
+}
+
+/* Prepare the packet in slot st->n (inner at bufs + slot + HEADROOM). */
+static void
+ret_prepare(struct worker *w, struct ret_state *st, struct eni *e, size_t len,
+    uint64_t now)
+{
+	uint8_t *slot = st->bufs + st->n * st->slot_size;
+	uint8_t *inner = slot + HEADROOM;
+	struct {
+		struct flow_hdr h;
+		uint8_t geneve[GENEVE_MAX_HDR_LEN];
+	} copy;
+	const struct flow_hdr *h;
+	struct pkt_info pi;
+	uint8_t *p;
+	size_t udp_len, tot;
+	uint32_t sum;
+
+	if (len > GWLB_MTU) {
+		ret_drop(w, e, DROP_TOO_BIG);
+		return;
+	}
+	if (pkt_parse(inner, len, &pi) != PKT_OK) {
+		ret_drop(w, e, DROP_REPLY_BAD);
+		return;
+	}
+	if (pi.frag == PKT_FRAG_LATER) {
+		if (!frag_find(e, &pi, now, &copy.h)) {
+			ret_drop(w, e, DROP_NO_FLOW);
+			return;
+		}
+		h = &copy.h;
+	} else {
+		h = flow_lookup(e->flows, &pi.key, now);
+		if (!h) {
+			if (log_enabled(LOG_TUNNEL, LOG_DEBUG)) {
+				char k[PKT_KEY_STRLEN];
+
+				pkt_key_format(&pi.key, k, sizeof(k));
+				log_rl(&rl_noflow, LOG_TUNNEL, LOG_DEBUG, "%s: no flow for %s%s",
+				    e->if_in, k, pi.icmp_error ? " (quoted by an ICMP error)" : "");
+			}
+			ret_drop(w, e, DROP_NO_FLOW);
+			return;
+		}
+		if (pi.frag == PKT_FRAG_FIRST)
+			frag_remember(e, &pi, h, now);
+	}
+
+	p = inner - h->len - OUTER_LEN;
+	memcpy(p + OUTER_LEN, h->geneve, h->len);
+	udp_len = 8 + h->len + len;
+	tot = 20 + udp_len;
+
+	/* Outer IPv4: TTL 64, DF, checksum. */
+	p[0] = 0x45;
+	p[1] = 0;
+	p[2] = (uint8_t)(tot >> 8);
+	p[3] = (uint8_t)tot;
+	st->ip_id++;
+	p[4] = (uint8_t)(st->ip_id >> 8);
+	p[5] = (uint8_t)st->ip_id;
+	p[6] = 0x40;
+	p[7] = 0;
+	p[8] = 64;
+	p[9] = IPPROTO_UDP;
+	p[10] = p[11] = 0;
+	memcpy(p + 12, &h->local_addr, 4);
+	memcpy(p + 16, &h->gwlb_addr, 4);
+	{
+		uint16_t c = csum_fold(csum_add(0, p, 20));
+
+		memcpy(p + 10, &c, 2);
+	}
+	/* UDP: ports kept as GWLB sent them (source = GWLB's source port,
+	 * destination = the GENEVE port): that is what GWLB expects back. */
+	memcpy(p + 20, &h->gwlb_port, 2);
+	memcpy(p + 22, &h->local_port, 2);
+	p[24] = (uint8_t)(udp_len >> 8);
+	p[25] = (uint8_t)udp_len;
+	p[26] = p[27] = 0;
+	{
+		uint8_t pseudo[12];
+		uint16_t c;
+
+		memcpy(pseudo, p + 12, 8);
+		pseudo[8] = 0;
+		pseudo[9] = IPPROTO_UDP;
+		pseudo[10] = p[24];
+		pseudo[11] = p[25];
+		sum = csum_add(0, pseudo, sizeof(pseudo));
+		sum = csum_add(sum, p + 20, udp_len);
+		c = csum_fold(sum);
+		if (c == 0)
+			c = 0xffff;	/* 0 would mean "no checksum" */
+		memcpy(p + 26, &c, 2);
+	}
+
+	st->iov[st->n].iov_base = p;
+	st->iov[st->n].iov_len = tot;
+	st->dst[st->n] = (struct sockaddr_in){
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = h->gwlb_addr,
+	};
+	st->msgs[st->n].msg_hdr = (struct msghdr){
+		.msg_name = &st->dst[st->n],
+		.msg_namelen = sizeof(st->dst[st->n]),
+		.msg_iov = &st->iov[st->n],
+		.msg_iovlen = 1,
+	};
+	st->eni[st->n] = e;
+	st->inner_len[st->n] = (uint32_t)len;
+	st->n++;
+}
+
+void
+ret_flush(struct worker *w)
+{
+	struct ret_state *st = w->ret;
+	unsigned done = 0;
+
+	while (done < st->n) {
+		int r = sendmmsg(st->raw, st->msgs + done, st->n - done, 0);
+
+		if (r < 0) {
+			/* The first message failed: count it, go on with the rest. */
+			log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending a reply to GWLB: %s",
+			    strerror(errno));
+			ret_drop(w, st->eni[done], DROP_SEND);
+			done++;
+			continue;
+		}
+		for (int i = 0; i < r; i++) {
+			struct eni_stats *es = &st->eni[done + (unsigned)i]->stats[w->idx];
+
+			STAT_ADD(es->pkts_out, 1);
+			STAT_ADD(es->bytes_out, st->inner_len[done + (unsigned)i]);
+		}
+		STAT_ADD(w->stats.delivered, (unsigned)r);
+		done += (unsigned)r;
+	}
+	st->n = 0;
+}
+
+void
+ret_queue_ready(struct worker *w, struct tunq *q)
+{
+	struct ret_state *st = w->ret;
+	struct eni *e = q->eni;
+	uint64_t now = 0;
+
+	for (int budget = 0; budget < RET_BATCH; budget++) {
+		uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
+		ssize_t r = read(q->fd, inner, st->slot_size - HEADROOM);
+
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				STAT_ADD(w->stats.drops[DROP_TUN_READ], 1);
+				STAT_ADD(e->stats[w->idx].drops, 1);
+			}
+			break;
+		}
+		if (r == 0)
+			break;
+		if (!now) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+			now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			STAT_ADD(w->stats.batches, 1);
+		}
+		STAT_ADD(w->stats.packets, 1);
+		STAT_ADD(w->stats.bytes, (uint64_t)r);
+		atomic_store_explicit(&e->stats[w->idx].last_ns, now, memory_order_relaxed);
+		ret_prepare(w, st, e, (size_t)r, now);
+		if (st->n == RET_BATCH)
+			ret_flush(w);
+	}
+}
+
+static void
+expire_one(struct eni *e, void *arg)
+{
+	uint64_t now = *(uint64_t *)arg;
+	unsigned nb;
+
+	if (!e->flows)
+		return;
+	nb = flow_buckets_for(conf.max_flows_per_eni);
+	flow_expire(e->flows, now, nb / 8 > 64 ? nb / 8 : 64);
+}
+
+void
+ret_expire(uint64_t now)
+{
+	eni_foreach(expire_one, &now);
+	qsbr_reclaim();
+}

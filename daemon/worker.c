@@ -1,0 +1,441 @@
+/*
+ * The data path.  Receive workers each own a SO_REUSEPORT UDP socket and
+ * loop on recvmmsg(MSG_WAITFORONE): no select(), one syscall per batch.  A
+ * datagram is decoded in place, its ENI found without a lock, and its inner
+ * packet written to this worker's own queue of the ENI's gwi- link.
+ * Tunnel workers read what the kernel sends out of the gwi-/gwo- queues
+ * they are given (every queue is read by someone: the kernel spreads
+ * packets over all attached queues by flow hash) and hand it to the return
+ * path.
+ *
+ * Counters are written only by the thread that owns them (relaxed stores
+ * to its own cache lines) and summed by readers.  SO_RCVTIMEO bounds every
+ * blocking call so that a stop request is seen within a fraction of a second.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gwlbtund.h"
+#include "log.h"
+#include "ret.h"
+
+#define RX_BUF_SIZE	16384	/* > GWLB's 8500 MTU + GENEVE; larger is MSG_TRUNC */
+#define STOP_POLL_MS	200
+
+#ifndef SO_RXQ_OVFL
+#define SO_RXQ_OVFL 40
+#endif
+#ifndef SO_BUSY_POLL
+#define SO_BUSY_POLL 46
+#endif
+
+static const char *const drop_names[] = {
+	[DROP_TRUNCATED] = "truncated",
+	[DROP_ORIGIN] = "origin-not-allowed",
+	[DROP_NOT_IPV4] = "outer-not-ipv4",
+	[DROP_GENEVE + GENEVE_ERR_SHORT - 1] = "geneve-short",
+	[DROP_GENEVE + GENEVE_ERR_VERSION - 1] = "geneve-bad-version",
+	[DROP_GENEVE + GENEVE_ERR_CONTROL - 1] = "geneve-control",
+	[DROP_GENEVE + GENEVE_ERR_OPT_LEN - 1] = "geneve-bad-option-length",
+	[DROP_GENEVE + GENEVE_ERR_TLV - 1] = "geneve-bad-tlv",
+	[DROP_GENEVE + GENEVE_ERR_CRITICAL - 1] = "geneve-unknown-critical",
+	[DROP_GENEVE + GENEVE_ERR_AWS_LEN - 1] = "geneve-bad-aws-option",
+	[DROP_GENEVE + GENEVE_ERR_AWS_DUP - 1] = "geneve-duplicate-aws-option",
+	[DROP_GENEVE + GENEVE_ERR_NO_ENI - 1] = "geneve-no-eni",
+	[DROP_GENEVE + GENEVE_ERR_NO_ATTACHMENT - 1] = "geneve-no-attachment",
+	[DROP_GENEVE + GENEVE_ERR_NO_COOKIE - 1] = "geneve-no-cookie",
+	[DROP_GENEVE + GENEVE_ERR_PROTO - 1] = "geneve-bad-protocol",
+	[DROP_GENEVE + GENEVE_ERR_INNER - 1] = "geneve-bad-inner",
+	[DROP_GENEVE + GENEVE_ERR_INNER_LEN - 1] = "geneve-inner-truncated",
+	[DROP_ENI_LIMIT] = "eni-limit",
+	[DROP_BACKLOG_FULL] = "backlog-full",
+	[DROP_ENI_FAILED] = "eni-failed",
+	[DROP_ENI_CLOSING] = "eni-closing",
+	[DROP_TUN_WRITE] = "tun-write",
+	[DROP_TUN_READ] = "tun-read",
+	[DROP_NO_FLOW] = "no-flow",
+	[DROP_TOO_BIG] = "too-big",
+	[DROP_REPLY_BAD] = "reply-bad-packet",
+	[DROP_SEND] = "send-failed",
+};
+_Static_assert(sizeof(drop_names) / sizeof(drop_names[0]) == DROP__MAX,
+    "drop_names out of step with enum drop_reason");
+
+const char *
+drop_str(enum drop_reason r)
+{
+	return (unsigned)r < DROP__MAX && drop_names[r] ? drop_names[r] : "?";
+}
+
+uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct log_rl rl_tun_write = LOG_RL_INIT(10, 5);
+static struct log_rl rl_drop = LOG_RL_INIT(10, 10);
+
+int
+worker_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t len,
+    struct thread_stats *ts)
+{
+	struct eni_stats *es = &e->stats[slot];
+
+	if (write(fd, p, len) < 0) {
+		STAT_ADD(ts->drops[DROP_TUN_WRITE], 1);
+		STAT_ADD(es->drops, 1);
+		log_rl(&rl_tun_write, LOG_TUNNEL, LOG_IMPORTANT,
+		    "write to %s: %s", e->if_in, strerror(errno));
+		return -1;
+	}
+	STAT_ADD(ts->delivered, 1);
+	return 0;
+}
+
+static void
+worker_name(struct worker *w)
+{
+	char name[16];
+	const char *k = w->kind == WORKER_RX ? "U" : "T";
+
+	if (w->cpu >= 0)
+		snprintf(name, sizeof(name), "gwlbtun %sA%03d", k, w->cpu % 1000);
+	else
+		snprintf(name, sizeof(name), "gwlbtun %s%03u", k, w->kidx % 1000);
+	pthread_setname_np(pthread_self(), name);
+	if (w->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+			log_msg(LOG_CORE, LOG_IMPORTANT, "%s: cannot pin to CPU %d", name, w->cpu);
+	}
+	w->tid = (pid_t)syscall(SYS_gettid);
+}
+
+static bool
+origin_allowed(uint32_t addr)
+{
+	for (unsigned i = 0; i < conf.n_origins; i++)
+		if ((addr & conf.origins[i].mask) == conf.origins[i].addr)
+			return true;
+	return false;
+}
+
+/* One received datagram. */
+static void
+rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_in *src,
+    const struct in_addr *dst, uint64_t now)
+{
+	struct thread_stats *ts = &w->stats;
+	struct geneve_pkt g;
+	enum geneve_err gerr;
+	struct eni *e;
+	int state;
+
+	if (conf.n_origins && !origin_allowed(src->sin_addr.s_addr)) {
+		STAT_ADD(ts->drops[DROP_ORIGIN], 1);
+		return;
+	}
+	gerr = geneve_decode(buf, len, &g);
+	if (gerr != GENEVE_OK) {
+		STAT_ADD(ts->drops[drop_from_geneve(gerr)], 1);
+		if (log_enabled(LOG_GENEVE, LOG_DEBUG)) {
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &src->sin_addr, a, sizeof(a));
+			log_rl(&rl_drop, LOG_GENEVE, LOG_DEBUG, "dropped %zu bytes from %s:%u: %s",
+			    len, a, ntohs(src->sin_port), geneve_err_str(gerr));
+		}
+		return;
+	}
+	e = eni_lookup(g.aws.eni_id);
+	if (!e) {
+		e = eni_get_or_create(g.aws.eni_id, g.aws.attachment_id, w->idx, ts);
+		if (!e)
+			return;		/* counted */
+	}
+	state = atomic_load_explicit(&e->state, memory_order_acquire);
+	{
+		struct eni_stats *es = &e->stats[w->idx];
+
+		STAT_ADD(es->pkts_in, 1);
+		STAT_ADD(es->bytes_in, g.inner_len);
+		atomic_store_explicit(&es->last_ns, now, memory_order_relaxed);
+	}
+	if (!conf.no_return)
+		ret_learn(e, w, &g, buf, src, dst, now);
+	switch (state) {
+	case ENI_UP:
+		worker_deliver(e, w->idx, e->qfd_in[w->kidx], g.inner, g.inner_len, ts);
+		break;
+	case ENI_PENDING:
+		eni_backlog_or_deliver(e, w->idx, e->qfd_in[w->kidx], g.inner, g.inner_len, ts);
+		break;
+	case ENI_FAILED:
+		STAT_ADD(ts->drops[DROP_ENI_FAILED], 1);
+		STAT_ADD(e->stats[w->idx].drops, 1);
+		break;
+	default:
+		STAT_ADD(ts->drops[DROP_ENI_CLOSING], 1);
+		STAT_ADD(e->stats[w->idx].drops, 1);
+		break;
+	}
+}
+
+static int
+rx_socket(struct worker *w)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons((uint16_t)conf.geneve_port),
+		.sin_addr = conf.bind_addr,
+	};
+	struct timeval tv = { 0, STOP_POLL_MS * 1000 };
+	int fd, one = 1, v;
+	socklen_t sl;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		goto fail;
+	/* Best effort from here: report what we got. */
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	v = (int)conf.rcvbuf;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	sl = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &sl) == 0)
+		w->rcvbuf_granted = v / 2;	/* the kernel reports double */
+	w->busy_poll_granted = 0;
+	if (conf.busy_poll_us) {
+		v = (int)conf.busy_poll_us;
+		if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &v, sizeof(v)) == 0)
+			w->busy_poll_granted = v;
+		else if (w->kidx == 0)
+			log_msg(LOG_UDP, LOG_IMPORTANT, "SO_BUSY_POLL %u us refused: %s",
+			    conf.busy_poll_us, strerror(errno));
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+	return fd;
+fail:
+	v = -errno;
+	close(fd);
+	return v;
+}
+
+#define CMSG_BUF	(CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
+
+static void *
+rx_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned batch = conf.batch;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	struct sockaddr_in *names;
+	uint8_t *bufs, (*cbufs)[CMSG_BUF];
+
+	worker_name(w);
+	msgs = calloc(batch, sizeof(*msgs));
+	iov = calloc(batch, sizeof(*iov));
+	names = calloc(batch, sizeof(*names));
+	cbufs = calloc(batch, sizeof(*cbufs));
+	bufs = aligned_alloc(64, (size_t)batch * RX_BUF_SIZE);
+	if (!msgs || !iov || !names || !cbufs || !bufs)
+		fatalx("rx worker %u: out of memory", w->kidx);
+	for (unsigned i = 0; i < batch; i++) {
+		iov[i].iov_base = bufs + (size_t)i * RX_BUF_SIZE;
+		iov[i].iov_len = RX_BUF_SIZE;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &names[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
+		msgs[i].msg_hdr.msg_control = cbufs[i];
+		msgs[i].msg_hdr.msg_controllen = CMSG_BUF;
+	}
+
+	while (!atomic_load_explicit(&D.stopping, memory_order_relaxed)) {
+		int n = recvmmsg(w->fd, msgs, batch, MSG_WAITFORONE, NULL);
+		uint64_t now;
+
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)
+				log_rl(&rl_drop, LOG_UDP, LOG_IMPORTANT, "recvmmsg: %s", strerror(errno));
+			continue;
+		}
+		qsbr_online(w);
+		now = coarse_ns();
+		STAT_ADD(w->stats.batches, 1);
+		STAT_ADD(w->stats.packets, (unsigned)n);
+		for (int i = 0; i < n; i++) {
+			struct msghdr *mh = &msgs[i].msg_hdr;
+			struct in_addr dst = { 0 };
+			struct cmsghdr *cm;
+
+			STAT_ADD(w->stats.bytes, msgs[i].msg_len);
+			for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+				if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+					struct in_pktinfo pi;
+
+					memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+					dst = pi.ipi_addr;
+				} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+					uint32_t ovfl;
+
+					memcpy(&ovfl, CMSG_DATA(cm), sizeof(ovfl));
+					atomic_store_explicit(&w->stats.kernel_drops, ovfl,
+					    memory_order_relaxed);
+				}
+			}
+			if (mh->msg_flags & MSG_TRUNC)
+				STAT_ADD(w->stats.drops[DROP_TRUNCATED], 1);
+			else if (mh->msg_namelen != sizeof(struct sockaddr_in))
+				STAT_ADD(w->stats.drops[DROP_NOT_IPV4], 1);
+			else
+				rx_one(w, iov[i].iov_base, msgs[i].msg_len, &names[i], &dst, now);
+			mh->msg_namelen = sizeof(names[i]);
+			mh->msg_controllen = CMSG_BUF;
+		}
+		qsbr_offline(w);
+	}
+	free(bufs);
+	free(cbufs);
+	free(names);
+	free(iov);
+	free(msgs);
+	return NULL;
+}
+
+static void *
+tun_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event evs[64];
+
+	worker_name(w);
+	if (ret_worker_init(w) < 0)
+		fatalx("tun worker %u: cannot set up the return path", w->kidx);
+	while (!atomic_load_explicit(&D.stopping, memory_order_relaxed)) {
+		int n = epoll_wait(w->fd, evs, 64, STOP_POLL_MS);
+
+		if (n <= 0)
+			continue;
+		qsbr_online(w);
+		for (int i = 0; i < n; i++)
+			ret_queue_ready(w, evs[i].data.ptr);
+		ret_flush(w);
+		qsbr_offline(w);
+	}
+	ret_worker_fini(w);
+	return NULL;
+}
+
+int
+worker_start_all(void)
+{
+	unsigned total = conf.rx_threads + conf.tun_threads;
+	int cpu = -1, err;
+
+	D.n_rx = conf.rx_threads;
+	D.n_tun = conf.tun_threads;
+	D.workers = aligned_alloc(CACHELINE, sizeof(struct worker) * total);
+	if (!D.workers)
+		return -ENOMEM;
+	memset(D.workers, 0, sizeof(struct worker) * total);
+	for (unsigned i = 0; i < total; i++) {
+		struct worker *w = &D.workers[i];
+
+		w->idx = i;
+		w->kind = i < D.n_rx ? WORKER_RX : WORKER_TUN;
+		w->kidx = w->kind == WORKER_RX ? i : i - D.n_rx;
+		w->cpu = -1;
+		if (w->kidx == 0)
+			cpu = -1;
+		if (w->kind == WORKER_RX && conf.rx_pinned) {
+			while (!CPU_ISSET(++cpu, &conf.rx_cpus))
+				;
+			w->cpu = cpu;
+		} else if (w->kind == WORKER_TUN && conf.tun_pinned) {
+			while (!CPU_ISSET(++cpu, &conf.tun_cpus))
+				;
+			w->cpu = cpu;
+		}
+		if (w->kind == WORKER_RX) {
+			w->fd = rx_socket(w);
+			if (w->fd < 0) {
+				log_msg(LOG_UDP, LOG_CRITICAL, "UDP port %u: %s",
+				    conf.geneve_port, strerror(-w->fd));
+				return w->fd;
+			}
+		} else {
+			w->fd = epoll_create1(EPOLL_CLOEXEC);
+			if (w->fd < 0)
+				return -errno;
+		}
+	}
+	{
+		struct worker *w0 = &D.workers[0];
+
+		log_msg(LOG_UDP, LOG_INFO, "receiving on UDP %u with %u workers, batch %u, "
+		    "rcvbuf %d bytes granted (asked %u), busy poll %d us",
+		    conf.geneve_port, D.n_rx, conf.batch, w0->rcvbuf_granted,
+		    conf.rcvbuf, w0->busy_poll_granted);
+		if ((unsigned)w0->rcvbuf_granted < conf.rcvbuf)
+			log_msg(LOG_UDP, LOG_IMPORTANT, "receive buffer is %d bytes, not the "
+			    "%u asked: SO_RCVBUFFORCE needs CAP_NET_ADMIN; raise "
+			    "net.core.rmem_max", w0->rcvbuf_granted, conf.rcvbuf);
+	}
+	for (unsigned i = 0; i < total; i++) {
+		struct worker *w = &D.workers[i];
+
+		err = pthread_create(&w->thread, NULL,
+		    w->kind == WORKER_RX ? rx_main : tun_main, w);
+		if (err)
+			return -err;
+	}
+	return 0;
+}
+
+void
+worker_stop_all(void)
+{
+	unsigned total = D.n_rx + D.n_tun;
+
+	atomic_store(&D.stopping, true);
+	for (unsigned i = 0; i < total; i++)
+		pthread_join(D.workers[i].thread, NULL);
+	for (unsigned i = 0; i < total; i++)
+		close(D.workers[i].fd);
+}
