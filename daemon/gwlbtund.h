@@ -175,6 +175,7 @@ enum worker_kind { WORKER_RX, WORKER_TUN };
 struct worker {
 	struct thread_stats stats;
 	_Atomic uint64_t qsbr __attribute__((aligned(CACHELINE)));	/* odd = online */
+	_Atomic uint64_t heartbeat_ns;	/* each loop round: a stuck worker shows */
 	unsigned	idx;		/* slot in eni->stats and the QSBR array */
 	unsigned	kidx;		/* index among its kind */
 	enum worker_kind kind;
@@ -233,6 +234,21 @@ uint64_t eni_idle_ns(const struct eni *e, uint64_t now);
 
 void qsbr_snapshot_into(uint64_t *snap);
 bool qsbr_passed_since(const uint64_t *snap);
+
+/* stats.c: sums for gwlbctl and the health page */
+struct stats_snap {
+	uint64_t	packets, bytes, batches, delivered, kernel_drops, drops;
+	uint64_t	drop[DROP__MAX];
+};
+void stats_thread(const struct thread_stats *ts, struct stats_snap *out);
+/* Sums over every thread of a kind (WORKER_RX, WORKER_TUN) or all (-1). */
+void stats_kind(int kind, struct stats_snap *out);
+/* Workers whose loop has not turned for too long (0 = healthy). */
+unsigned stats_stuck_workers(uint64_t now, uint64_t limit_ns);
+
+/* health.c */
+int health_start(void);
+void health_stop(void);
 
 /* QSBR: a grace period lets the manager free what workers may still use. */
 static inline void

@@ -75,9 +75,6 @@ main(int argc, char **argv)
 	check_hook("-c", conf.create_hook);
 	check_hook("-r", conf.destroy_hook);
 	check_rp_filter_all();
-	if (conf.health_port)
-		log_msg(LOG_HEALTH, LOG_IMPORTANT, "-p %u: the health check server is not "
-		    "part of this version yet", conf.health_port);
 
 	D.started_wall = time(NULL);
 	D.started_ns = now_ns();
@@ -100,7 +97,14 @@ main(int argc, char **argv)
 		log_msg(LOG_CORE, LOG_CRITICAL, "cannot start the workers: %s", strerror(-err));
 		exit(1);
 	}
+	err = health_start();
+	if (err < 0) {
+		log_msg(LOG_HEALTH, LOG_CRITICAL, "health check on TCP port %u: %s",
+		    conf.health_port, strerror(-err));
+		exit(1);
+	}
 	err = eni_manager_run();
+	health_stop();
 	nl_fini();
 	log_msg(LOG_CORE, LOG_INFO, "stopped");
 	return err ? 1 : 0;

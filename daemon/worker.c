@@ -290,6 +290,7 @@ rx_main(void *arg)
 		int n = recvmmsg(w->fd, msgs, batch, MSG_WAITFORONE, NULL);
 		uint64_t now;
 
+		atomic_store_explicit(&w->heartbeat_ns, coarse_ns(), memory_order_relaxed);
 		if (n <= 0) {
 			if (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)
 				log_rl(&rl_drop, LOG_UDP, LOG_IMPORTANT, "recvmmsg: %s", strerror(errno));
@@ -350,6 +351,7 @@ tun_main(void *arg)
 	while (!atomic_load_explicit(&D.stopping, memory_order_relaxed)) {
 		int n = epoll_wait(w->fd, evs, 64, STOP_POLL_MS);
 
+		atomic_store_explicit(&w->heartbeat_ns, coarse_ns(), memory_order_relaxed);
 		if (n <= 0)
 			continue;
 		qsbr_online(w);
