@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "ctl.h"
+/* Also brings lib/ctl.h: from daemon/, "ctl.h" is this file. */
 #include "ctl_cmd.h"
 
 struct ctl_server;

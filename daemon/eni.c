@@ -271,6 +271,11 @@ eni_stats_sum(const struct eni *e, struct eni_stats *out)
 		if (l > last)
 			last = l;
 	}
+	STAT_ADD(out->pkts_in, -STAT_GET(e->base.pkts_in));
+	STAT_ADD(out->bytes_in, -STAT_GET(e->base.bytes_in));
+	STAT_ADD(out->pkts_out, -STAT_GET(e->base.pkts_out));
+	STAT_ADD(out->bytes_out, -STAT_GET(e->base.bytes_out));
+	STAT_ADD(out->drops, -STAT_GET(e->base.drops));
 	atomic_store(&out->last_ns, last);
 }
 
@@ -652,6 +657,9 @@ scan_one(struct eni *e, void *arg)
 		return;
 	if (state == ENI_FAILED && c->now >= e->retry_ns) {
 		c->why[c->n] = "retry after failure";
+		c->list[c->n++] = e;
+	} else if (state == ENI_UP && atomic_load(&e->broken)) {
+		c->why[c->n] = "its link was deleted or broke; it comes back with the next packet";
 		c->list[c->n++] = e;
 	} else if (state == ENI_UP && conf.idle_teardown_s &&
 	    eni_idle_ns(e, c->now) >= (uint64_t)conf.idle_teardown_s * 1000000000ull) {

@@ -98,6 +98,12 @@ struct thread_stats {
 	_Atomic uint64_t kernel_drops;	/* SO_RXQ_OVFL: the socket's own drops */
 } __attribute__((aligned(CACHELINE)));
 
+/* A sum of thread counters (stats.c). */
+struct stats_snap {
+	uint64_t	packets, bytes, batches, delivered, kernel_drops, drops;
+	uint64_t	drop[DROP__MAX];
+};
+
 /* Per-ENI counters, one slot per thread. */
 struct eni_stats {
 	_Atomic uint64_t pkts_in;
@@ -154,6 +160,8 @@ struct eni {
 	unsigned	bl_len;
 
 	struct eni_stats *stats;	/* [nthreads] */
+	struct eni_stats base;		/* counters reset: subtracted on read */
+	_Atomic bool	broken;		/* a queue write said the link is gone */
 	uint64_t	created_ns;
 	time_t		created_wall;
 	uint64_t	retry_ns;	/* ENI_FAILED: removed after this */
@@ -186,6 +194,7 @@ struct worker {
 	int		rcvbuf_granted;
 	int		busy_poll_granted;
 	void		*ret;		/* return-path state of a tun worker */
+	struct stats_snap base;		/* counters reset: subtracted on read */
 };
 
 struct daemon_state {
@@ -195,6 +204,7 @@ struct daemon_state {
 	unsigned	nthreads;	/* workers + the manager's slot */
 	unsigned	mgr_slot;	/* eni->stats index the manager uses */
 	struct thread_stats mgr_stats;
+	struct stats_snap mgr_base;
 	_Atomic bool	stopping;
 	int		wake_fd;	/* eventfd: ENI creation requests */
 	time_t		started_wall;
@@ -235,12 +245,13 @@ uint64_t eni_idle_ns(const struct eni *e, uint64_t now);
 void qsbr_snapshot_into(uint64_t *snap);
 bool qsbr_passed_since(const uint64_t *snap);
 
+/* Adds ts minus its `counters reset` baseline to out. */
 /* stats.c: sums for gwlbctl and the health page */
-struct stats_snap {
-	uint64_t	packets, bytes, batches, delivered, kernel_drops, drops;
-	uint64_t	drop[DROP__MAX];
-};
-void stats_thread(const struct thread_stats *ts, struct stats_snap *out);
+void stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
+    struct stats_snap *out);
+void stats_worker(const struct worker *w, struct stats_snap *out);
+/* `gwlbctl counters reset`: what is counted now becomes the new zero. */
+void stats_reset(void);
 /* Sums over every thread of a kind (WORKER_RX, WORKER_TUN) or all (-1). */
 void stats_kind(int kind, struct stats_snap *out);
 /* Workers whose loop has not turned for too long (0 = healthy). */

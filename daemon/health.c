@@ -191,7 +191,7 @@ body_text(struct sbuf *b, uint64_t now, bool ok, const char *why)
 		struct stats_snap s = { 0 };
 		uint64_t hb = STAT_GET(wk->heartbeat_ns);
 
-		stats_thread(&wk->stats, &s);
+		stats_worker(wk, &s);
 		sb_printf(b, "%-6u %-4s %4d %14llu %16llu %12llu %10llu %12llu %8llu\n", wk->kidx,
 		    wk->kind == WORKER_RX ? "rx" : "tun", wk->cpu,
 		    (unsigned long long)s.packets, (unsigned long long)s.bytes,
@@ -226,7 +226,7 @@ body_json(struct sbuf *b, uint64_t now, bool ok, const char *why)
 		struct worker *wk = &D.workers[i];
 		struct stats_snap s = { 0 };
 
-		stats_thread(&wk->stats, &s);
+		stats_worker(wk, &s);
 		sb_printf(b, "%s{\"id\":%u,\"kind\":\"%s\",\"cpu\":%d,\"packets\":%llu,\"bytes\":%llu,"
 		    "\"delivered\":%llu,\"drops\":%llu,\"kernel_drops\":%llu}", i ? "," : "",
 		    wk->kidx, wk->kind == WORKER_RX ? "rx" : "tun", wk->cpu,
@@ -269,7 +269,7 @@ body_metrics(struct sbuf *b, uint64_t now, bool ok)
 
 				if (m == 3 && wk->kind != WORKER_RX)
 					continue;
-				stats_thread(&wk->stats, &s);
+				stats_worker(wk, &s);
 				v[0] = s.packets;
 				v[1] = s.bytes;
 				v[2] = s.delivered;

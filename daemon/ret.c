@@ -384,7 +384,11 @@ ret_queue_ready(struct worker *w, struct tunq *q)
 		ssize_t r = read(q->fd, inner, st->slot_size - HEADROOM);
 
 		if (r < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			/* A deleted link reports errors until the manager
+			 * replaces it: count the breakage once. */
+			if (!atomic_exchange(&e->broken, errno == EBADFD || errno == EIO)) {
 				STAT_ADD(w->stats.drops[DROP_TUN_READ], 1);
 				STAT_ADD(e->stats[w->idx].drops, 1);
 			}

@@ -9,20 +9,67 @@
 
 #include "gwlbtund.h"
 
-void
-stats_thread(const struct thread_stats *ts, struct stats_snap *out)
+static void
+stats_raw(const struct thread_stats *ts, struct stats_snap *out)
 {
-	out->packets += STAT_GET(ts->packets);
-	out->bytes += STAT_GET(ts->bytes);
-	out->batches += STAT_GET(ts->batches);
-	out->delivered += STAT_GET(ts->delivered);
-	out->kernel_drops += STAT_GET(ts->kernel_drops);
+	memset(out, 0, sizeof(*out));
+	out->packets = STAT_GET(ts->packets);
+	out->bytes = STAT_GET(ts->bytes);
+	out->batches = STAT_GET(ts->batches);
+	out->delivered = STAT_GET(ts->delivered);
+	out->kernel_drops = STAT_GET(ts->kernel_drops);
 	for (int i = 0; i < DROP__MAX; i++) {
-		uint64_t v = STAT_GET(ts->drops[i]);
-
-		out->drop[i] += v;
-		out->drops += v;
+		out->drop[i] = STAT_GET(ts->drops[i]);
+		out->drops += out->drop[i];
 	}
+}
+
+void
+stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
+    struct stats_snap *out)
+{
+	struct stats_snap r;
+
+	stats_raw(ts, &r);
+	out->packets += r.packets - base->packets;
+	out->bytes += r.bytes - base->bytes;
+	out->batches += r.batches - base->batches;
+	out->delivered += r.delivered - base->delivered;
+	out->kernel_drops += r.kernel_drops - base->kernel_drops;
+	out->drops += r.drops - base->drops;
+	for (int i = 0; i < DROP__MAX; i++)
+		out->drop[i] += r.drop[i] - base->drop[i];
+}
+
+void
+stats_worker(const struct worker *w, struct stats_snap *out)
+{
+	stats_thread(&w->stats, &w->base, out);
+}
+
+static void
+eni_reset_one(struct eni *e, void *arg)
+{
+	struct eni_stats raw, zero;
+
+	(void)arg;
+	memset(&zero, 0, sizeof(zero));
+	e->base = zero;
+	eni_stats_sum(e, &raw);		/* with a zero base: the raw sums */
+	atomic_store(&e->base.pkts_in, STAT_GET(raw.pkts_in));
+	atomic_store(&e->base.bytes_in, STAT_GET(raw.bytes_in));
+	atomic_store(&e->base.pkts_out, STAT_GET(raw.pkts_out));
+	atomic_store(&e->base.bytes_out, STAT_GET(raw.bytes_out));
+	atomic_store(&e->base.drops, STAT_GET(raw.drops));
+}
+
+void
+stats_reset(void)
+{
+	for (unsigned i = 0; i < D.n_rx + D.n_tun; i++)
+		stats_raw(&D.workers[i].stats, &D.workers[i].base);
+	stats_raw(&D.mgr_stats, &D.mgr_base);
+	eni_foreach(eni_reset_one, NULL);
 }
 
 void
@@ -31,9 +78,9 @@ stats_kind(int kind, struct stats_snap *out)
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < D.n_rx + D.n_tun; i++)
 		if (kind < 0 || (int)D.workers[i].kind == kind)
-			stats_thread(&D.workers[i].stats, out);
+			stats_worker(&D.workers[i], out);
 	if (kind < 0)
-		stats_thread(&D.mgr_stats, out);
+		stats_thread(&D.mgr_stats, &D.mgr_base, out);
 }
 
 unsigned
