@@ -45,6 +45,10 @@ cpulist_parse(const char *s, cpu_set_t *set, char *err, size_t errlen)
 		int ilen;
 
 		ilen = (int)strcspn(item, ",");
+		if (ilen == 0) {
+			snprintf(err, errlen, "'%s': empty item in CPU list", s);
+			return -EINVAL;
+		}
 		p = parse_cpu(p, &lo);
 		if (!p) {
 			snprintf(err, errlen, "'%.*s': expected a CPU number below %d",
@@ -71,7 +75,8 @@ cpulist_parse(const char *s, cpu_set_t *set, char *err, size_t errlen)
 		}
 		for (unsigned c = lo; c <= hi; c++) {
 			if (CPU_ISSET(c, set)) {
-				snprintf(err, errlen, "CPU %u named twice", c);
+				snprintf(err, errlen, "'%.*s': CPU %u named twice",
+				    ilen, item, c);
 				return -EINVAL;
 			}
 			CPU_SET(c, set);
@@ -81,7 +86,7 @@ cpulist_parse(const char *s, cpu_set_t *set, char *err, size_t errlen)
 			break;
 		p++;
 		if (*p == '\0') {
-			snprintf(err, errlen, "trailing ',' in CPU list");
+			snprintf(err, errlen, "'%s': trailing ',' in CPU list", s);
 			return -EINVAL;
 		}
 	}

@@ -102,7 +102,7 @@ int
 log_config_parse(const char *spec, enum log_level levels[LOG_SECTION__MAX],
     char *err, size_t errlen)
 {
-	char buf[512], *save = NULL, *item;
+	char buf[512], *next, *item;
 	enum log_level tmp[LOG_SECTION__MAX];
 
 	if (strlen(spec) >= sizeof(buf)) {
@@ -115,11 +115,20 @@ log_config_parse(const char *spec, enum log_level levels[LOG_SECTION__MAX],
 		snprintf(err, errlen, "empty logging configuration");
 		return -EINVAL;
 	}
-	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+	/*
+	 * strsep, not strtok: strtok skips empty items, so "," or "core=info,"
+	 * would pass as a valid configuration that sets nothing.
+	 */
+	for (next = buf; (item = strsep(&next, ",")) != NULL; ) {
 		char *eq = strchr(item, '=');
 		enum log_section sec;
 		enum log_level lvl;
 
+		if (*item == '\0') {
+			snprintf(err, errlen, "'%s': empty item in logging "
+			    "configuration", spec);
+			return -EINVAL;
+		}
 		if (!eq) {
 			snprintf(err, errlen, "'%s': expected SECTION=LEVEL", item);
 			return -EINVAL;
@@ -152,6 +161,10 @@ log_set_all(enum log_level lvl)
 	for (int i = 0; i < LOG_SECTION__MAX; i++)
 		log_levels[i] = lvl;
 }
+
+/* The attribute keeps clang's -Wformat-nonliteral quiet and checks callers. */
+static void log_emit(enum log_section, enum log_level, const char *, va_list,
+    const char *) __attribute__((format(printf, 3, 0)));
 
 static void
 log_emit(enum log_section s, enum log_level l, const char *fmt, va_list ap,
@@ -286,9 +299,11 @@ log_rl(struct log_rl *rl, enum log_section s, enum log_level l,
 	uint64_t now, win;
 	uint32_t supp;
 	va_list ap;
+	int saved;
 
 	if (!log_enabled(s, l))
 		return;
+	saved = errno;	/* the write in log_emit can change it */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	now = (uint64_t)ts.tv_sec;
 	win = __atomic_load_n(&rl->window, __ATOMIC_RELAXED);
@@ -311,4 +326,5 @@ log_rl(struct log_rl *rl, enum log_section s, enum log_level l,
 		log_emit(s, l, fmt, ap, NULL);
 	}
 	va_end(ap);
+	errno = saved;
 }
