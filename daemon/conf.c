@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,13 +38,14 @@ struct config conf = {
 	.hook_timeout_s = 30,
 	.max_flows_per_eni = 65536,
 	.control_path = RUNSTATEDIR "/gwlbtund/gwlbtund.sock",
+	.control_gid = (gid_t)-1,
 };
 
 enum {
 	OPT_UDPTHREADS = 256, OPT_UDPAFFINITY, OPT_TUNTHREADS, OPT_TUNAFFINITY,
 	OPT_LOGGING, OPT_NO_RETURN, OPT_GENEVE_PORT, OPT_BIND, OPT_BATCH,
 	OPT_RCVBUF, OPT_BUSY_POLL, OPT_ALLOWED_ORIGIN, OPT_MAX_ENIS, OPT_MTU,
-	OPT_HOOK_TIMEOUT, OPT_UDP_IDLE, OPT_MAX_FLOWS, OPT_CONTROL, OPT_VERSION,
+	OPT_HOOK_TIMEOUT, OPT_UDP_IDLE, OPT_MAX_FLOWS, OPT_CONTROL, OPT_CONTROL_GROUP, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +75,7 @@ static const struct option long_opts[] = {
 	{ "udp-idle",		required_argument,	NULL, OPT_UDP_IDLE },
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "control-socket",	required_argument,	NULL, OPT_CONTROL },
+	{ "control-group",	required_argument,	NULL, OPT_CONTROL_GROUP },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -119,6 +122,7 @@ usage(FILE *f)
 "      --udp-idle SECS      idle timeout of non-TCP flows (default 120)\n"
 "      --max-flows N        flows remembered per ENI (default 65536)\n"
 "      --control-socket PATH  gwlbctl socket (default %s)\n"
+"      --control-group GROUP  members may run changing gwlbctl commands\n"
 "      --version            print the version and exit\n",
 	    RUNSTATEDIR "/gwlbtund/gwlbtund.sock");
 }
@@ -305,6 +309,14 @@ conf_parse(int argc, char **argv)
 				bad("--control-socket: '%s' must be an absolute path shorter than 108 bytes", optarg);
 			conf.control_path = optarg;
 			break;
+		case OPT_CONTROL_GROUP: {
+			struct group *gr = getgrnam(optarg);
+
+			if (!gr)
+				bad("--control-group: no group '%s'", optarg);
+			conf.control_gid = gr->gr_gid;
+			break;
+		}
 		case OPT_VERSION:
 			printf("gwlbtund %s\n", PACKAGE_VERSION);
 			exit(0);

@@ -83,6 +83,7 @@ struct config {
 	unsigned	hook_timeout_s;
 	unsigned	max_flows_per_eni;
 	const char	*control_path;
+	gid_t		control_gid;	/* (gid_t)-1: root only */
 	const char	*logging;
 };
 

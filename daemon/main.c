@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "gwlbtund.h"
+#include "control.h"
 #include "log.h"
 #include "nl.h"
 #include "ret.h"
@@ -92,9 +93,20 @@ main(int argc, char **argv)
 	}
 	if (eni_table_init(conf.max_enis) < 0 || ret_init() < 0)
 		fatalx("out of memory");
+	err = control_open();
+	if (err < 0) {
+		log_msg(LOG_CONTROL, LOG_CRITICAL, "control socket %s: %s", conf.control_path,
+		    err == -EADDRINUSE ? "another gwlbtund is running there" : strerror(-err));
+		exit(1);
+	}
 	err = worker_start_all();
 	if (err < 0) {
 		log_msg(LOG_CORE, LOG_CRITICAL, "cannot start the workers: %s", strerror(-err));
+		exit(1);
+	}
+	err = control_start();
+	if (err < 0) {
+		log_msg(LOG_CONTROL, LOG_CRITICAL, "control socket: %s", strerror(-err));
 		exit(1);
 	}
 	err = health_start();
@@ -105,6 +117,7 @@ main(int argc, char **argv)
 	}
 	err = eni_manager_run();
 	health_stop();
+	control_stop();
 	nl_fini();
 	log_msg(LOG_CORE, LOG_INFO, "stopped");
 	return err ? 1 : 0;

@@ -1,0 +1,544 @@
+/*
+ * The daemon's answers to gwlbctl: one handler per command of the shared
+ * table (lib/ctl_cmd.h), each filling records through daemon/ctl.h.  Field
+ * names are part of the interface (scripts read them with gwlbctl -j):
+ * change them only by adding new ones.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "cpulist.h"
+#include "ctl.h"
+#include "flow.h"
+#include "gwlbtund.h"
+#include "hook.h"
+#include "log.h"
+#include "name.h"
+#include "pkt.h"
+
+static struct ctl_server *srv;
+
+static const char *const eni_state_names[] = {
+	[ENI_PENDING] = "pending", [ENI_UP] = "up", [ENI_FAILED] = "failed",
+	[ENI_CLOSING] = "closing",
+};
+
+static int
+h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	struct stats_snap rx, tun, all;
+	uint64_t now = now_ns();
+
+	(void)a;
+	(void)arg;
+	stats_kind(WORKER_RX, &rx);
+	stats_kind(WORKER_TUN, &tun);
+	stats_kind(-1, &all);
+	ctl_rec_begin(r, "status");
+	ctl_rec_str(r, "version", PACKAGE_VERSION);
+	ctl_rec_u64(r, "pid", (uint64_t)getpid());
+	ctl_rec_u64(r, "uptime_s", (now - D.started_ns) / 1000000000ull);
+	ctl_rec_str(r, "mode", conf.no_return ? "no-return" : "return");
+	ctl_rec_u64(r, "rx_workers", D.n_rx);
+	ctl_rec_u64(r, "tun_workers", D.n_tun);
+	ctl_rec_u64(r, "port", conf.geneve_port);
+	ctl_rec_u64(r, "rcvbuf_bytes", D.n_rx ? (uint64_t)D.workers[0].rcvbuf_granted : 0);
+	ctl_rec_u64(r, "busy_poll_us", D.n_rx ? (uint64_t)D.workers[0].busy_poll_granted : 0);
+	ctl_rec_u64(r, "enis", eni_count());
+	ctl_rec_u64(r, "packets_in", rx.packets);
+	ctl_rec_u64(r, "bytes_in", rx.bytes);
+	ctl_rec_u64(r, "delivered", rx.delivered + STAT_GET(D.mgr_stats.delivered));
+	ctl_rec_u64(r, "packets_out", tun.delivered);
+	ctl_rec_u64(r, "bytes_out", tun.bytes);
+	ctl_rec_u64(r, "drops", all.drops);
+	ctl_rec_u64(r, "kernel_drops", all.kernel_drops);
+	ctl_rec_str(r, "healthy", stats_stuck_workers(now, 5000000000ull) ? "no" : "yes");
+	ctl_rec_end(r);
+	return 0;
+}
+
+static void
+rec_eni(struct ctl_reply *r, struct eni *e, uint64_t now, bool detail)
+{
+	struct eni_stats s;
+	struct flow_stats fs = { 0 };
+	int st = atomic_load(&e->state);
+
+	eni_stats_sum(e, &s);
+	if (e->flows)
+		flow_table_stats(e->flows, &fs);
+	ctl_rec_begin(r, "eni");
+	ctl_rec_str(r, "eni", e->hex);
+	ctl_rec_str(r, "if_in", e->if_in);
+	ctl_rec_str(r, "if_out", e->if_out);
+	ctl_rec_str(r, "state", eni_state_names[st]);
+	ctl_rec_u64(r, "packets_in", STAT_GET(s.pkts_in));
+	ctl_rec_u64(r, "bytes_in", STAT_GET(s.bytes_in));
+	ctl_rec_u64(r, "packets_out", STAT_GET(s.pkts_out));
+	ctl_rec_u64(r, "bytes_out", STAT_GET(s.bytes_out));
+	ctl_rec_u64(r, "drops", STAT_GET(s.drops));
+	ctl_rec_u64(r, "flows", fs.entries);
+	ctl_rec_u64(r, "table", 0);
+	ctl_rec_u64(r, "idle_s", eni_idle_ns(e, now) / 1000000000ull);
+	if (detail) {
+		char att[NAME_HEX_MAX], created[32];
+		struct tm tm;
+
+		name_hex(e->attachment, att);
+		gmtime_r(&e->created_wall, &tm);
+		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ctl_rec_str(r, "attachment", att);
+		ctl_rec_str(r, "created", created);
+		ctl_rec_u64(r, "ifindex_in", (uint64_t)e->ifindex_in);
+		ctl_rec_u64(r, "ifindex_out", (uint64_t)e->ifindex_out);
+		ctl_rec_u64(r, "queues", e->nqueues);
+		ctl_rec_str(r, "hook_state", hook_state_str((enum hook_state)e->hook_state));
+		ctl_rec_u64(r, "hook_runs", e->hook_runs);
+		ctl_rec_u64(r, "hook_failures", e->hook_failures);
+		ctl_rec_u64(r, "backlog", e->bl_len);
+		ctl_rec_u64(r, "flow_inserts", fs.inserts);
+		ctl_rec_u64(r, "flow_evictions", fs.evictions);
+		ctl_rec_u64(r, "flow_expired", fs.expired);
+		ctl_rec_u64(r, "flow_refused", fs.refused);
+	}
+	ctl_rec_end(r);
+}
+
+struct walk {
+	struct ctl_reply *r;
+	uint64_t	now;
+	uint64_t	want;		/* one ENI, when one_set */
+	bool		one_set;
+	bool		found;
+	uint32_t	limit;		/* flows still to show */
+	uint64_t	count;
+};
+
+static void
+walk_show_eni(struct eni *e, void *arg)
+{
+	struct walk *w = arg;
+
+	if (w->one_set && e->id != w->want)
+		return;
+	w->found = true;
+	rec_eni(w->r, e, w->now, w->one_set);
+}
+
+static int
+h_show_enis(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	struct walk w = { .r = r, .now = now_ns() };
+
+	(void)a;
+	(void)arg;
+	eni_foreach(walk_show_eni, &w);
+	return 0;
+}
+
+static int
+h_show_eni(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	struct walk w = { .r = r, .now = now_ns(), .want = a->eni, .one_set = true };
+	char hex[NAME_HEX_MAX];
+
+	(void)arg;
+	eni_foreach(walk_show_eni, &w);
+	if (!w.found) {
+		name_hex(a->eni, hex);
+		return ctl_reply_error(r, ENOENT, "no ENI %s", hex);
+	}
+	return 0;
+}
+
+/* The flow cookie in a stored GENEVE header (0 if somehow absent). */
+static uint32_t
+hdr_cookie(const struct flow_hdr *h)
+{
+	size_t off = GENEVE_BASE_LEN;
+
+	while (off + GENEVE_OPT_HDR_LEN <= h->len) {
+		const uint8_t *o = h->geneve + off;
+		size_t dlen = (size_t)(o[3] & 0x1f) * 4;
+
+		if (((o[0] << 8) | o[1]) == GENEVE_CLASS_AWS && o[2] == GENEVE_AWS_COOKIE &&
+		    dlen == 4 && off + 8 <= h->len)
+			return (uint32_t)o[4] << 24 | (uint32_t)o[5] << 16 |
+			    (uint32_t)o[6] << 8 | o[7];
+		off += GENEVE_OPT_HDR_LEN + dlen;
+	}
+	return 0;
+}
+
+static const char *
+proto_name(uint8_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	case IPPROTO_SCTP: return "sctp";
+	default:
+		snprintf(buf, len, "%u", p);
+		return buf;
+	}
+}
+
+struct flow_walk {
+	struct walk	*w;
+	struct eni	*e;
+};
+
+static bool
+walk_flow(const struct pkt_key *k, const struct flow_hdr *h, uint64_t idle_ns, void *arg)
+{
+	struct flow_walk *fw = arg;
+	struct ctl_reply *r = fw->w->r;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8], gw[INET_ADDRSTRLEN];
+	int af = k->family == 6 ? AF_INET6 : AF_INET;
+
+	if (fw->w->limit == 0)
+		return false;
+	fw->w->limit--;
+	fw->w->count++;
+	inet_ntop(af, k->src, src, sizeof(src));
+	inet_ntop(af, k->dst, dst, sizeof(dst));
+	inet_ntop(AF_INET, &h->gwlb_addr, gw, sizeof(gw));
+	ctl_rec_begin(r, "flow");
+	ctl_rec_str(r, "eni", fw->e->hex);
+	ctl_rec_str(r, "proto", proto_name(k->proto, pb, sizeof(pb)));
+	ctl_rec_str(r, "src", src);
+	ctl_rec_u64(r, "sport", k->sport);
+	ctl_rec_str(r, "dst", dst);
+	ctl_rec_u64(r, "dport", k->dport);
+	ctl_rec_strf(r, "cookie", "%08x", hdr_cookie(h));
+	ctl_rec_strf(r, "gwlb", "%s:%u", gw, ntohs(h->gwlb_port));
+	ctl_rec_u64(r, "idle_s", idle_ns / 1000000000ull);
+	ctl_rec_end(r);
+	return true;
+}
+
+static void
+walk_flows_eni(struct eni *e, void *arg)
+{
+	struct walk *w = arg;
+	struct flow_walk fw = { w, e };
+
+	if ((w->one_set && e->id != w->want) || !e->flows || w->limit == 0)
+		return;
+	w->found = true;
+	flow_foreach(e->flows, w->now, walk_flow, &fw);
+}
+
+static int
+h_show_flows(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	struct walk w = { .r = r, .now = now_ns(), .want = a->eni,
+	    .one_set = a->eni_set && !a->eni_any,
+	    .limit = a->limit_set ? a->limit : UINT32_MAX };
+	char hex[NAME_HEX_MAX];
+
+	(void)arg;
+	if (conf.no_return)
+		return ctl_reply_error(r, ENOTSUP, "no flow table: gwlbtund runs with --no-return");
+	eni_foreach(walk_flows_eni, &w);
+	if (w.one_set && !w.found) {
+		name_hex(a->eni, hex);
+		return ctl_reply_error(r, ENOENT, "no ENI %s", hex);
+	}
+	return 0;
+}
+
+static int
+h_show_drops(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	struct stats_snap all, per[MAX_WORKERS];
+	unsigned total = D.n_rx + D.n_tun;
+
+	(void)a;
+	(void)arg;
+	stats_kind(-1, &all);
+	for (unsigned i = 0; i < total; i++) {
+		memset(&per[i], 0, sizeof(per[i]));
+		stats_worker(&D.workers[i], &per[i]);
+	}
+	for (int d = 0; d < DROP__MAX; d++) {
+		ctl_rec_begin(r, "drop");
+		ctl_rec_str(r, "reason", drop_str((enum drop_reason)d));
+		ctl_rec_str(r, "worker", "all");
+		ctl_rec_u64(r, "count", all.drop[d]);
+		ctl_rec_end(r);
+		for (unsigned i = 0; i < total; i++) {
+			if (!per[i].drop[d])
+				continue;
+			ctl_rec_begin(r, "drop");
+			ctl_rec_str(r, "reason", drop_str((enum drop_reason)d));
+			ctl_rec_strf(r, "worker", "%s%u",
+			    D.workers[i].kind == WORKER_RX ? "rx" : "tun", D.workers[i].kidx);
+			ctl_rec_u64(r, "count", per[i].drop[d]);
+			ctl_rec_end(r);
+		}
+	}
+	ctl_rec_begin(r, "drop");
+	ctl_rec_str(r, "reason", "kernel-receive-queue");
+	ctl_rec_str(r, "worker", "all");
+	ctl_rec_u64(r, "count", all.kernel_drops);
+	ctl_rec_end(r);
+	return 0;
+}
+
+static int
+h_show_workers(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	(void)a;
+	(void)arg;
+	for (unsigned i = 0; i < D.n_rx + D.n_tun; i++) {
+		struct worker *w = &D.workers[i];
+		struct stats_snap s = { 0 };
+
+		stats_worker(w, &s);
+		ctl_rec_begin(r, "worker");
+		ctl_rec_u64(r, "id", w->kidx);
+		ctl_rec_str(r, "kind", w->kind == WORKER_RX ? "rx" : "tun");
+		ctl_rec_s64(r, "cpu", w->cpu);
+		ctl_rec_u64(r, "tid", (uint64_t)w->tid);
+		ctl_rec_u64(r, "packets", s.packets);
+		ctl_rec_u64(r, "bytes", s.bytes);
+		ctl_rec_u64(r, "batches", s.batches);
+		ctl_rec_u64(r, "delivered", s.delivered);
+		ctl_rec_u64(r, "drops", s.drops);
+		ctl_rec_u64(r, "kernel_drops", s.kernel_drops);
+		ctl_rec_end(r);
+	}
+	return 0;
+}
+
+static int
+h_show_routes(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	(void)r;
+	(void)a;
+	(void)arg;
+	return 0;	/* this version installs no routes or rules */
+}
+
+static int
+h_route_rule(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	(void)a;
+	(void)arg;
+	return ctl_reply_error(r, ENOTSUP, "this gwlbtund does not manage routes or rules "
+	    "yet; use a -c/-r hook (see gwlbtun-hooks(7))");
+}
+
+static void
+opt_rec(struct ctl_reply *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+opt_rec(struct ctl_reply *r, const char *name, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ctl_rec_begin(r, "option");
+	ctl_rec_str(r, "name", name);
+	ctl_rec_str(r, "value", buf);
+	ctl_rec_end(r);
+}
+
+static int
+h_show_config(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	char cpus[256], bind[INET_ADDRSTRLEN], origins[MAX_ORIGINS * 20] = "";
+	size_t off = 0;
+
+	(void)a;
+	(void)arg;
+	opt_rec(r, "cmdnew", "%s", conf.create_hook ? conf.create_hook : "");
+	opt_rec(r, "cmddel", "%s", conf.destroy_hook ? conf.destroy_hook : "");
+	opt_rec(r, "timeout", "%u", conf.idle_teardown_s);
+	opt_rec(r, "idle", "%u", conf.tcp_idle_s);
+	opt_rec(r, "udp-idle", "%u", conf.udp_idle_s);
+	opt_rec(r, "port", "%u", conf.health_port);
+	opt_rec(r, "json", "%s", conf.health_json ? "yes" : "no");
+	opt_rec(r, "status-only", "%s", conf.health_status_only ? "yes" : "no");
+	opt_rec(r, "udpthreads", "%u", conf.rx_threads);
+	if (conf.rx_pinned && cpulist_format(&conf.rx_cpus, cpus, sizeof(cpus)) == 0)
+		opt_rec(r, "udpaffinity", "%s", cpus);
+	opt_rec(r, "tunthreads", "%u", conf.tun_threads);
+	if (conf.tun_pinned && cpulist_format(&conf.tun_cpus, cpus, sizeof(cpus)) == 0)
+		opt_rec(r, "tunaffinity", "%s", cpus);
+	opt_rec(r, "no-return", "%s", conf.no_return ? "yes" : "no");
+	opt_rec(r, "geneve-port", "%u", conf.geneve_port);
+	inet_ntop(AF_INET, &conf.bind_addr, bind, sizeof(bind));
+	opt_rec(r, "bind", "%s", bind);
+	opt_rec(r, "batch", "%u", conf.batch);
+	opt_rec(r, "rcvbuf", "%u", conf.rcvbuf);
+	opt_rec(r, "busy-poll", "%u", conf.busy_poll_us);
+	for (unsigned i = 0; i < conf.n_origins && off < sizeof(origins) - 20; i++) {
+		char ab[INET_ADDRSTRLEN];
+		int plen = __builtin_popcount(conf.origins[i].mask);
+
+		inet_ntop(AF_INET, &conf.origins[i].addr, ab, sizeof(ab));
+		off += (size_t)snprintf(origins + off, sizeof(origins) - off, "%s%s/%d",
+		    i ? "," : "", ab, plen);
+	}
+	opt_rec(r, "allowed-origin", "%s", origins);
+	opt_rec(r, "max-enis", "%u", conf.max_enis);
+	opt_rec(r, "max-flows", "%u", conf.max_flows_per_eni);
+	opt_rec(r, "mtu", "%u", conf.mtu);
+	opt_rec(r, "hook-timeout", "%u", conf.hook_timeout_s);
+	opt_rec(r, "control-socket", "%s", conf.control_path);
+	{
+		char lv[256];
+		size_t o = 0;
+
+		for (int i = 0; i < LOG_SECTION__MAX; i++)
+			o += (size_t)snprintf(lv + o, sizeof(lv) - o, "%s%s=%s", i ? "," : "",
+			    log_section_str((enum log_section)i),
+			    log_level_str(log_levels[i]));
+		opt_rec(r, "logging", "%s", lv);
+	}
+	return 0;
+}
+
+static int
+h_eni_destroy(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	char hex[NAME_HEX_MAX];
+	int err;
+
+	(void)arg;
+	name_hex(a->eni, hex);
+	err = eni_request_destroy(a->eni);
+	if (err == -ENOENT)
+		return ctl_reply_error(r, ENOENT, "no ENI %s", hex);
+	if (err < 0)
+		return ctl_reply_error(r, -err, "cannot destroy ENI %s now: %s", hex,
+		    strerror(-err));
+	log_msg(LOG_CONTROL, LOG_INFO, "ENI %s: destroy requested by uid %u", hex,
+	    (unsigned)ctl_reply_peer(r)->uid);
+	return 0;
+}
+
+static void
+walk_flush(struct eni *e, void *arg)
+{
+	struct walk *w = arg;
+
+	if ((w->one_set && e->id != w->want) || !e->flows)
+		return;
+	w->found = true;
+	w->count += flow_flush(e->flows);
+}
+
+static int
+h_flows_flush(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	struct walk w = { .r = r, .want = a->eni, .one_set = a->eni_set && !a->eni_any };
+	char hex[NAME_HEX_MAX];
+
+	(void)arg;
+	if (conf.no_return)
+		return ctl_reply_error(r, ENOTSUP, "no flow table: gwlbtund runs with --no-return");
+	eni_foreach(walk_flush, &w);
+	if (w.one_set && !w.found) {
+		name_hex(a->eni, hex);
+		return ctl_reply_error(r, ENOENT, "no ENI %s", hex);
+	}
+	ctl_rec_begin(r, "flush");
+	ctl_rec_u64(r, "flows", w.count);
+	ctl_rec_end(r);
+	log_msg(LOG_CONTROL, LOG_INFO, "%llu flows flushed by uid %u",
+	    (unsigned long long)w.count, (unsigned)ctl_reply_peer(r)->uid);
+	return 0;
+}
+
+static int
+h_log(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	(void)arg;
+	if (a->section == LOG_SECTION__MAX)
+		log_set_all(a->level);
+	else
+		log_levels[a->section] = a->level;
+	log_msg(LOG_CONTROL, LOG_INFO, "log %s set to %s by uid %u",
+	    a->section == LOG_SECTION__MAX ? "all" : log_section_str(a->section),
+	    log_level_str(a->level), (unsigned)ctl_reply_peer(r)->uid);
+	return 0;
+}
+
+static int
+h_counters_reset(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	(void)a;
+	(void)arg;
+	stats_reset();
+	log_msg(LOG_CONTROL, LOG_INFO, "counters reset by uid %u",
+	    (unsigned)ctl_reply_peer(r)->uid);
+	return 0;
+}
+
+int
+control_open(void)
+{
+	int err = 0;
+
+	srv = ctl_server_open(conf.control_path, conf.control_gid, &err);
+	if (!srv)
+		return err ? err : -EIO;
+	return 0;
+}
+
+int
+control_start(void)
+{
+	int err;
+	ctl_server_set_handler(srv, CTL_CMD_SHOW_STATUS, h_show_status, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_SHOW_ENIS, h_show_enis, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_SHOW_ENI, h_show_eni, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_SHOW_FLOWS, h_show_flows, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_SHOW_DROPS, h_show_drops, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_SHOW_WORKERS, h_show_workers, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_SHOW_ROUTES, h_show_routes, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_SHOW_CONFIG, h_show_config, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_ROUTE_ADD, h_route_rule, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_ROUTE_DEL, h_route_rule, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_RULE_ADD, h_route_rule, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_RULE_DEL, h_route_rule, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_ENI_DESTROY, h_eni_destroy, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_FLOWS_FLUSH, h_flows_flush, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_LOG, h_log, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_COUNTERS_RESET, h_counters_reset, NULL);
+	err = ctl_server_start(srv);
+	if (err < 0) {
+		ctl_server_close(srv);
+		srv = NULL;
+		return err;
+	}
+	log_msg(LOG_CONTROL, LOG_INFO, "control socket %s", conf.control_path);
+	return 0;
+}
+
+void
+control_stop(void)
+{
+	if (srv)
+		ctl_server_close(srv);
+	srv = NULL;
+}

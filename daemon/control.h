@@ -1,0 +1,11 @@
+/* gwlbctl's commands, answered by the daemon (control.c). */
+#ifndef GWLBTUND_CONTROL_H
+#define GWLBTUND_CONTROL_H
+
+/* Take the socket: 0 or -errno (-EADDRINUSE: another daemon answers there). */
+int control_open(void);
+/* Serve it, once the workers exist. */
+int control_start(void);
+void control_stop(void);
+
+#endif
