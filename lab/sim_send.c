@@ -56,6 +56,7 @@ struct traffic {
 	uint64_t	batch;
 	uint64_t	seed;
 	uint64_t	cookie_change_at;	/* 0: never */
+	uint64_t	cookie;			/* first cookie; 0: random */
 	bool		udp_csum;
 	bool		sink;
 	bool		json;
@@ -80,7 +81,7 @@ enum {
 	OPT_ATT, OPT_ATTS, OPT_PROTO, OPT_FAMILY, OPT_SIZE, OPT_TTL,
 	OPT_IN_SRC4, OPT_IN_DST4, OPT_IN_SRC6, OPT_IN_DST6, OPT_DPORT,
 	OPT_SPORT_BASE, OPT_RATE, OPT_COUNT, OPT_DURATION, OPT_BATCH,
-	OPT_SEED, OPT_COOKIE_CHANGE, OPT_UDP_CSUM, OPT_NO_SINK, OPT_JSON,
+	OPT_SEED, OPT_COOKIE, OPT_COOKIE_CHANGE, OPT_UDP_CSUM, OPT_NO_SINK, OPT_JSON,
 	OPT_INNER, OPT_DEV, OPT_WAIT, OPT_MAX_LOSS, OPT_MIN_RECV, OPT_GRACE,
 	OPT_WINDOW, OPT_IDLE, OPT_HELP,
 };
@@ -109,6 +110,7 @@ enum {
 	{ "duration", required_argument, NULL, OPT_DURATION },		\
 	{ "batch", required_argument, NULL, OPT_BATCH },		\
 	{ "seed", required_argument, NULL, OPT_SEED },			\
+	{ "cookie", required_argument, NULL, OPT_COOKIE },		\
 	{ "cookie-change-at", required_argument, NULL, OPT_COOKIE_CHANGE }, \
 	{ "udp-csum", required_argument, NULL, OPT_UDP_CSUM },		\
 	{ "no-sink", no_argument, NULL, OPT_NO_SINK },			\
@@ -154,6 +156,7 @@ static const char traffic_help[] =
 "                       comes first\n"
 "  --batch N            datagrams per sendmmsg (64, at most 256)\n"
 "  --seed N             seed for cookies and sizes (1)\n"
+"  --cookie C           flow i gets cookie C + i, hex (default: random)\n"
 "  --cookie-change-at N from the Nth packet on, every flow has a new cookie\n"
 "  --udp-csum full|zero outer UDP checksum (full)\n"
 "  --no-sink            do not bind the GENEVE port in this namespace\n"
@@ -346,6 +349,10 @@ traffic_opt(struct traffic *t, int c, const char *arg)
 		return sim_parse_u64(arg, 1, SIM_BATCH_MAX, &t->batch);
 	case OPT_SEED:
 		return sim_parse_u64(arg, 0, UINT64_MAX, &t->seed);
+	case OPT_COOKIE:
+		if (name_parse_hex(arg, &t->cookie) < 0 || t->cookie > UINT32_MAX)
+			return -EINVAL;
+		return 0;
 	case OPT_COOKIE_CHANGE:
 		return sim_parse_u64(arg, 1, UINT64_MAX / 2, &t->cookie_change_at);
 	case OPT_UDP_CSUM:
@@ -452,6 +459,8 @@ make_flows(struct traffic *t)
 		do
 			f->aws.cookie = (uint32_t)sim_rng(&rng);
 		while (f->aws.cookie == 0);
+		if (t->cookie)
+			f->aws.cookie = (uint32_t)(t->cookie + i);
 		f->proto = t->proto[i % (uint64_t)t->nproto];
 		f->family = t->family[(i / (uint64_t)t->nproto) % (uint64_t)t->nfamily];
 		if (f->family == 6 && f->proto == IPPROTO_ICMP)

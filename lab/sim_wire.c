@@ -170,9 +170,10 @@ sim_raw_open(size_t sndbuf)
 }
 
 /*
- * Classic BPF: IPv4, UDP, not a later fragment, port at either end.  With
- * a link header (SOCK_RAW on Ethernet) everything sits 14 bytes further
- * and the ethertype is checked too.
+ * Classic BPF: IPv4 (skb->protocol, so it works with and without a link
+ * header), UDP, not a later fragment, port at either end.  Outgoing
+ * packets reach only ETH_P_ALL sockets, hence that protocol when they are
+ * wanted.
  */
 int
 sim_packet_open(int ifindex, uint16_t port, bool raw, bool outgoing,
@@ -180,7 +181,7 @@ sim_packet_open(int ifindex, uint16_t port, bool raw, bool outgoing,
 {
 	const uint32_t b = raw ? ETH_HLEN : 0;
 	struct sock_filter code[] = {
-		/* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+		/* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
 		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 13),
 		/* 2 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, b + 0),
 		/* 3 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
@@ -197,20 +198,15 @@ sim_packet_open(int ifindex, uint16_t port, bool raw, bool outgoing,
 		/* 14 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
 		/* 15 */ BPF_STMT(BPF_RET | BPF_K, 0),
 	};
-	struct sock_fprog prog;
+	struct sock_fprog prog = {
+		.len = sizeof(code) / sizeof(code[0]),
+		.filter = code,
+	};
+	uint16_t proto = htons(outgoing ? ETH_P_ALL : ETH_P_IP);
 	struct sockaddr_ll sll;
 	int fd, one = 1, sz = (int)rcvbuf, err;
 
-	if (raw) {
-		prog.filter = code;
-		prog.len = sizeof(code) / sizeof(code[0]);
-	} else {
-		/* no link header: start at the version check */
-		prog.filter = code + 2;
-		prog.len = sizeof(code) / sizeof(code[0]) - 2;
-	}
-	fd = socket(AF_PACKET, (raw ? SOCK_RAW : SOCK_DGRAM) | SOCK_CLOEXEC,
-	    htons(ETH_P_IP));
+	fd = socket(AF_PACKET, (raw ? SOCK_RAW : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	/* filter before bind, so nothing unfiltered is queued */
@@ -225,7 +221,7 @@ sim_packet_open(int ifindex, uint16_t port, bool raw, bool outgoing,
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_IP);
+	sll.sll_protocol = proto;
 	sll.sll_ifindex = ifindex;
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		goto fail;

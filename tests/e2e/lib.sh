@@ -1,0 +1,399 @@
+# tests/e2e/lib.sh: what every end-to-end scenario shares.  Source it
+# first thing:
+#
+#	#!/usr/bin/env bash
+#	. "$(dirname "$0")/lib.sh"
+#	need_root; need_sim
+#	lab_up onearm
+#	bg reflect appliance "$SIM" reflect --duration 30
+#	...
+#
+# It gives: skip (exit 77) and fail, a lab built by lab/gwlb-lab with a
+# per-run suffix and removed by an EXIT trap whatever happens, commands
+# printed as they run (pp, in_ns), background processes with logs that
+# are always bounded in time (bg, bg_wait, bg_stop), polling for state
+# instead of sleeping (wait_for, wait_log, wait_udp, wait_link), the
+# daemon (start_daemon, stop_daemon: SIGTERM must end it with status 0
+# and leave no gwi-/gwo- link), bounded captures (capture_start,
+# capture_stop), JSON fields (jget) and assertions.
+#
+# Environment: GWLB_BUILD (build directory; tests/run sets it), and
+# GWLB_E2E_KEEP=1 keeps the logs directory after a passing run.
+
+set -euo pipefail
+
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+GWLB_BUILD=${GWLB_BUILD:-$E2E_TOP/build/check}
+SIM=$GWLB_BUILD/lab/gwlbsim
+DAEMON=$GWLB_BUILD/daemon/gwlbtund
+LAB=$E2E_TOP/lab/gwlb-lab
+PY=/usr/bin/python3			# Debian's, where python3-scapy lives
+SCENARIO=$(basename "$0")
+E2E_TMP=""
+E2E_RC_OVERRIDE=0
+declare -A BG_PID=()
+declare -A BG_NS=()
+BG_ORDER=()
+DAEMON_NAME=""
+LAB_SUFFIX=""
+
+say() { printf '%s: %s\n' "$SCENARIO" "$*"; }
+
+# Print a command, then run it (WireGuard netns.sh style).
+pp() { printf '+ %s\n' "$*" >&2; "$@"; }
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TUN)"; }
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "needs $c (not installed)"
+	done
+}
+
+need_sim() {
+	[ -x "$SIM" ] || skip "no $SIM (build first, or set GWLB_BUILD)"
+	if "$SIM" --help 2>&1 | grep -q "not yet"; then skip "gwlbsim not written yet"; fi
+}
+
+# The daemon may not exist yet while it is being written: skip, do not fail.
+need_daemon() {
+	[ -x "$DAEMON" ] || skip "no $DAEMON"
+	if "$DAEMON" --help 2>&1 | grep -q "not yet"; then skip "gwlbtund not written yet"; fi
+}
+
+need_scapy() {
+	[ -x "$PY" ] && "$PY" -c 'import scapy.contrib.geneve' 2>/dev/null ||
+		skip "needs python3-scapy for $PY"
+}
+
+# --- the lab and cleanup ------------------------------------------------
+
+e2e_tmp() {
+	[ -n "$E2E_TMP" ] || E2E_TMP=$(mktemp -d "/tmp/gwlb-e2e-${SCENARIO}.XXXXXX")
+}
+
+# Role -> namespace of the lab that is up.
+ns_of() {
+	case "$1" in
+	gwlb) echo "$LAB_NS_GWLB" ;;
+	appliance|appl) echo "$LAB_NS_APPLIANCE" ;;
+	client) echo "${LAB_NS_CLIENT:?no client in a $LAB_TOPOLOGY lab}" ;;
+	server) echo "${LAB_NS_SERVER:?no server in a $LAB_TOPOLOGY lab}" ;;
+	*) fail "unknown role '$1'" ;;
+	esac
+}
+
+# in_ns ROLE CMD...: run (and print) a command in a role's namespace.
+in_ns() {
+	local ns
+	ns=$(ns_of "$1"); shift
+	pp ip netns exec "$ns" "$@"
+}
+
+# lab_up TOPOLOGY: build it (onearm, twoarm, multinode), source its state
+# (LAB_* variables), and make sure it goes away on exit.
+lab_up() {
+	e2e_tmp
+	LAB_SUFFIX=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	"$LAB" up "$1" -s "$LAB_SUFFIX" >"$E2E_TMP/lab-up.log" 2>&1 || {
+		cat "$E2E_TMP/lab-up.log" >&2
+		LAB_SUFFIX=""
+		fail "gwlb-lab up $1 failed"
+	}
+	# shellcheck disable=SC1090
+	. "/run/gwlb-lab/$LAB_SUFFIX.env"
+	say "lab $LAB_TOPOLOGY up, suffix $LAB_SUFFIX, logs in $E2E_TMP"
+}
+
+e2e_cleanup() {
+	local rc=$? name
+	trap - EXIT INT TERM
+	set +e
+	[ $E2E_RC_OVERRIDE != 0 ] && [ $rc = 0 ] && rc=$E2E_RC_OVERRIDE
+	if [ -n "$DAEMON_NAME" ] && [ -n "${BG_PID[$DAEMON_NAME]:-}" ]; then
+		stop_daemon || { [ $rc = 0 ] && rc=1; }
+	fi
+	for ((i = ${#BG_ORDER[@]} - 1; i >= 0; i--)); do
+		name=${BG_ORDER[$i]}
+		[ -n "${BG_PID[$name]:-}" ] || continue
+		kill -TERM "${BG_PID[$name]}" 2>/dev/null
+	done
+	for name in "${BG_ORDER[@]}"; do
+		[ -n "${BG_PID[$name]:-}" ] || continue
+		bg_reap "$name" 5
+	done
+	if [ -n "$LAB_SUFFIX" ]; then
+		"$LAB" down -q -s "$LAB_SUFFIX" >/dev/null 2>&1 ||
+			echo "$SCENARIO: gwlb-lab down $LAB_SUFFIX failed" >&2
+	fi
+	if [ $rc != 0 ] && [ $rc != 77 ] && [ -n "$E2E_TMP" ]; then
+		for f in "$E2E_TMP"/*.log; do
+			[ -s "$f" ] || continue
+			echo "--- $(basename "$f") (last 25 lines)"
+			tail -25 "$f"
+		done
+		echo "$SCENARIO: failed (exit $rc); logs kept in $E2E_TMP"
+	elif [ -n "$E2E_TMP" ] && [ "${GWLB_E2E_KEEP:-0}" != 1 ]; then
+		rm -rf "$E2E_TMP"
+	fi
+	[ $rc = 0 ] && echo "PASS: $SCENARIO"
+	exit $rc
+}
+
+# --- polling ------------------------------------------------------------
+
+# wait_for SECS WHAT CMD...: poll CMD every 20 ms until it succeeds.
+wait_for() {
+	local secs=$1 what=$2; shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what"
+		sleep 0.02
+	done
+}
+
+udp_bound() { ip netns exec "$(ns_of "$1")" ss -Hlun "sport = :$2" | grep -q .; }
+tcp_listening() { ip netns exec "$(ns_of "$1")" ss -Hltn "sport = :$2" | grep -q .; }
+link_exists() { ip -n "$(ns_of "$1")" link show dev "$2" >/dev/null 2>&1; }
+link_gone() { ! link_exists "$@"; }
+link_carrier() { ip -n "$(ns_of "$1")" -o link show dev "$2" | grep -q LOWER_UP; }
+
+wait_udp() { wait_for "${3:-10}" "UDP port $2 bound in $1" udp_bound "$1" "$2"; }
+wait_tcp() { wait_for "${3:-10}" "TCP port $2 listening in $1" tcp_listening "$1" "$2"; }
+wait_link() { wait_for "${3:-10}" "link $2 in $1" link_exists "$1" "$2"; }
+wait_link_gone() { wait_for "${3:-10}" "link $2 in $1 to go" link_gone "$1" "$2"; }
+wait_carrier() { wait_for "${3:-10}" "carrier on $2 in $1" link_carrier "$1" "$2"; }
+
+# wait_log NAME REGEX [SECS]: a background process's log says REGEX.
+wait_log() {
+	local f=$E2E_TMP/$1.log
+	wait_for "${3:-10}" "'$2' in $1's log" grep -Eq -- "$2" "$f"
+}
+
+# --- background processes -------------------------------------------------
+
+# bg NAME ROLE CMD...: run CMD in ROLE's namespace in the background, its
+# output in $E2E_TMP/NAME.log, killed after BG_TIMEOUT seconds (120) at
+# the latest and at cleanup in any case.
+bg() {
+	local name=$1 role=$2 ns; shift 2
+	e2e_tmp
+	ns=$(ns_of "$role")
+	printf '+ [%s] ip netns exec %s %s &\n' "$name" "$ns" "$*" >&2
+	timeout -k 5 "${BG_TIMEOUT:-120}" ip netns exec "$ns" "$@" \
+		>"$E2E_TMP/$name.log" 2>&1 </dev/null &
+	BG_PID[$name]=$!
+	BG_NS[$name]=$ns
+	BG_ORDER+=("$name")
+}
+
+bg_log() { echo "$E2E_TMP/$1.log"; }
+
+# bg_reap NAME SECS: wait at most SECS for NAME to end (then SIGKILL);
+# its exit status goes to BG_STATUS (124/137: timeout had to end it).
+bg_reap() {
+	local name=$1 secs=$2 pid=${BG_PID[$1]:-} deadline rc=0
+	if [ -z "$pid" ]; then
+		BG_STATUS=${BG_RC[$name]:-0}
+		return 0
+	fi
+	deadline=$((SECONDS + secs))
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $SECONDS -ge $deadline ]; then
+			kill -KILL "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.02
+	done
+	wait "$pid" 2>/dev/null || rc=$?
+	BG_PID[$name]=""
+	BG_RC[$name]=$rc
+	BG_STATUS=$rc
+}
+declare -A BG_RC=()
+BG_STATUS=0
+
+# bg_wait NAME [SECS]: wait for NAME to end by itself; sets BG_STATUS.
+bg_wait() {
+	local pid=${BG_PID[$1]:-} deadline=$((SECONDS + ${2:-60}))
+	if [ -n "$pid" ]; then
+		while kill -0 "$pid" 2>/dev/null; do
+			[ $SECONDS -lt $deadline ] || fail "$1 still running after ${2:-60}s"
+			sleep 0.02
+		done
+	fi
+	bg_reap "$1" 1
+}
+
+# bg_stop NAME [SECS]: SIGTERM and wait; sets BG_STATUS.
+bg_stop() {
+	local pid=${BG_PID[$1]:-}
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	bg_reap "$1" "${2:-10}"
+}
+
+# --- the daemon -------------------------------------------------------------
+
+# start_daemon ARGS...: gwlbtund in the appliance namespace, in the
+# foreground of its own background job, log in $E2E_TMP/gwlbtund.log;
+# returns once its GENEVE socket is bound.
+start_daemon() {
+	local port=6081 a prev=""
+	need_daemon
+	for a in "$@"; do
+		case "$prev" in --geneve-port) port=$a ;; esac
+		case "$a" in --geneve-port=*) port=${a#*=} ;; esac
+		prev=$a
+	done
+	DAEMON_NAME=gwlbtund
+	DAEMON_PORT=$port
+	bg "$DAEMON_NAME" appliance "$DAEMON" "$@"
+	local deadline=$((SECONDS + 10))
+	until udp_bound appliance "$port"; do
+		if ! kill -0 "${BG_PID[$DAEMON_NAME]}" 2>/dev/null; then
+			tail -20 "$(bg_log "$DAEMON_NAME")" >&2
+			BG_PID[$DAEMON_NAME]=""
+			DAEMON_NAME=""
+			fail "gwlbtund exited at start"
+		fi
+		[ $SECONDS -lt $deadline ] || fail "gwlbtund did not bind UDP $port in 10s"
+		sleep 0.02
+	done
+	say "gwlbtund up (pid ${BG_PID[$DAEMON_NAME]})"
+}
+
+# stop_daemon: SIGTERM; it must exit 0 within 10 s and leave no links.
+stop_daemon() {
+	local left
+	[ -n "$DAEMON_NAME" ] || return 0
+	bg_stop "$DAEMON_NAME" 10
+	DAEMON_NAME=""
+	if [ "$BG_STATUS" != 0 ]; then
+		echo "FAIL: gwlbtund exited with status $BG_STATUS after SIGTERM" >&2
+		return 1
+	fi
+	left=$(ip -n "$LAB_NS_APPLIANCE" -o link show 2>/dev/null | grep -Eo 'gw[io]-[0-9a-zA-X]+' || true)
+	if [ -n "$left" ]; then
+		echo "FAIL: gwlbtund left links behind: $left" >&2
+		return 1
+	fi
+	say "gwlbtund stopped cleanly"
+}
+
+# eni_ifname ENIHEX [in|out]: gwi-/gwo- name of an ENI (base 60, upstream's).
+eni_ifname() {
+	"$PY" - "$1" "${2:-in}" <<-'EOF'
+	import sys
+	d = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+	v = int(sys.argv[1].removeprefix("vpce-").removeprefix("0x"), 16)
+	s = ""
+	while True:
+	    s = d[v % 60] + s
+	    v //= 60
+	    if v == 0:
+	        break
+	print(("gwi-" if sys.argv[2] == "in" else "gwo-") + s)
+	EOF
+}
+
+# appliance_onearm ENIHEX [TABLE]: route what arrives on gwi-X back out
+# gwo-X, the way upstream's one-arm example hook does, so the kernel
+# forwards inner packets back to GWLB (TTL one less).
+appliance_onearm() {
+	local gwi gwo table=${2:-100}
+	gwi=$(eni_ifname "$1" in)
+	gwo=$(eni_ifname "$1" out)
+	wait_link appliance "$gwi"
+	wait_link appliance "$gwo"
+	in_ns appliance sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		"net.ipv4.conf.$gwi.rp_filter=0"
+	in_ns appliance ip rule add iif "$gwi" lookup "$table"
+	in_ns appliance ip -6 rule add iif "$gwi" lookup "$table"
+	in_ns appliance ip route add default dev "$gwo" table "$table"
+	in_ns appliance ip -6 route add default dev "$gwo" table "$table"
+}
+
+# --- captures -----------------------------------------------------------------
+
+# capture_start NAME ROLE IFACE FILTER [MAXPACKETS] [SECS]: bounded capture
+# to $E2E_TMP/NAME.pcap; returns once it is live.  tcpdump if installed,
+# else dumpcap (tshark's, in the dependencies).
+capture_start() {
+	local name=$1 role=$2 dev=$3 filter=$4 max=${5:-10000} secs=${6:-60}
+	local pcap=$E2E_TMP/$name.pcap
+	if command -v tcpdump >/dev/null 2>&1; then
+		BG_TIMEOUT=$((secs + 5)) bg "$name" "$role" tcpdump -U -n -i "$dev" \
+			-c "$max" -w "$pcap" "$filter"
+		wait_log "$name" "listening on"
+	else
+		need_cmd dumpcap
+		BG_TIMEOUT=$((secs + 5)) bg "$name" "$role" dumpcap -q -i "$dev" \
+			-c "$max" -a "duration:$secs" -f "$filter" -w "$pcap" -P
+		wait_log "$name" "Capturing on"
+	fi
+}
+
+capture_file() { echo "$E2E_TMP/$1.pcap"; }
+
+# capture_stop NAME: end it (packets seen so far are in the file).
+capture_stop() {
+	bg_stop "$1" 5
+}
+
+# --- results and assertions -----------------------------------------------
+
+# jget FILE KEY[.KEY...]: a field of the last JSON object in FILE.
+jget() {
+	"$PY" - "$1" "$2" <<-'EOF'
+	import json, sys
+	lines = [l for l in open(sys.argv[1]) if l.lstrip().startswith("{")]
+	if not lines:
+	    sys.exit("no JSON object in " + sys.argv[1])
+	v = json.loads(lines[-1])
+	for k in sys.argv[2].split("."):
+	    v = v.get(k, 0) if isinstance(v, dict) else 0
+	print(str(v).lower() if isinstance(v, bool) else v)
+	EOF
+}
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+	say "ok: ${3:-value} = $1"
+}
+
+assert_ne() {
+	[ "$1" != "$2" ] || fail "${3:-value}: expected anything but '$2'"
+}
+
+assert_ge() {
+	[ "$1" -ge "$2" ] || fail "${3:-value}: expected at least $2, got $1"
+	say "ok: ${3:-value} = $1 (>= $2)"
+}
+
+assert_le() {
+	[ "$1" -le "$2" ] || fail "${3:-value}: expected at most $2, got $1"
+	say "ok: ${3:-value} = $1 (<= $2)"
+}
+
+assert_match() {
+	[[ "$1" =~ $2 ]] || fail "${3:-value}: '$1' does not match /$2/"
+	say "ok: ${3:-value} matches /$2/"
+}
+
+# assert_status WANT CMD...: run CMD (printed), its exit status must be WANT.
+assert_status() {
+	local want=$1 rc=0; shift
+	pp "$@" || rc=$?
+	[ "$rc" = "$want" ] || fail "exit status of '$*': expected $want, got $rc"
+}
