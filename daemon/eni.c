@@ -623,8 +623,13 @@ int
 eni_request_destroy(uint64_t id)
 {
 	int ret = 0;
+	bool found;
 
-	if (!eni_lookup(id))
+	/* Under the table lock: this thread is no QSBR reader. */
+	pthread_mutex_lock(&tbl_lock);
+	found = eni_lookup(id) != NULL;
+	pthread_mutex_unlock(&tbl_lock);
+	if (!found)
 		return -ENOENT;
 	pthread_mutex_lock(&destroy_lock);
 	if (n_destroy_req == sizeof(destroy_req) / sizeof(destroy_req[0]))
@@ -781,8 +786,11 @@ eni_manager_run(void)
 					    strsignal((int)si.ssi_signo));
 					stopping = true;
 					worker_stop_all();
-					/* Creates that raced the stop are torn down too. */
-					eni_take_creates();
+					/* Creates that raced the stop never come up: they
+					 * are still published, so teardown_all takes them. */
+					pthread_mutex_lock(&tbl_lock);
+					create_q = NULL;
+					pthread_mutex_unlock(&tbl_lock);
 					eni_teardown_all();
 					deadline = now_ns() + ((uint64_t)conf.hook_timeout_s + 2) *
 					    1000000000ull;
