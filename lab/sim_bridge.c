@@ -356,7 +356,7 @@ cmd_bridge(int argc, char **argv)
 			json = true;
 			break;
 		default:
-			usage(stderr);
+			fprintf(stderr, "(gwlbsim %s --help lists the options)\n", sim_cmd);
 			return SIM_EXIT_USAGE;
 		}
 		if (e) {

@@ -464,7 +464,7 @@ cmd_reflect(int argc, char **argv)
 			json = true;
 			break;
 		default:
-			usage(stderr);
+			fprintf(stderr, "(gwlbsim %s --help lists the options)\n", sim_cmd);
 			return SIM_EXIT_USAGE;
 		}
 		if (e) {

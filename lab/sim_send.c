@@ -794,7 +794,7 @@ cmd_send(int argc, char **argv)
 			if (c != '?')
 				sim_warnx("bad value for --%s: '%s'",
 				    cmd_optname(lo, c), optarg);
-			usage_send(stderr);
+			fprintf(stderr, "(gwlbsim send --help lists the options)\n");
 			return SIM_EXIT_USAGE;
 		}
 	}
@@ -911,7 +911,7 @@ cmd_run(int argc, char **argv)
 			return SIM_EXIT_PASS;
 		}
 		if (ch == '?') {
-			usage_run(stderr);
+			fprintf(stderr, "(gwlbsim run --help lists the options)\n");
 			return SIM_EXIT_USAGE;
 		}
 		/* count and duration belong to the sender here */
@@ -1012,7 +1012,7 @@ cmd_expect(int argc, char **argv)
 			return SIM_EXIT_PASS;
 		}
 		if (ch == '?') {
-			usage_expect(stderr);
+			fprintf(stderr, "(gwlbsim expect --help lists the options)\n");
 			return SIM_EXIT_USAGE;
 		}
 		if (ch == OPT_PORT) {

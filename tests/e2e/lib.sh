@@ -328,11 +328,11 @@ appliance_onearm() {
 
 # capture_start NAME ROLE IFACE FILTER [MAXPACKETS] [SECS]: bounded capture
 # to $E2E_TMP/NAME.pcap; returns once it is live.  tcpdump if installed,
-# else dumpcap (tshark's, in the dependencies).
+# else (or with GWLB_E2E_CAPTURE=dumpcap) dumpcap, which comes with tshark.
 capture_start() {
 	local name=$1 role=$2 dev=$3 filter=$4 max=${5:-10000} secs=${6:-60}
 	local pcap=$E2E_TMP/$name.pcap
-	if command -v tcpdump >/dev/null 2>&1; then
+	if [ "${GWLB_E2E_CAPTURE:-}" != dumpcap ] && command -v tcpdump >/dev/null 2>&1; then
 		BG_TIMEOUT=$((secs + 5)) bg "$name" "$role" tcpdump -U -n -i "$dev" \
 			-c "$max" -w "$pcap" "$filter"
 		wait_log "$name" "listening on"
