@@ -62,6 +62,9 @@ h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	ctl_rec_u64(r, "bytes_out", tun.bytes);
 	ctl_rec_u64(r, "drops", all.drops);
 	ctl_rec_u64(r, "kernel_drops", all.kernel_drops);
+	ctl_rec_u64(r, "rp_filter_reverts", atomic_load(&D.rp_reverts));
+	ctl_rec_u64(r, "links_lost", atomic_load(&D.links_lost));
+	ctl_rec_u64(r, "netlink_resyncs", atomic_load(&D.nl_resyncs));
 	ctl_rec_str(r, "healthy", stats_stuck_workers(now, 5000000000ull) ? "no" : "yes");
 	ctl_rec_end(r);
 	return 0;
@@ -106,6 +109,7 @@ rec_eni(struct ctl_reply *r, struct eni *e, uint64_t now, bool detail)
 		ctl_rec_u64(r, "hook_runs", e->hook_runs);
 		ctl_rec_u64(r, "hook_failures", e->hook_failures);
 		ctl_rec_u64(r, "backlog", e->bl_len);
+		ctl_rec_u64(r, "rp_filter_reverts", e->rp_reverts);
 		ctl_rec_u64(r, "flow_inserts", fs.inserts);
 		ctl_rec_u64(r, "flow_evictions", fs.evictions);
 		ctl_rec_u64(r, "flow_expired", fs.expired);

@@ -704,6 +704,72 @@ eni_tick(uint64_t now, bool full)
 	eni_reap();
 }
 
+struct ifx_ctx {
+	int		ifindex;
+	struct eni	*e;
+};
+
+static void
+find_ifindex(struct eni *e, void *arg)
+{
+	struct ifx_ctx *c = arg;
+
+	if (atomic_load(&e->state) == ENI_UP &&
+	    (e->ifindex_in == c->ifindex || e->ifindex_out == c->ifindex))
+		c->e = e;
+}
+
+static void
+resync_one(struct eni *e, void *arg)
+{
+	(void)arg;
+	if (atomic_load(&e->state) != ENI_UP)
+		return;
+	if (nl_link_index(e->if_in) != e->ifindex_in ||
+	    (!conf.no_return && nl_link_index(e->if_out) != e->ifindex_out)) {
+		atomic_store(&e->broken, true);
+		return;
+	}
+	nl_link_rp_filter_off(e->ifindex_in, e->if_in);
+	if (!conf.no_return)
+		nl_link_rp_filter_off(e->ifindex_out, e->if_out);
+}
+
+/* The manager's share of the netlink events: rp_filter guard, lost links. */
+static void
+eni_nl_event(const struct nl_event *ev, void *arg)
+{
+	struct ifx_ctx c = { .ifindex = ev->ifindex };
+	const char *name;
+
+	(void)arg;
+	if (ev->kind == NL_EV_RESYNC) {
+		atomic_fetch_add(&D.nl_resyncs, 1);
+		eni_foreach(resync_one, NULL);
+		return;
+	}
+	eni_foreach(find_ifindex, &c);
+	if (!c.e)
+		return;
+	name = c.e->ifindex_in == ev->ifindex ? c.e->if_in : c.e->if_out;
+	if (ev->kind == NL_EV_LINK_GONE) {
+		atomic_fetch_add(&D.links_lost, 1);
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "ENI %s: %s was deleted behind our back; "
+		    "its links are recreated with the next packet", c.e->hex, name);
+		atomic_store(&c.e->broken, true);
+		return;
+	}
+	if (ev->value == 0)
+		return;
+	if (nl_link_rp_filter_off(ev->ifindex, name) == 0) {
+		c.e->rp_reverts++;
+		atomic_fetch_add(&D.rp_reverts, 1);
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "rp_filter on %s was set to %d behind our "
+		    "back (systemd-sysctl does this to new links); set back to 0",
+		    name, ev->value);
+	}
+}
+
 static void
 eni_teardown_all(void)
 {
@@ -728,7 +794,9 @@ int
 eni_manager_run(void)
 {
 	struct epoll_event evs[32];
-	enum ev_kind k_wake = EV_WAKE, k_timer = EV_TIMER, k_sig = EV_SIGNAL;
+	enum ev_kind k_wake = EV_WAKE, k_timer = EV_TIMER, k_sig = EV_SIGNAL,
+	    k_nl = EV_NETLINK;
+	int nlfd;
 	struct itimerspec its = { { 0, 250000000 }, { 0, 250000000 } };
 	int epfd, tfd, sfd;
 	sigset_t mask;
@@ -752,6 +820,13 @@ eni_manager_run(void)
 	    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_timer });
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd,
 	    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_sig });
+	nlfd = nl_events_open();
+	if (nlfd < 0)
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "no netlink events (%s): rp_filter "
+		    "changes and deleted links are noticed later", strerror(-nlfd));
+	else
+		epoll_ctl(epfd, EPOLL_CTL_ADD, nlfd,
+		    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_nl });
 
 	for (;;) {
 		int n = epoll_wait(epfd, evs, 32, 1000);
@@ -798,6 +873,9 @@ eni_manager_run(void)
 				}
 				break;
 			}
+			case EV_NETLINK:
+				nl_events_read(eni_nl_event, NULL);
+				break;
 			case EV_HOOK_PID:
 			case EV_HOOK_OUT:
 				hook_event(k, evs[i].events);

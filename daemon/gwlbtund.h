@@ -176,6 +176,7 @@ struct eni {
 	bool		destroy_done;
 	bool		create_running;	/* CREATE hook not finished */
 	bool		links_made;
+	unsigned	rp_reverts;	/* rp_filter set back to 0 */
 };
 
 /* Threads of the data path. */
@@ -208,6 +209,9 @@ struct daemon_state {
 	struct stats_snap mgr_base;
 	_Atomic bool	stopping;
 	int		wake_fd;	/* eventfd: ENI creation requests */
+	_Atomic uint64_t rp_reverts;	/* rp_filter flipped on a link of ours and set back */
+	_Atomic uint64_t links_lost;	/* links of ours deleted behind our back */
+	_Atomic uint64_t nl_resyncs;	/* event socket overflows */
 	time_t		started_wall;
 	uint64_t	started_ns;
 };

@@ -51,6 +51,6 @@ void hook_tick(uint64_t now_ns);
 unsigned hook_running(void);
 
 /* Tag at the head of every epoll data.ptr the manager dispatches. */
-enum ev_kind { EV_WAKE = 1, EV_TIMER, EV_SIGNAL, EV_HOOK_PID, EV_HOOK_OUT };
+enum ev_kind { EV_WAKE = 1, EV_TIMER, EV_SIGNAL, EV_HOOK_PID, EV_HOOK_OUT, EV_NETLINK };
 
 #endif

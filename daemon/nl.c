@@ -10,11 +10,13 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/ip.h>
+#include <linux/netconf.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <time.h>
 
@@ -26,6 +28,7 @@
 #endif
 
 static struct mnl_socket *nl;
+static struct mnl_socket *nl_ev;
 static unsigned nl_portid;
 static unsigned nl_seq;
 
@@ -57,7 +60,10 @@ nl_fini(void)
 {
 	if (nl)
 		mnl_socket_close(nl);
+	if (nl_ev)
+		mnl_socket_close(nl_ev);
 	nl = NULL;
+	nl_ev = NULL;
 }
 
 struct nl_req {
@@ -244,6 +250,144 @@ nl_link_setup(int ifindex, const char *name, unsigned mtu)
 	mnl_attr_nest_end(nlh, inet);
 	mnl_attr_nest_end(nlh, spec);
 	return nl_talk(nlh, &req);
+}
+
+int
+nl_link_rp_filter_off(int ifindex, const char *name)
+{
+	char buf[256], what[64];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nlattr *spec, *inet, *conf;
+	struct nl_req req = { .what = what, .ifindex = 0 };
+
+	snprintf(what, sizeof(what), "rp_filter 0 on %s", name);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	inet = mnl_attr_nest_start(nlh, AF_INET);
+	conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
+	mnl_attr_put_u32(nlh, IPV4_DEVCONF_RP_FILTER, 0);
+	mnl_attr_nest_end(nlh, conf);
+	mnl_attr_nest_end(nlh, inet);
+	mnl_attr_nest_end(nlh, spec);
+	return nl_talk(nlh, &req);
+}
+
+int
+nl_events_open(void)
+{
+	unsigned groups[] = { RTNLGRP_LINK, RTNLGRP_IPV4_NETCONF };
+	int rcvbuf = 4 << 20;
+
+	nl_ev = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!nl_ev)
+		return -errno;
+	if (mnl_socket_bind(nl_ev, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (mnl_socket_setsockopt(nl_ev, NETLINK_ADD_MEMBERSHIP, &groups[i],
+		    sizeof(groups[i])) < 0)
+			goto fail;
+	/* Best effort: a larger buffer makes ENOBUFS (and resyncs) rarer. */
+	setsockopt(mnl_socket_get_fd(nl_ev), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+	    sizeof(rcvbuf));
+	return mnl_socket_get_fd(nl_ev);
+fail:
+	{
+		int err = -errno;
+
+		mnl_socket_close(nl_ev);
+		nl_ev = NULL;
+		return err;
+	}
+}
+
+struct ev_ctx {
+	void	(*fn)(const struct nl_event *, void *);
+	void	*arg;
+};
+
+static int
+netconf_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, NETCONFA_MAX) < 0)
+		return MNL_CB_OK;	/* newer kernel: skip what we do not know */
+	if ((type == NETCONFA_IFINDEX || type == NETCONFA_RP_FILTER) &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+		return MNL_CB_OK;	/* malformed: ignore this attribute */
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int
+nl_event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ev_ctx *c = data;
+	struct nl_event ev = { 0 };
+
+	if (nlh->nlmsg_type == RTM_DELLINK) {
+		const struct ifinfomsg *ifi;
+
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+			return MNL_CB_OK;
+		ifi = mnl_nlmsg_get_payload(nlh);
+		ev.kind = NL_EV_LINK_GONE;
+		ev.ifindex = ifi->ifi_index;
+		c->fn(&ev, c->arg);
+	} else if (nlh->nlmsg_type == RTM_NEWNETCONF) {
+		const struct nlattr *tb[NETCONFA_MAX + 1] = { NULL };
+		const struct netconfmsg *ncm;
+
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ncm))
+			return MNL_CB_OK;
+		ncm = mnl_nlmsg_get_payload(nlh);
+		if (ncm->ncm_family != AF_INET)
+			return MNL_CB_OK;
+		if (mnl_attr_parse(nlh, sizeof(*ncm), netconf_attr_cb, tb) < 0)
+			return MNL_CB_OK;
+		if (!tb[NETCONFA_IFINDEX] || !tb[NETCONFA_RP_FILTER])
+			return MNL_CB_OK;
+		ev.kind = NL_EV_RP_FILTER;
+		ev.ifindex = (int)mnl_attr_get_u32(tb[NETCONFA_IFINDEX]);
+		ev.value = (int)mnl_attr_get_u32(tb[NETCONFA_RP_FILTER]);
+		c->fn(&ev, c->arg);
+	}
+	return MNL_CB_OK;
+}
+
+void
+nl_events_read(void (*fn)(const struct nl_event *ev, void *arg), void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ev_ctx c = { fn, arg };
+	ssize_t n;
+
+	if (!nl_ev)
+		return;
+	for (;;) {
+		n = mnl_socket_recvfrom(nl_ev, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				struct nl_event ev = { .kind = NL_EV_RESYNC };
+
+				log_msg(LOG_NETLINK, LOG_IMPORTANT, "netlink events "
+				    "overflowed (ENOBUFS): checking every link again");
+				fn(&ev, arg);
+				continue;
+			}
+			return;		/* EAGAIN: all read */
+		}
+		/* Events: no sequence or port to match. */
+		mnl_cb_run(buf, (size_t)n, 0, 0, nl_event_cb, &c);
+	}
 }
 
 int

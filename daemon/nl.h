@@ -15,4 +15,22 @@ int nl_link_setup(int ifindex, const char *name, unsigned mtu);
 /* Delete a link by index; 0, or -errno (-ENODEV if already gone). */
 int nl_link_del(int ifindex);
 
+/* IPv4 rp_filter 0 on one link (and nothing else). */
+int nl_link_rp_filter_off(int ifindex, const char *name);
+
+/*
+ * Link and IPv4 netconf events, on a socket of their own.  The manager
+ * polls nl_events_fd() and calls nl_events_read(), which hands every
+ * event of interest to fn.  An overflowing socket (ENOBUFS: events were
+ * lost) is reported as NL_EV_RESYNC, so the caller re-checks everything.
+ */
+enum nl_event_kind { NL_EV_RP_FILTER, NL_EV_LINK_GONE, NL_EV_RESYNC };
+struct nl_event {
+	enum nl_event_kind kind;
+	int		ifindex;
+	int		value;		/* NL_EV_RP_FILTER: the new value */
+};
+int nl_events_open(void);	/* the fd, or -errno */
+void nl_events_read(void (*fn)(const struct nl_event *ev, void *arg), void *arg);
+
 #endif
