@@ -1,0 +1,90 @@
+# tests/e2e/4x-lib.sh: what the return-path scenarios (4x) share, on top
+# of lib.sh.  Not executable on purpose: tests/run runs only executable
+# tests/e2e/[0-9]* files.  Source it after lib.sh:
+#
+#	. "$(dirname "$0")/lib.sh"
+#	. "$(dirname "$0")/4x-lib.sh"
+#
+# It gives: ret_daemon (gwlbtund with its own control socket, a JSON
+# health page and two workers of each kind unless told otherwise),
+# health/metrics snapshots read inside the appliance namespace, per-ENI
+# fields of the health JSON, a drop counter by reason, and warm_enis (one
+# packet per ENI so that the daemon makes the links before a scenario
+# routes through them).
+
+HC_PORT=${HC_PORT:-8181}
+ENI0=076bc493b822cd32f		# gwlbsim's default first ENI
+
+# ret_daemon ARGS...: start_daemon with what every 4x scenario wants;
+# later arguments win (e.g. --udpthreads 1).
+ret_daemon() {
+	start_daemon --control-socket "$E2E_TMP/ctl.sock" -p "$HC_PORT" -j \
+		--udpthreads 2 --tunthreads 2 "$@"
+	wait_tcp appliance "$HC_PORT"
+}
+
+# health NAME: the health JSON, saved as $E2E_TMP/NAME.json (path printed).
+health() {
+	local f=$E2E_TMP/$1.json
+	ip netns exec "$LAB_NS_APPLIANCE" curl -s --max-time 5 \
+		"http://127.0.0.1:$HC_PORT/" >"$f" || fail "health page did not answer"
+	echo "$f"
+}
+
+# metrics NAME: /metrics, saved as $E2E_TMP/NAME.prom (path printed).
+metrics() {
+	local f=$E2E_TMP/$1.prom
+	ip netns exec "$LAB_NS_APPLIANCE" curl -s --max-time 5 \
+		"http://127.0.0.1:$HC_PORT/metrics" >"$f" || fail "/metrics did not answer"
+	echo "$f"
+}
+
+# drops FILE REASON: a drop counter from a health JSON snapshot.
+drops() { jget "$1" "drops.$2"; }
+
+# eni_field FILE ENIHEX FIELD: a field of one ENI in a health JSON snapshot
+# (0 when the ENI is not listed).
+eni_field() {
+	"$PY" - "$1" "$2" "$3" <<-'EOF'
+	import json, sys
+	v = json.loads(open(sys.argv[1]).read())
+	want = sys.argv[2].rjust(17, "0")
+	for e in v.get("enis", []):
+	    if e.get("eni") == want:
+	        print(e.get(sys.argv[3], 0))
+	        break
+	else:
+	    print(0)
+	EOF
+}
+
+# metric FILE NAME [LABEL-SUBSTRING]: the value of a Prometheus sample
+# (the first whose labels contain the substring; 0 if none).
+metric() {
+	awk -v n="$2" -v l="${3:-}" '
+		$1 ~ "^" n "([{]|$)" && index($1, l) { print $2; found = 1; exit }
+		END { if (!found) print 0 }' "$1"
+}
+
+# eni_hex BASE I: the I-th ENI id counting up from BASE (as gwlbsim --enis).
+eni_hex() { printf '%017x\n' $((0x$1 + $2)); }
+
+# warm_enis N [SEND-ARGS...]: one small packet for each of the N ENIs from
+# ENI0 up, then wait for their gwi-/gwo- links.
+warm_enis() {
+	local n=$1 i; shift
+	in_ns gwlb "$SIM" send --enis "$n" --flows "$n" --count "$n" "$@" >/dev/null
+	for ((i = 0; i < n; i++)); do
+		wait_link appliance "$(eni_ifname "$(eni_hex $ENI0 $i)" in)"
+		wait_link appliance "$(eni_ifname "$(eni_hex $ENI0 $i)" out)"
+	done
+}
+
+# onearm_enis N: appliance_onearm for the N ENIs from ENI0 up, one routing
+# table each.
+onearm_enis() {
+	local n=$1 i
+	for ((i = 0; i < n; i++)); do
+		appliance_onearm "$(eni_hex $ENI0 $i)" $((100 + i))
+	done
+}
