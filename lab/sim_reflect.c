@@ -30,7 +30,7 @@
 
 enum fault {
 	F_COOKIE, F_ENI, F_ATTACHMENT, F_HEADER, F_STALECOOKIE, F_NOSWAP,
-	F_SPORT, F_SWAPPORTS, F_TTL1, F_IPCSUM, F_UDPCSUM, F_INNER, F_TRAILING,
+	F_ONENODE, F_SPORT, F_SWAPPORTS, F_TTL1, F_IPCSUM, F_UDPCSUM, F_INNER, F_TRAILING,
 	F_DROP, F_DUP, F__MAX
 };
 
@@ -45,6 +45,8 @@ static const struct {
 	[F_STALECOOKIE] = { "stalecookie", "the first cookie seen on the flow, "
 	    "forever (a cache never refreshed)" },
 	[F_NOSWAP] = { "noswap", "outer addresses left as received" },
+	[F_ONENODE] = { "onenode", "every reply to the first GWLB address "
+	    "seen (one GWLB node remembered, not one per flow)" },
 	[F_SPORT] = { "sport", "outer source port + 1" },
 	[F_SWAPPORTS] = { "swapports", "outer ports swapped, not kept" },
 	[F_TTL1] = { "ttl1", "outer TTL 1" },
@@ -72,6 +74,7 @@ struct reflect {
 	/* counters */
 	uint64_t	received, reflected, faulted, dropped, bad;
 	uint16_t	ip_id;
+	uint32_t	first_src;	/* onenode: the first GWLB address seen */
 };
 
 static inline uint16_t
@@ -282,6 +285,10 @@ reflect_one(struct reflect *r, const uint8_t *in, size_t ilen, uint8_t *out,
 
 	memcpy(&src, ip + 12, 4);
 	memcpy(&dst, ip + 16, 4);
+	if (r->first_src == 0)
+		r->first_src = src;
+	if (fm & (1u << F_ONENODE))
+		src = r->first_src;
 	sport = rd16(udp);
 	dport = rd16(udp + 2);
 	if (fm & (1u << F_SPORT))
