@@ -88,3 +88,14 @@ onearm_enis() {
 		appliance_onearm "$(eni_hex $ENI0 $i)" $((100 + i))
 	done
 }
+
+# total_out FILE: packets sent back to GWLB, all ENIs, in a health snapshot.
+total_out() {
+	"$PY" -c 'import json, sys
+print(sum(e.get("packets_out", 0) for e in json.load(open(sys.argv[1])).get("enis", [])))' "$1"
+}
+
+_total_out_ge() { [ "$(total_out "$(health poll)")" -ge "$1" ]; }
+
+# wait_total_out N [SECS]: poll the health page until N packets went back.
+wait_total_out() { wait_for "${2:-10}" "$1 packets returned to GWLB" _total_out_ge "$1"; }
