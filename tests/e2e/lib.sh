@@ -397,3 +397,57 @@ assert_status() {
 	pp "$@" || rc=$?
 	[ "$rc" = "$want" ] || fail "exit status of '$*': expected $want, got $rc"
 }
+
+# --- scapy, an independent GENEVE source --------------------------------
+
+# scapy_gwlb_script: write $E2E_TMP/scapy_gwlb.py and print its path.  It
+# builds GWLB packets with scapy.contrib.geneve (not our codec) and sends
+# them from the GWLB namespace at layer 3:
+#	scapy_gwlb.py ROUNDS ENI[,ENI...] [DST]
+# For each round and ENI: five inner packets (IPv4 UDP, TCP, ICMP echo;
+# IPv6 UDP, ICMPv6 echo), a flow each, from GWLB source port 41000+; the
+# first flow of every ENI gets a new cookie from round ROUNDS/2 on.  Inner
+# sources differ per ENI, so flows never share a 5-tuple.
+scapy_gwlb_script() {
+	e2e_tmp
+	cat >"$E2E_TMP/scapy_gwlb.py" <<'PYEOF'
+import sys
+from scapy.all import IP, IPv6, UDP, TCP, ICMP, ICMPv6EchoRequest, Raw, send, conf
+from scapy.contrib.geneve import GENEVE, GeneveOptions
+conf.verb = 0
+rounds = int(sys.argv[1])
+enis = [int(e, 16) for e in sys.argv[2].split(",")]
+dst = sys.argv[3] if len(sys.argv) > 3 else "198.18.0.2"
+
+def gwlb(eni, att, cookie, inner, sport):
+    # optionlen set by hand: scapy's own computation masks it wrongly
+    opts = [GeneveOptions(classid=0x0108, type=1, length=2, data=eni.to_bytes(8, "big")),
+            GeneveOptions(classid=0x0108, type=2, length=2, data=att.to_bytes(8, "big")),
+            GeneveOptions(classid=0x0108, type=3, length=1, data=cookie.to_bytes(4, "big"))]
+    proto = 0x86DD if inner.haslayer(IPv6) else 0x0800
+    return (IP(src="198.18.0.1", dst=dst, flags="DF") / UDP(sport=sport, dport=6081) /
+            GENEVE(optionlen=8, proto=proto, options=opts) / inner)
+
+def inners(e, rnd):
+    a = 10 + 10 * e
+    return [
+        IP(src=f"192.0.2.{a}", dst="198.51.100.10") / UDP(sport=1111, dport=53) / Raw(b"scapy-udp%d" % rnd),
+        IP(src=f"192.0.2.{a + 1}", dst="198.51.100.10") / TCP(sport=2222, dport=80, flags="PA", seq=1000 + 100 * rnd) / Raw(b"scapy-tcp" * 10),
+        IP(src=f"192.0.2.{a + 2}", dst="198.51.100.10") / ICMP(id=77, seq=rnd + 1) / Raw(b"ping" * 8),
+        IPv6(src=f"2001:db8:1::{a:x}", dst="2001:db8:2::10") / UDP(sport=3333, dport=53) / Raw(b"scapy-v6-%d" % rnd),
+        IPv6(src=f"2001:db8:1::{a + 1:x}", dst="2001:db8:2::10") / ICMPv6EchoRequest(id=78, seq=rnd + 1) / Raw(b"v6ping" * 3),
+    ]
+
+n = 0
+for rnd in range(rounds):
+    for e, eni in enumerate(enis):
+        for i, inner in enumerate(inners(e, rnd)):
+            cookie = 0xC0FFEE00 + 16 * e + i
+            if i == 0 and rnd >= rounds // 2 and rounds > 1:
+                cookie = 0xBEEF0000 + e      # GWLB gave this 5-tuple a new cookie
+            send(gwlb(eni, 0x1234 + e, cookie, inner, 41000 + 16 * e + i))
+            n += 1
+print(f"scapy sent {n} GWLB packets")
+PYEOF
+	echo "$E2E_TMP/scapy_gwlb.py"
+}
