@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,13 +186,22 @@ hdr_same(const struct flow_hdr *a, const struct flow_hdr *b)
 	    a->local_port == b->local_port && memcmp(a->geneve, b->geneve, a->len) == 0;
 }
 
+/*
+ * The caller's header need only hold offsetof(geneve) + len bytes (the
+ * flexible array starts inside sizeof's tail padding), so read no more than
+ * that.  The copy is allocated sizeof + len, tail zeroed, because readers
+ * copy a stored header out as sizeof(*h) + h->len.
+ */
 static struct flow_hdr *
 hdr_dup(const struct flow_hdr *h)
 {
+	size_t used = offsetof(struct flow_hdr, geneve) + h->len;
 	struct flow_hdr *c = malloc(sizeof(*c) + h->len);
 
-	if (c)
-		memcpy(c, h, sizeof(*c) + h->len);
+	if (c) {
+		memcpy(c, h, used);
+		memset((uint8_t *)c + used, 0, sizeof(*c) + h->len - used);
+	}
 	return c;
 }
 
@@ -206,9 +216,13 @@ bucket_find(struct flow_table *t, unsigned b, const struct pkt_key *k)
 	return NULL;
 }
 
-/* Unlink f from bucket b; the bucket's stripe lock is held. */
+/*
+ * Unlink f from bucket b; the bucket's stripe lock is held.  With keep_slot
+ * its place in the count passes to the caller's insert (eviction), so that
+ * no other writer can take it in between.
+ */
 static bool
-bucket_unlink(struct flow_table *t, unsigned b, struct flow *f)
+bucket_unlink(struct flow_table *t, unsigned b, struct flow *f, bool keep_slot)
 {
 	_Atomic(struct flow *) *pp = &t->buckets[b];
 	struct flow *cur;
@@ -217,7 +231,8 @@ bucket_unlink(struct flow_table *t, unsigned b, struct flow *f)
 		if (cur == f) {
 			atomic_store_explicit(pp, atomic_load_explicit(&f->next,
 			    memory_order_relaxed), memory_order_release);
-			atomic_fetch_sub(&t->count, 1);
+			if (!keep_slot)
+				atomic_fetch_sub(&t->count, 1);
 			retire(atomic_load_explicit(&f->hdr, memory_order_relaxed));
 			retire(f);
 			return true;
@@ -227,48 +242,82 @@ bucket_unlink(struct flow_table *t, unsigned b, struct flow *f)
 	return false;
 }
 
-/* Evict the least recently seen of a sample near bucket `from`. */
+/*
+ * Take a place in the count without going past max.  A check of the count
+ * followed by an increment would let writers of different stripes overshoot
+ * it together.
+ */
+static bool
+slot_take(struct flow_table *t)
+{
+	unsigned c = atomic_load(&t->count);
+
+	while (c < t->max)
+		if (atomic_compare_exchange_weak(&t->count, &c, c + 1))
+			return true;
+	return false;
+}
+
+/*
+ * Evict the least recently seen of a sample near bucket `from`; on success
+ * the victim's place in the count is the caller's.  The oldest entry of
+ * each sampled bucket is a candidate, tried oldest first: a candidate whose
+ * stripe another writer holds is passed over (never wait for a second
+ * stripe: that could deadlock), as is one unlinked since it was seen, so
+ * that contention alone does not refuse an insert.
+ */
 static bool
 flow_evict(struct flow_table *t, unsigned from, pthread_mutex_t *held)
 {
-	struct flow *victim = NULL;
-	unsigned vb = 0, seen = 0;
-	uint64_t oldest = UINT64_MAX;
+	struct {
+		struct flow	*f;
+		unsigned	 b;
+		uint64_t	 last;
+	} cand[EVICT_SAMPLE];
+	unsigned n = 0;
 
-	for (unsigned i = 0; i < EVICT_SCAN && seen < EVICT_SAMPLE; i++) {
+	for (unsigned i = 0; i < EVICT_SCAN && n < EVICT_SAMPLE; i++) {
 		unsigned b = (from + i) & t->mask;
 		struct flow *f = atomic_load_explicit(&t->buckets[b], memory_order_acquire);
 
-		if (f)
-			seen++;
+		if (!f)
+			continue;
+		cand[n].f = NULL;
+		cand[n].b = b;
+		cand[n].last = UINT64_MAX;
 		for (; f; f = atomic_load_explicit(&f->next, memory_order_acquire)) {
 			uint64_t l = atomic_load_explicit(&f->last_ns, memory_order_relaxed);
 
-			if (l < oldest) {
-				oldest = l;
-				victim = f;
-				vb = b;
+			if (!cand[n].f || l < cand[n].last) {
+				cand[n].f = f;
+				cand[n].last = l;
 			}
 		}
+		n++;
 	}
-	if (!victim)
-		return false;
-	if (flow_stripe(t, vb) != held) {
+	while (n > 0) {
+		pthread_mutex_t *lock;
+		unsigned o = 0;
 		bool ok;
 
-		/* Never wait for a second stripe: that could deadlock. */
-		if (pthread_mutex_trylock(flow_stripe(t, vb)) != 0)
-			return false;
-		ok = bucket_unlink(t, vb, victim);
-		pthread_mutex_unlock(flow_stripe(t, vb));
-		if (ok)
+		for (unsigned i = 1; i < n; i++)
+			if (cand[i].last < cand[o].last)
+				o = i;
+		lock = flow_stripe(t, cand[o].b);
+		if (lock == held)
+			ok = bucket_unlink(t, cand[o].b, cand[o].f, true);
+		else if (pthread_mutex_trylock(lock) == 0) {
+			ok = bucket_unlink(t, cand[o].b, cand[o].f, true);
+			pthread_mutex_unlock(lock);
+		} else
+			ok = false;
+		if (ok) {
 			atomic_fetch_add(&t->evictions, 1);
-		return ok;
+			return true;
+		}
+		cand[o] = cand[--n];
 	}
-	if (!bucket_unlink(t, vb, victim))
-		return false;
-	atomic_fetch_add(&t->evictions, 1);
-	return true;
+	return false;
 }
 
 int
@@ -308,16 +357,12 @@ flow_learn(struct flow_table *t, const struct pkt_key *k,
 		atomic_store_explicit(&f->last_ns, now, memory_order_relaxed);
 		goto out;
 	}
-	if (atomic_load(&t->count) >= t->max && !flow_evict(t, b, lock)) {
-		atomic_fetch_add(&t->refused, 1);
-		ret = -ENOMEM;
-		goto out;
-	}
 	{
+		/* Allocate first: a failed malloc must not have evicted anyone. */
 		struct flow_hdr *nh = hdr_dup(h);
 
 		f = malloc(sizeof(*f));
-		if (!f || !nh) {
+		if (!f || !nh || (!slot_take(t) && !flow_evict(t, b, lock))) {
 			free(f);
 			free(nh);
 			atomic_fetch_add(&t->refused, 1);
@@ -326,11 +371,11 @@ flow_learn(struct flow_table *t, const struct pkt_key *k,
 		}
 		atomic_init(&f->hdr, nh);
 	}
+	/* The count already holds this entry (slot_take or flow_evict). */
 	f->key = *k;
 	atomic_init(&f->last_ns, now);
 	atomic_init(&f->next, atomic_load_explicit(&t->buckets[b], memory_order_relaxed));
 	atomic_store_explicit(&t->buckets[b], f, memory_order_release);
-	atomic_fetch_add(&t->count, 1);
 	atomic_fetch_add(&t->inserts, 1);
 	ret = 1;
 out:
@@ -345,16 +390,21 @@ flow_lookup(struct flow_table *t, const struct pkt_key *k, uint64_t now)
 	struct flow *f = atomic_load_explicit(&t->buckets[b], memory_order_acquire);
 	struct flow *rev = NULL;
 
+	/*
+	 * An expired entry is as good as gone: it must not hide a live one of
+	 * the other orientation that flow_expire has not reached yet.
+	 */
 	for (; f; f = atomic_load_explicit(&f->next, memory_order_acquire)) {
-		if (key_eq(&f->key, k))
-			break;
-		if (!rev && key_eq_rev(&f->key, k))
+		if (key_eq(&f->key, k)) {
+			if (!flow_expired(f, now))
+				break;
+		} else if (!rev && key_eq_rev(&f->key, k) && !flow_expired(f, now))
 			rev = f;
 	}
 	/* A flow forwarded as is wins over one that only matches reversed. */
 	if (!f)
 		f = rev;
-	if (!f || flow_expired(f, now))
+	if (!f)
 		return NULL;
 	atomic_store_explicit(&f->last_ns, now, memory_order_relaxed);
 	return atomic_load_explicit(&f->hdr, memory_order_acquire);
@@ -376,7 +426,7 @@ flow_expire(struct flow_table *t, uint64_t now, unsigned budget)
 		pthread_mutex_lock(flow_stripe(t, b));
 		for (f = atomic_load_explicit(&t->buckets[b], memory_order_relaxed); f; f = next) {
 			next = atomic_load_explicit(&f->next, memory_order_relaxed);
-			if (flow_expired(f, now) && bucket_unlink(t, b, f))
+			if (flow_expired(f, now) && bucket_unlink(t, b, f, false))
 				n++;
 		}
 		pthread_mutex_unlock(flow_stripe(t, b));
@@ -397,7 +447,7 @@ flow_flush(struct flow_table *t)
 			continue;
 		pthread_mutex_lock(flow_stripe(t, b));
 		while ((f = atomic_load_explicit(&t->buckets[b], memory_order_relaxed)))
-			n += bucket_unlink(t, b, f);
+			n += bucket_unlink(t, b, f, false);
 		pthread_mutex_unlock(flow_stripe(t, b));
 	}
 	return n;
