@@ -99,3 +99,73 @@ _total_out_ge() { [ "$(total_out "$(health poll)")" -ge "$1" ]; }
 
 # wait_total_out N [SECS]: poll the health page until N packets went back.
 wait_total_out() { wait_for "${2:-10}" "$1 packets returned to GWLB" _total_out_ge "$1"; }
+
+# appliance_answers ENIHEX: the appliance becomes the inner destination
+# gwlbsim uses by default (198.51.100.1, 2001:db8:2::1 on its loopback)
+# and routes its answers to the client networks (192.0.2.0/24,
+# 2001:db8:1::/64) out the ENI's gwi- link.
+appliance_answers() {
+	local gwi
+	gwi=$(eni_ifname "$1" in)
+	in_ns appliance ip addr add 198.51.100.1/32 dev lo
+	in_ns appliance ip -6 addr add 2001:db8:2::1/128 dev lo nodad
+	in_ns appliance ip route add 192.0.2.0/24 dev "$gwi"
+	in_ns appliance ip -6 route add 2001:db8:1::/64 dev "$gwi"
+}
+
+# answerer NAME PORT TOTAL [SECS]: in the appliance, answer every UDP
+# datagram to PORT (on 198.51.100.1 and 2001:db8:2::1) with one whose IP
+# packet is TOTAL bytes long, payload bytes i % 251, the kernel free to
+# fragment it (IP_PMTUDISC_DONT).  Its log ends with "answered N".
+answerer() {
+	local name=$1 port=$2 total=$3 secs=${4:-50}
+	cat >"$E2E_TMP/answerer.py" <<-'PYEOF'
+	import select, signal, socket, sys, time
+	signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+	port, total, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+	IP_MTU_DISCOVER, IP_PMTUDISC_DONT = 10, 0
+	IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT = 23, 0
+	pattern = bytes(i % 251 for i in range(total))
+	socks = {}
+	for fam, addr, over in ((socket.AF_INET, "198.51.100.1", 28),
+	                        (socket.AF_INET6, "2001:db8:2::1", 48)):
+	    s = socket.socket(fam, socket.SOCK_DGRAM)
+	    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+	    if fam == socket.AF_INET:
+	        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+	    else:
+	        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT)
+	    s.bind((addr, port))
+	    socks[s] = pattern[:total - over]
+	print("ready", flush=True)
+	n, end = 0, time.time() + secs
+	try:
+	    while time.time() < end:
+	        for s in select.select(list(socks), [], [], 0.2)[0]:
+	            data, peer = s.recvfrom(65535)
+	            try:
+	                s.sendto(socks[s], peer)
+	                n += 1
+	            except OSError as e:
+	                print("sendto", peer, e, flush=True)
+	finally:
+	    print("answered", n, flush=True)
+	PYEOF
+	cp "$E2E_TMP/answerer.py" "$E2E_TMP/$name.py"
+	bg "$name" appliance "$PY" "$E2E_TMP/$name.py" "$port" "$total" "$secs"
+	wait_log "$name" ready
+}
+
+# answered NAME: how many datagrams an answerer answered (once stopped).
+answered() { sed -n 's/^answered //p' "$(bg_log "$1")"; }
+
+# capture_end NAME SECS: give a capture started with a packet count SECS
+# to see them all, then stop it anyway; the assertions on what it holds
+# say what was missing (better than "still running").
+capture_end() {
+	local pid=${BG_PID[$1]:-} deadline=$((SECONDS + $2))
+	while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+		sleep 0.05
+	done
+	capture_stop "$1"
+}
