@@ -167,5 +167,11 @@ capture_end() {
 	while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
 		sleep 0.05
 	done
-	capture_stop "$1"
+	# (lib.sh's bg_stop ends a set -e script when the process is gone
+	# already: its kill is the last command of an && list.)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		capture_stop "$1"
+	else
+		bg_reap "$1" 1
+	fi
 }
