@@ -734,13 +734,20 @@ conn_read(struct ctl_server *s, struct conn *c, short revents)
 		}
 		/*
 		 * SEQPACKET reads 0 both at end of file and for an empty
-		 * message; only a hang-up tells them apart.
+		 * message; only a hang-up tells them apart.  revents may be
+		 * older than this read, so ask again: once a read has seen
+		 * the end, the hang-up is already visible.
 		 */
-		if (n == 0 && (revents & (POLLHUP | POLLRDHUP))) {
-			c->rd_eof = true;
-			if (!c->head)
-				conn_kill(c);
-			return;
+		if (n == 0) {
+			struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+
+			if ((revents & (POLLHUP | POLLRDHUP)) || (poll(&p, 1, 0) == 1 &&
+			    (p.revents & (POLLHUP | POLLRDHUP)))) {
+				c->rd_eof = true;
+				if (!c->head)
+					conn_kill(c);
+				return;
+			}
 		}
 		handle_message(s, c, (size_t)n, (mh.msg_flags & MSG_TRUNC) != 0);
 	}
