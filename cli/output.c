@@ -1,0 +1,460 @@
+/*
+ * Record rendering for gwlbctl (see output.h).  Records are copied as they
+ * arrive (the receive buffer is reused) and shown when the command ends,
+ * because column widths depend on every row.
+ *
+ * Text: each run of records of one type with the same fields is a table
+ * whose header row is the field names; numbers are right-aligned.  In the
+ * detail view the first record type is shown as "key: value" lines instead,
+ * and a record that is just a name and a value (show config) as
+ * "name: value".  When an output holds more than one record type, each
+ * table is titled with its type.  Bytes that are not printable are shown
+ * as '?', so a daemon string can never drive the terminal.
+ *
+ * JSON: {"type": [ {field: value, ...}, ... ], ...}, types in order of
+ * first appearance, fields in the daemon's order, numbers as numbers;
+ * a failure adds "error": {"errno", "code", "message"}.  One document per
+ * line.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+struct ofield {
+	char		*name;
+	enum ctl_ftype	 type;
+	uint64_t	 u64;
+	int64_t		 s64;
+	bool		 b;
+	char		*str;
+};
+
+struct orec {
+	char		*type;
+	unsigned	 n;
+	struct ofield	*f;
+};
+
+struct out {
+	const struct out_ops *ops;
+	FILE		*fp;
+	FILE		*errfp;
+	enum ctl_view	 view;
+	struct orec	*recs;
+	size_t		 nrecs, cap;
+};
+
+struct out *
+out_new(const struct out_ops *ops, FILE *fp, FILE *errfp)
+{
+	struct out *o = calloc(1, sizeof(*o));
+
+	if (o) {
+		o->ops = ops;
+		o->fp = fp;
+		o->errfp = errfp;
+	}
+	return o;
+}
+
+static void
+out_clear(struct out *o)
+{
+	for (size_t i = 0; i < o->nrecs; i++) {
+		for (unsigned j = 0; j < o->recs[i].n; j++) {
+			free(o->recs[i].f[j].name);
+			free(o->recs[i].f[j].str);
+		}
+		free(o->recs[i].f);
+		free(o->recs[i].type);
+	}
+	o->nrecs = 0;
+}
+
+void
+out_free(struct out *o)
+{
+	if (!o)
+		return;
+	out_clear(o);
+	free(o->recs);
+	free(o);
+}
+
+void
+out_begin(struct out *o, enum ctl_view view)
+{
+	out_clear(o);
+	o->view = view;
+}
+
+int
+out_record(struct out *o, const struct ctl_record *rec)
+{
+	struct orec *r;
+
+	if (o->nrecs == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		struct orec *n = realloc(o->recs, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		o->recs = n;
+		o->cap = cap;
+	}
+	r = &o->recs[o->nrecs];
+	r->n = 0;
+	if (!(r->type = strdup(rec->type)) ||
+	    !(r->f = calloc(rec->nfields ? rec->nfields : 1, sizeof(*r->f)))) {
+		free(r->type);
+		return -ENOMEM;
+	}
+	o->nrecs++;
+	for (unsigned i = 0; i < rec->nfields; i++) {
+		const struct ctl_field *f = &rec->field[i];
+		struct ofield *of = &r->f[i];
+
+		of->type = f->type;
+		if (!(of->name = strdup(f->name)))
+			return -ENOMEM;
+		r->n++;
+		switch (f->type) {
+		case CTL_FT_U64:
+			of->u64 = f->v.u64;
+			break;
+		case CTL_FT_S64:
+			of->s64 = f->v.s64;
+			break;
+		case CTL_FT_BOOL:
+			of->b = f->v.b;
+			break;
+		case CTL_FT_STR:
+			if (!(of->str = strdup(f->v.str)))
+				return -ENOMEM;
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+out_record_cb(const struct ctl_record *rec, void *arg)
+{
+	return out_record(arg, rec);
+}
+
+void
+out_end(struct out *o, int err, const char *text)
+{
+	o->ops->render(o, err, text);
+	fflush(o->fp);
+	out_clear(o);
+}
+
+/* --- text ---------------------------------------------------------------- */
+
+static void
+field_text(const struct ofield *f, char *buf, size_t len)
+{
+	switch (f->type) {
+	case CTL_FT_U64:
+		snprintf(buf, len, "%" PRIu64, f->u64);
+		break;
+	case CTL_FT_S64:
+		snprintf(buf, len, "%" PRId64, f->s64);
+		break;
+	case CTL_FT_BOOL:
+		snprintf(buf, len, "%s", f->b ? "yes" : "no");
+		break;
+	case CTL_FT_STR:
+		snprintf(buf, len, "%s", f->str);
+		for (char *p = buf; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		break;
+	}
+}
+
+static bool
+numeric(const struct ofield *f)
+{
+	return f->type == CTL_FT_U64 || f->type == CTL_FT_S64;
+}
+
+/* Same type and the same field names in the same order. */
+static bool
+same_shape(const struct orec *a, const struct orec *b)
+{
+	if (strcmp(a->type, b->type) != 0 || a->n != b->n)
+		return false;
+	for (unsigned i = 0; i < a->n; i++)
+		if (strcmp(a->f[i].name, b->f[i].name) != 0)
+			return false;
+	return true;
+}
+
+static bool
+is_property(const struct orec *r)
+{
+	return r->n == 2 && strcmp(r->f[0].name, "name") == 0 &&
+	    strcmp(r->f[1].name, "value") == 0 && r->f[0].type == CTL_FT_STR;
+}
+
+#define CELL_MAX	512
+
+static void
+text_table(struct out *o, const struct orec *recs, size_t n)
+{
+	unsigned ncol = recs[0].n;
+	size_t *w = calloc(ncol ? ncol : 1, sizeof(*w));
+	char cell[CELL_MAX];
+
+	if (!w)
+		return;
+	for (unsigned c = 0; c < ncol; c++)
+		w[c] = strlen(recs[0].f[c].name);
+	for (size_t i = 0; i < n; i++) {
+		for (unsigned c = 0; c < ncol; c++) {
+			field_text(&recs[i].f[c], cell, sizeof(cell));
+			if (strlen(cell) > w[c])
+				w[c] = strlen(cell);
+		}
+	}
+	for (size_t i = 0; i <= n; i++) {
+		for (unsigned c = 0; c < ncol; c++) {
+			const struct ofield *f = &recs[i ? i - 1 : 0].f[c];
+			bool last = c + 1 == ncol, right = numeric(&recs[0].f[c]);
+
+			if (i == 0)
+				snprintf(cell, sizeof(cell), "%s", f->name);
+			else
+				field_text(f, cell, sizeof(cell));
+			if (right)
+				fprintf(o->fp, "%*s", (int)w[c], cell);
+			else if (last)
+				fprintf(o->fp, "%s", cell);
+			else
+				fprintf(o->fp, "%-*s", (int)w[c], cell);
+			fputs(last ? "\n" : "  ", o->fp);
+		}
+	}
+	free(w);
+}
+
+static void
+text_block(struct out *o, const struct orec *r)
+{
+	size_t kw = 0;
+	char cell[CELL_MAX];
+
+	for (unsigned c = 0; c < r->n; c++)
+		if (strlen(r->f[c].name) > kw)
+			kw = strlen(r->f[c].name);
+	for (unsigned c = 0; c < r->n; c++) {
+		field_text(&r->f[c], cell, sizeof(cell));
+		fprintf(o->fp, "%s:%*s %s\n", r->f[c].name,
+		    (int)(kw - strlen(r->f[c].name)), "", cell);
+	}
+}
+
+static void
+text_properties(struct out *o, const struct orec *recs, size_t n)
+{
+	size_t kw = 0;
+	char key[CELL_MAX], cell[CELL_MAX];
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(recs[i].f[0].str) > kw)
+			kw = strlen(recs[i].f[0].str);
+	for (size_t i = 0; i < n; i++) {
+		field_text(&recs[i].f[0], key, sizeof(key));
+		field_text(&recs[i].f[1], cell, sizeof(cell));
+		fprintf(o->fp, "%s:%*s %s\n", key, (int)(kw - strlen(key)), "", cell);
+	}
+}
+
+static void
+text_render(struct out *o, int err, const char *text)
+{
+	bool several = false, first = true;
+	size_t i = 0, j;
+
+	for (size_t k = 1; k < o->nrecs; k++)
+		several |= strcmp(o->recs[k].type, o->recs[0].type) != 0;
+	while (i < o->nrecs) {
+		const struct orec *r = &o->recs[i];
+		bool detail = o->view == CTL_VIEW_DETAIL &&
+		    strcmp(r->type, o->recs[0].type) == 0;
+
+		for (j = i + 1; j < o->nrecs && same_shape(&o->recs[j], r); j++)
+			;
+		if (!first)
+			fputc('\n', o->fp);
+		first = false;
+		if (detail && is_property(r)) {
+			text_properties(o, r, j - i);
+		} else if (detail) {
+			for (size_t k = i; k < j; k++) {
+				if (k > i)
+					fputc('\n', o->fp);
+				text_block(o, &o->recs[k]);
+			}
+		} else {
+			if (several)
+				fprintf(o->fp, "%s:\n", r->type);
+			text_table(o, r, j - i);
+		}
+		i = j;
+	}
+	if (err) {
+		fflush(o->fp);
+		fprintf(o->errfp, "gwlbctl: %s\n", text && *text ? text : strerror(err));
+		fflush(o->errfp);
+	}
+}
+
+const struct out_ops out_text = { "text", text_render };
+
+/* --- JSON ---------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+static void
+json_str(FILE *fp, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', fp);
+	while (*s) {
+		size_t n;
+
+		if (*s == '"' || *s == '\\') {
+			fprintf(fp, "\\%c", *s++);
+		} else if (*s < 0x20 || *s == 0x7f) {
+			fprintf(fp, "\\u%04x", *s++);
+		} else if ((n = utf8_len(s)) == 0) {
+			fputs("\\ufffd", fp);
+			s++;
+		} else {
+			fwrite(s, 1, n, fp);
+			s += n;
+		}
+	}
+	fputc('"', fp);
+}
+
+static void
+json_value(FILE *fp, const struct ofield *f)
+{
+	switch (f->type) {
+	case CTL_FT_U64:
+		fprintf(fp, "%" PRIu64, f->u64);
+		break;
+	case CTL_FT_S64:
+		fprintf(fp, "%" PRId64, f->s64);
+		break;
+	case CTL_FT_BOOL:
+		fputs(f->b ? "true" : "false", fp);
+		break;
+	case CTL_FT_STR:
+		json_str(fp, f->str);
+		break;
+	}
+}
+
+static void
+json_render(struct out *o, int err, const char *text)
+{
+	bool *done = calloc(o->nrecs ? o->nrecs : 1, sizeof(*done));
+	bool firsttype = true;
+
+	if (!done)
+		return;
+	fputc('{', o->fp);
+	for (size_t i = 0; i < o->nrecs; i++) {
+		bool firstrec = true;
+
+		if (done[i])
+			continue;
+		if (!firsttype)
+			fputc(',', o->fp);
+		firsttype = false;
+		json_str(o->fp, o->recs[i].type);
+		fputs(":[", o->fp);
+		for (size_t k = i; k < o->nrecs; k++) {
+			const struct orec *r = &o->recs[k];
+
+			if (done[k] || strcmp(r->type, o->recs[i].type) != 0)
+				continue;
+			done[k] = true;
+			if (!firstrec)
+				fputc(',', o->fp);
+			firstrec = false;
+			fputc('{', o->fp);
+			for (unsigned c = 0; c < r->n; c++) {
+				if (c)
+					fputc(',', o->fp);
+				json_str(o->fp, r->f[c].name);
+				fputc(':', o->fp);
+				json_value(o->fp, &r->f[c]);
+			}
+			fputc('}', o->fp);
+		}
+		fputc(']', o->fp);
+	}
+	if (err) {
+		const char *code = strerrorname_np(err);
+
+		if (!firsttype)
+			fputc(',', o->fp);
+		fprintf(o->fp, "\"error\":{\"errno\":%d,\"code\":", err);
+		json_str(o->fp, code ? code : "");
+		fputs(",\"message\":", o->fp);
+		json_str(o->fp, text && *text ? text : strerror(err));
+		fputc('}', o->fp);
+		/* Still say it on stderr, for whoever runs the script. */
+		fprintf(o->errfp, "gwlbctl: %s\n", text && *text ? text : strerror(err));
+		fflush(o->errfp);
+	}
+	fputs("}\n", o->fp);
+	free(done);
+}
+
+const struct out_ops out_json = { "json", json_render };
