@@ -1,0 +1,291 @@
+# tests/e2e/lib-gwlbtund.sh: what the gwlbtund receive-path scenarios
+# (2x) share, on top of lib.sh.  Not executable on purpose: tests/run
+# runs only executable tests/e2e/[0-9]* files.  Source it after lib.sh:
+#
+#	. "$(dirname "$0")/lib.sh"
+#	. "$(dirname "$0")/lib-gwlbtund.sh"
+#
+# It gives: gw_daemon (gwlbtund with its own control socket, a JSON health
+# page, two workers of each kind unless told otherwise), health snapshots
+# read inside the appliance namespace (gw_health, gw_drop, gw_eni), the
+# kernel's own RX counter of a link (gw_rx), a test hook that records its
+# argv and GWLB_* environment (gw_hook), and gwpkt.py: a small packet
+# builder/sender/pcap reader in Python written from RFC 8926 and the GWLB
+# facts in REFERENCE.md, independent of lib/geneve.c and of gwlbsim, so
+# the daemon is not only tested against our own codec.
+
+GW_HPORT=${GW_HPORT:-8182}
+
+# gw_daemon ARGS...: start_daemon with what every 2x scenario wants; later
+# arguments win (e.g. --udpthreads 1).
+gw_daemon() {
+	start_daemon --control-socket "$E2E_TMP/ctl.sock" -p "$GW_HPORT" -j \
+		--udpthreads 2 --tunthreads 2 "$@"
+	wait_tcp appliance "$GW_HPORT"
+}
+
+daemon_alive() { [ -n "${BG_PID[gwlbtund]:-}" ] && kill -0 "${BG_PID[gwlbtund]}" 2>/dev/null; }
+
+# gw_health NAME: the health JSON saved as $E2E_TMP/NAME.json (path printed).
+gw_health() {
+	local f=$E2E_TMP/$1.json
+	ip netns exec "$LAB_NS_APPLIANCE" curl -s --max-time 5 \
+		"http://127.0.0.1:$GW_HPORT/" >"$f" || fail "health page did not answer"
+	echo "$f"
+}
+
+# gw_drop FILE REASON: one drop counter of a health snapshot.
+gw_drop() { jget "$1" "drops.$2"; }
+
+# gw_drops_total FILE: every drop counter summed (kernel queue excluded).
+gw_drops_total() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["drops"]
+print(sum(v for k, v in d.items() if k != "kernel-receive-queue"))' "$1"
+}
+
+# gw_rx_drops FILE: drops on the receive side only (the reply side counts
+# what the kernel itself sends on the links, e.g. IPv6 router solicitations,
+# as no-flow).
+GW_TX_REASONS="tun-read no-flow too-big reply-bad-packet send-failed kernel-receive-queue"
+gw_rx_drops() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["drops"]
+print(sum(v for k, v in d.items() if k not in sys.argv[2].split()))' "$1" "$GW_TX_REASONS"
+}
+
+# gw_show_drops FILE: the non-zero drop counters, one line.
+gw_show_drops() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["drops"]
+print(" ".join("%s=%d" % kv for kv in d.items() if kv[1]) or "none")' "$1"
+}
+
+# gw_eni FILE ENIHEX FIELD: a field of one ENI in a snapshot (0: not listed).
+gw_eni() {
+	"$PY" - "$1" "$2" "$3" <<-'EOF'
+	import json, sys
+	v = json.load(open(sys.argv[1]))
+	want = sys.argv[2].rjust(17, "0")
+	for e in v.get("enis", []):
+	    if e.get("eni") == want:
+	        print(e.get(sys.argv[3], 0))
+	        break
+	else:
+	    print(0)
+	EOF
+}
+
+# gw_rx IFACE: packets the kernel counted in on an appliance link (what
+# the daemon wrote to the TUN); 0 when the link does not exist.
+gw_rx() {
+	local f=/sys/class/net/$1/statistics/rx_packets
+	ip netns exec "$LAB_NS_APPLIANCE" sh -c "cat $f 2>/dev/null || echo 0"
+}
+
+# gw_links: the gwi-/gwo- links in the appliance namespace, one a line.
+gw_links() {
+	ip -n "$LAB_NS_APPLIANCE" -o link show 2>/dev/null |
+		grep -Eo 'gw[io]-[0-9a-zA-X]+' | sort || true
+}
+gw_nlinks() { gw_links | grep -c "^$1" || true; }
+
+# gw_hook [NAME]: write an executable hook to $E2E_TMP/NAME (default hook)
+# that records each call as one file in $E2E_TMP/NAME.d: its argv one
+# argument a line, then its GWLB_* environment.  GW_HOOK_EXTRA is shell
+# code run after recording (e.g. to sleep or fail for one ENI: $4).
+gw_hook() {
+	local name=${1:-hook}
+	local path=$E2E_TMP/$name dir=$E2E_TMP/$name.d
+	mkdir -p "$dir"
+	cat >"$path" <<-EOF
+	#!/bin/sh
+	f=$dir/\$1.\$4.\$\$
+	{ printf 'arg0=%s\n' "\$0"; i=1; for a in "\$@"; do printf 'arg%d=%s\n' \$i "\$a"; i=\$((i+1)); done
+	  printf 'argc=%d\n' \$#; env | grep '^GWLB_' | sort; } >"\$f.tmp"
+	mv "\$f.tmp" "\$f"
+	${GW_HOOK_EXTRA:-}
+	exit 0
+	EOF
+	chmod +x "$path"
+	echo "$path"
+}
+
+# gw_hook_calls NAME ACTION: how many times the hook ran for ACTION.
+gw_hook_calls() {
+	find "$E2E_TMP/$1.d" -name "$2.*" ! -name '*.tmp' 2>/dev/null | wc -l
+}
+
+# gw_pcap_count NAME: packets in capture NAME's file so far.
+gw_pcap_count() {
+	PYTHONPATH="$E2E_TMP" "$PY" -c 'import sys, gwpkt
+print(len(gwpkt.read_pcap(sys.argv[1])))' "$(capture_file "$1")" 2>/dev/null || echo 0
+}
+
+# gw_capture_wait NAME N [SECS]: wait until capture NAME holds N packets,
+# then stop it.  tcpdump hands packets over from the kernel's ring only
+# block by block, so stopping it at once after the traffic loses some.
+gw_capture_wait() {
+	local name=$1 want=$2 deadline=$((SECONDS + ${3:-10}))
+	while [ "$(gw_pcap_count "$name")" -lt "$want" ]; do
+		if [ $SECONDS -ge $deadline ]; then
+			say "capture $name: $(gw_pcap_count "$name") packets, not $want"
+			break
+		fi
+		sleep 0.1
+	done
+	capture_stop "$name"
+}
+
+# gw_py ROLE SCRIPT ARGS...: run a Python script (gwpkt importable) in ROLE.
+gw_py() {
+	local role=$1; shift
+	in_ns "$role" env PYTHONPATH="$E2E_TMP" "$PY" "$@"
+}
+
+# gw_py_bg NAME ROLE SCRIPT ARGS...: the same in the background (bg).
+gw_py_bg() {
+	local name=$1 role=$2; shift 2
+	bg "$name" "$role" env PYTHONPATH="$E2E_TMP" "$PY" "$@"
+}
+
+# Known names (REFERENCE.md: upstream's base 60), checked independently of
+# eni_ifname: ENI -> gwi- suffix.
+declare -A GW_KNOWN_NAMES=(
+	[076bc493b822cd32f]=e8WXgsTQDkf
+	[0ffffffffffffffff]=uur953OEv0f
+)
+
+gw_write_gwpkt() {
+	e2e_tmp
+	cat >"$E2E_TMP/gwpkt.py" <<-'EOF'
+	"""GWLB GENEVE packets for the e2e scenarios, built from RFC 8926 and
+	the facts in shared/REFERENCE.md (not from lib/geneve.c)."""
+	import os, socket, struct, time
+
+	AWS_CLASS = 0x0108
+	ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
+	MAGIC = b"GWe2"
+
+	def csum(b):
+	    if len(b) % 2:
+	        b += b"\0"
+	    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+	    while s >> 16:
+	        s = (s & 0xffff) + (s >> 16)
+	    return ~s & 0xffff
+
+	def udp(src, dst, sport, dport, payload, fam):
+	    u = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+	    if fam == 4:
+	        ph = socket.inet_pton(socket.AF_INET, src) + socket.inet_pton(socket.AF_INET, dst) + \
+	            struct.pack("!BBH", 0, 17, len(u))
+	    else:
+	        ph = socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) + \
+	            struct.pack("!IxxxB", len(u), 17)
+	    c = csum(ph + u) or 0xffff
+	    return u[:6] + struct.pack("!H", c) + u[8:]
+
+	def ipv4_udp(src, dst, sport, dport, payload, ttl=64, ident=0):
+	    u = udp(src, dst, sport, dport, payload, 4)
+	    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), ident & 0xffff, 0x4000, ttl, 17, 0,
+	                    socket.inet_aton(src), socket.inet_aton(dst))
+	    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+	    return h + u
+
+	def ipv6_udp(src, dst, sport, dport, payload, hlim=64, flow=0):
+	    u = udp(src, dst, sport, dport, payload, 6)
+	    h = struct.pack("!IHBB16s16s", 6 << 28 | (flow & 0xfffff), len(u), 17, hlim,
+	                    socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst))
+	    return h + u
+
+	def tag(eni, seq):
+	    return MAGIC + struct.pack("!QI", eni, seq)
+
+	def untag(inner):
+	    """(eni, seq) of an inner packet made by tagged(), or None."""
+	    v = inner[0] >> 4 if inner else 0
+	    off = 28 if v == 4 else 48 if v == 6 else None
+	    if off is None or inner[off:off + 4] != MAGIC:
+	        return None
+	    return struct.unpack("!QI", inner[off + 4:off + 16])
+
+	def tagged(eni, seq, fam=4, size=64, flow=0):
+	    """An inner UDP packet of SIZE bytes carrying (eni, seq)."""
+	    hdr = 28 if fam == 4 else 48
+	    p = tag(eni, seq)
+	    p += bytes((seq + i) & 0xff for i in range(max(0, size - hdr - len(p))))
+	    sport = 40000 + flow
+	    if fam == 4:
+	        return ipv4_udp("192.0.2.%d" % (1 + flow % 250), "198.51.100.1", sport, 5001, p,
+	                        ident=seq)
+	    return ipv6_udp("2001:db8:1::%x" % (1 + flow), "2001:db8:2::1", sport, 5001, p, flow=seq)
+
+	def opt(cls, typ, data, dlen=None):
+	    """One option TLV; dlen overrides the length field (4-byte words)."""
+	    n = len(data) // 4 if dlen is None else dlen
+	    return struct.pack("!HBB", cls, typ, n & 0x1f) + data
+
+	def aws_opts(eni, att, cookie):
+	    return (opt(AWS_CLASS, 1, struct.pack("!Q", eni)) +
+	            opt(AWS_CLASS, 2, struct.pack("!Q", att)) +
+	            opt(AWS_CLASS, 3, struct.pack("!I", cookie)))
+
+	def geneve(opts, inner, proto=None, ver=0, oam=False, crit=False, vni=0, optlen=None):
+	    if proto is None:
+	        proto = ETH_IP6 if inner and inner[0] >> 4 == 6 else ETH_IP4
+	    ol = len(opts) // 4 if optlen is None else optlen
+	    return struct.pack("!BBHI", (ver & 3) << 6 | (ol & 0x3f),
+	                       (0x80 if oam else 0) | (0x40 if crit else 0), proto,
+	                       (vni & 0xffffff) << 8) + opts + inner
+
+	def gwlb(eni, att, cookie, inner):
+	    """What GWLB sends: version 0, 8 words of options, the three AWS options."""
+	    return geneve(aws_opts(eni, att, cookie), inner)
+
+	def sock(src=None):
+	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
+	    if src:
+	        s.bind((src, 0))
+	    return s
+
+	def send_all(s, dgrams, dst=("198.18.0.2", 6081), pps=0):
+	    """Send DGRAMS (bytes) in order, at PPS (0: as fast as we can)."""
+	    t0 = time.monotonic()
+	    for i, d in enumerate(dgrams):
+	        if pps:
+	            due = t0 + i / pps
+	            while time.monotonic() < due:
+	                time.sleep(min(0.002, max(0, due - time.monotonic())))
+	        while True:
+	            try:
+	                s.sendto(d, dst)
+	                break
+	            except (BlockingIOError, OSError) as e:
+	                if getattr(e, "errno", 0) not in (11, 105):
+	                    raise
+	                time.sleep(0.0005)
+	    return time.monotonic() - t0
+
+	def read_pcap(path):
+	    """Network-layer packets of a pcap file (RAW, SLL, SLL2 or Ethernet)."""
+	    out = []
+	    with open(path, "rb") as f:
+	        gh = f.read(24)
+	        if len(gh) < 24:
+	            return out
+	        magic = struct.unpack("<I", gh[:4])[0]
+	        e = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+	        lt = struct.unpack(e + "I", gh[20:24])[0] & 0xffff
+	        skip = {101: 0, 12: 0, 228: 0, 229: 0, 113: 16, 276: 20, 1: 14}[lt]
+	        while True:
+	            rh = f.read(16)
+	            if len(rh) < 16:
+	                break
+	            ts, tus, incl, orig = struct.unpack(e + "IIII", rh)
+	            data = f.read(incl)
+	            if len(data) < incl:
+	                break
+	            out.append((ts + tus / 1e6, data[skip:]))
+	    return out
+	EOF
+}
+gw_write_gwpkt
