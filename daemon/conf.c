@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cpulist.h"
+#include "ctl_cmd.h"
 #include "gwlbtund.h"
 #include "log.h"
 
@@ -39,13 +40,16 @@ struct config conf = {
 	.max_flows_per_eni = 65536,
 	.control_path = RUNSTATEDIR "/gwlbtund/gwlbtund.sock",
 	.control_gid = (gid_t)-1,
+	.table_lo = 10000,
+	.table_hi = 19999,
 };
 
 enum {
 	OPT_UDPTHREADS = 256, OPT_UDPAFFINITY, OPT_TUNTHREADS, OPT_TUNAFFINITY,
 	OPT_LOGGING, OPT_NO_RETURN, OPT_GENEVE_PORT, OPT_BIND, OPT_BATCH,
 	OPT_RCVBUF, OPT_BUSY_POLL, OPT_ALLOWED_ORIGIN, OPT_MAX_ENIS, OPT_MTU,
-	OPT_HOOK_TIMEOUT, OPT_UDP_IDLE, OPT_MAX_FLOWS, OPT_CONTROL, OPT_CONTROL_GROUP, OPT_VERSION,
+	OPT_HOOK_TIMEOUT, OPT_UDP_IDLE, OPT_MAX_FLOWS, OPT_CONTROL, OPT_CONTROL_GROUP, OPT_CONFIG, OPT_ROUTE_HOOK, OPT_TABLE_RANGE,
+	OPT_FORWARDING, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -76,6 +80,10 @@ static const struct option long_opts[] = {
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "control-socket",	required_argument,	NULL, OPT_CONTROL },
 	{ "control-group",	required_argument,	NULL, OPT_CONTROL_GROUP },
+	{ "config",		required_argument,	NULL, OPT_CONFIG },
+	{ "route-hook",		required_argument,	NULL, OPT_ROUTE_HOOK },
+	{ "table-range",	required_argument,	NULL, OPT_TABLE_RANGE },
+	{ "forwarding",		no_argument,		NULL, OPT_FORWARDING },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -123,6 +131,11 @@ usage(FILE *f)
 "      --max-flows N        flows remembered per ENI (default 65536)\n"
 "      --control-socket PATH  gwlbctl socket (default %s)\n"
 "      --control-group GROUP  members may run changing gwlbctl commands\n"
+"      --config FILE        routes, rules and settings (gwlbtund.conf(5));\n"
+"                           SIGHUP reloads its routes and rules\n"
+"      --route-hook FILE    run on every route or rule added or removed\n"
+"      --table-range LO-HI  where per-ENI routing tables come from (10000-19999)\n"
+"      --forwarding         turn IPv4 and IPv6 forwarding on at start\n"
 "      --version            print the version and exit\n",
 	    RUNSTATEDIR "/gwlbtund/gwlbtund.sock");
 }
@@ -202,9 +215,153 @@ default_threads(void)
 	return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
 }
 
+/* "LO-HI" routing table numbers, 1..2^32-1 but not the kernel's own. */
+static int
+parse_range(const char *s, uint32_t *lo, uint32_t *hi, char *err, size_t errlen)
+{
+	unsigned long long a, b;
+	char *end;
+
+	errno = 0;
+	a = strtoull(s, &end, 10);
+	if (end == s || *end != '-' || errno) {
+		snprintf(err, errlen, "'%s': expected LO-HI", s);
+		return -EINVAL;
+	}
+	s = end + 1;
+	b = strtoull(s, &end, 10);
+	if (end == s || *end != '\0' || errno) {
+		snprintf(err, errlen, "'%s': expected LO-HI", s);
+		return -EINVAL;
+	}
+	if (a < 1 || b > 0xffffffffull || a > b || (a <= 255 && b >= 253)) {
+		snprintf(err, errlen, "%llu-%llu: must be ascending, within 1-4294967295 and "
+		    "clear of the kernel's tables 253-255", a, b);
+		return -EINVAL;
+	}
+	if (b - a > 1000000) {
+		snprintf(err, errlen, "%llu-%llu: at most a million tables", a, b);
+		return -EINVAL;
+	}
+	*lo = (uint32_t)a;
+	*hi = (uint32_t)b;
+	return 0;
+}
+
+/* Report a configuration error: to stderr at start, to the log on reload. */
+static void
+cfg_error(bool at_start, const char *path, unsigned line, const char *msg)
+{
+	if (at_start)
+		fprintf(stderr, "gwlbtund: %s:%u: %s\n", path, line, msg);
+	else
+		log_msg(LOG_CORE, LOG_IMPORTANT, "%s:%u: %s", path, line, msg);
+}
+
+int
+conf_load_file(const char *path, bool at_start)
+{
+	struct ctl_cmd_args *list = NULL;
+	unsigned n = 0, lineno = 0;
+	char line[1024], err[300];
+	const char *route_hook = conf.route_hook;
+	bool ok = true, forwarding = conf.forwarding;
+	uint32_t lo = conf.table_lo, hi = conf.table_hi;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		snprintf(err, sizeof(err), "cannot open: %s", strerror(errno));
+		cfg_error(at_start, path, 0, err);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *words[CTL_WORDS_MAX + 1], *save = NULL, *w, *hash;
+		unsigned nw = 0;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			cfg_error(at_start, path, lineno, "line too long");
+			ok = false;
+			break;
+		}
+		if ((hash = strchr(line, '#')))
+			*hash = '\0';
+		for (w = strtok_r(line, " \t\r\n", &save); w && nw < CTL_WORDS_MAX;
+		    w = strtok_r(NULL, " \t\r\n", &save))
+			words[nw++] = w;
+		if (w) {
+			cfg_error(at_start, path, lineno, "too many words");
+			ok = false;
+			continue;
+		}
+		if (nw == 0)
+			continue;
+		if (strcmp(words[0], "route") == 0 || strcmp(words[0], "rule") == 0) {
+			const char *cw[CTL_WORDS_MAX + 1];
+			struct ctl_cmd_args *nl;
+
+			if (nw + 1 > CTL_WORDS_MAX) {
+				cfg_error(at_start, path, lineno, "too many words");
+				ok = false;
+				continue;
+			}
+			cw[0] = words[0];
+			cw[1] = "add";
+			for (unsigned i = 1; i < nw; i++)
+				cw[i + 1] = words[i];
+			nl = realloc(list, sizeof(*list) * (n + 1));
+			if (!nl) {
+				cfg_error(at_start, path, lineno, "out of memory");
+				ok = false;
+				break;
+			}
+			list = nl;
+			if (ctl_cmd_parse(nw + 1, cw, &list[n], err, sizeof(err)) < 0) {
+				cfg_error(at_start, path, lineno, err);
+				ok = false;
+				continue;
+			}
+			n++;
+		} else if (strcmp(words[0], "route-hook") == 0 && nw == 2) {
+			route_hook = strdup(words[1]);
+		} else if (strcmp(words[0], "table-range") == 0 && nw == 2) {
+			if (parse_range(words[1], &lo, &hi, err, sizeof(err)) < 0) {
+				cfg_error(at_start, path, lineno, err);
+				ok = false;
+			}
+		} else if (strcmp(words[0], "forwarding") == 0 && nw == 2 &&
+		    (strcmp(words[1], "on") == 0 || strcmp(words[1], "off") == 0)) {
+			forwarding = strcmp(words[1], "on") == 0;
+		} else {
+			snprintf(err, sizeof(err), "unknown setting '%s' (route, rule, route-hook "
+			    "FILE, table-range LO-HI, forwarding on|off)", words[0]);
+			cfg_error(at_start, path, lineno, err);
+			ok = false;
+		}
+	}
+	fclose(f);
+	if (!ok) {
+		free(list);
+		return -1;
+	}
+	if (!at_start && (lo != conf.table_lo || hi != conf.table_hi))
+		log_msg(LOG_CORE, LOG_IMPORTANT, "%s: table-range changes need a restart", path);
+	if (at_start) {
+		conf.table_lo = lo;
+		conf.table_hi = hi;
+		conf.forwarding = forwarding;
+	}
+	conf.route_hook = route_hook;
+	free(conf.cfg_routes);
+	conf.cfg_routes = list;
+	conf.n_cfg_routes = n;
+	return 0;
+}
+
 int
 conf_parse(int argc, char **argv)
 {
+	bool table_range_cli = false;
 	char err[256];
 	unsigned long long udpthreads = 0, tunthreads = 0;
 	int c, n;
@@ -317,6 +474,20 @@ conf_parse(int argc, char **argv)
 			conf.control_gid = gr->gr_gid;
 			break;
 		}
+		case OPT_CONFIG:
+			conf.config_file = optarg;
+			break;
+		case OPT_ROUTE_HOOK:
+			conf.route_hook = optarg;
+			break;
+		case OPT_TABLE_RANGE:
+			if (parse_range(optarg, &conf.table_lo, &conf.table_hi, err, sizeof(err)) < 0)
+				bad("--table-range: %s", err);
+			table_range_cli = true;
+			break;
+		case OPT_FORWARDING:
+			conf.forwarding = true;
+			break;
 		case OPT_VERSION:
 			printf("gwlbtund %s\n", PACKAGE_VERSION);
 			exit(0);
@@ -349,5 +520,24 @@ conf_parse(int argc, char **argv)
 		conf.tun_threads = MAX_WORKERS / 2;
 	if (conf.no_return)
 		conf.tun_threads = 0;
+	/* Command-line options win over the file: read it, then re-apply. */
+	if (conf.config_file) {
+		const char *rh = conf.route_hook;
+
+		if (conf_load_file(conf.config_file, true) < 0)
+			exit(2);
+		uint32_t lo = conf.table_lo, hi = conf.table_hi;
+		bool fw = conf.forwarding;
+
+		if (conf_load_file(conf.config_file, true) < 0)
+			exit(2);
+		if (rh)
+			conf.route_hook = rh;
+		if (table_range_cli) {
+			conf.table_lo = lo;
+			conf.table_hi = hi;
+		}
+		conf.forwarding |= fw;
+	}
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "name.h"
 #include "pkt.h"
+#include "route.h"
 
 static struct ctl_server *srv;
 
@@ -91,7 +92,7 @@ rec_eni(struct ctl_reply *r, struct eni *e, uint64_t now, bool detail)
 	ctl_rec_u64(r, "bytes_out", STAT_GET(s.bytes_out));
 	ctl_rec_u64(r, "drops", STAT_GET(s.drops));
 	ctl_rec_u64(r, "flows", fs.entries);
-	ctl_rec_u64(r, "table", 0);
+	ctl_rec_u64(r, "table", atomic_load(&e->table));
 	ctl_rec_u64(r, "idle_s", eni_idle_ns(e, now) / 1000000000ull);
 	if (detail) {
 		char att[NAME_HEX_MAX], created[32];
@@ -162,6 +163,7 @@ h_show_eni(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 		name_hex(a->eni, hex);
 		return ctl_reply_error(r, ENOENT, "no ENI %s", hex);
 	}
+	route_show(r, &a->eni);
 	return 0;
 }
 
@@ -331,19 +333,25 @@ h_show_workers(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 static int
 h_show_routes(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
-	(void)r;
 	(void)a;
 	(void)arg;
-	return 0;	/* this version installs no routes or rules */
+	route_show(r, NULL);
+	return 0;
 }
 
 static int
 h_route_rule(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
-	(void)a;
+	char err[512];
+	int ret;
+
 	(void)arg;
-	return ctl_reply_error(r, ENOTSUP, "this gwlbtund does not manage routes or rules "
-	    "yet; use a -c/-r hook (see gwlbtun-hooks(7))");
+	ret = route_request(a, err, sizeof(err));
+	if (ret < 0)
+		return ctl_reply_error(r, -ret, "%s", err[0] ? err : strerror(-ret));
+	log_msg(LOG_CONTROL, LOG_INFO, "%s %s by uid %u", a->words[0], a->words[1],
+	    (unsigned)ctl_reply_peer(r)->uid);
+	return 0;
 }
 
 static void
@@ -408,6 +416,10 @@ h_show_config(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	opt_rec(r, "mtu", "%u", conf.mtu);
 	opt_rec(r, "hook-timeout", "%u", conf.hook_timeout_s);
 	opt_rec(r, "control-socket", "%s", conf.control_path);
+	opt_rec(r, "config", "%s", conf.config_file ? conf.config_file : "");
+	opt_rec(r, "route-hook", "%s", conf.route_hook ? conf.route_hook : "");
+	opt_rec(r, "table-range", "%u-%u", conf.table_lo, conf.table_hi);
+	opt_rec(r, "forwarding", "%s", conf.forwarding ? "on" : "unchanged");
 	{
 		char lv[256];
 		size_t o = 0;

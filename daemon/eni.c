@@ -41,6 +41,7 @@
 #include "log.h"
 #include "nl.h"
 #include "ret.h"
+#include "route.h"
 #include "tun.h"
 
 #define FAILED_RETRY_NS	(5ull * 1000000000ull)
@@ -238,6 +239,25 @@ eni_unpublish(struct eni *e)
 		}
 	}
 	pthread_mutex_unlock(&tbl_lock);
+}
+
+void
+eni_foreach_manager(void (*fn)(struct eni *))
+{
+	struct eni *list[1024];
+	unsigned n = 0;
+
+	/* Collect under the lock, call without it: fn may do netlink work. */
+	pthread_mutex_lock(&tbl_lock);
+	for (unsigned i = 0; i <= slot_mask && n < 1024; i++) {
+		struct eni *e = atomic_load_explicit(&slots[i], memory_order_relaxed);
+
+		if (e && e != TOMB && atomic_load(&e->state) == ENI_UP)
+			list[n++] = e;
+	}
+	pthread_mutex_unlock(&tbl_lock);
+	for (unsigned i = 0; i < n; i++)
+		fn(list[i]);
 }
 
 void
@@ -457,6 +477,7 @@ eni_bring_up(struct eni *e)
 	}
 	e->links_made = true;
 	eni_watch_queues(e, true);
+	route_eni_up(e);
 	log_msg(LOG_CORE, LOG_INFO, "ENI %s: %s%s%s up (attachment %017llx)",
 	    e->hex, e->if_in, conf.no_return ? "" : " and ",
 	    conf.no_return ? "" : e->if_out, (unsigned long long)e->attachment);
@@ -565,6 +586,8 @@ eni_reap(void)
 		/* A CREATE hook still running owns e until it reports. */
 		if (e->destroy_done && !e->create_running && qsbr_passed_since(e->qsbr_snap)) {
 			*pp = e->mgr_next;
+			if (e->links_made)
+				route_eni_down(e);
 			tun_close_queues(e->qfd_in, e->nqueues);
 			tun_close_queues(e->qfd_out, e->nqueues);
 			eni_drop_backlog(e, DROP_ENI_CLOSING);
@@ -790,6 +813,23 @@ eni_teardown_all(void)
 	} while (c.n);
 }
 
+static void
+eni_reload(void)
+{
+	if (!conf.config_file) {
+		log_msg(LOG_CORE, LOG_INFO, "SIGHUP: nothing to reload (no --config)");
+		return;
+	}
+	if (conf_load_file(conf.config_file, false) < 0) {
+		log_msg(LOG_CORE, LOG_IMPORTANT, "SIGHUP: %s not reloaded: it has errors; "
+		    "the running configuration stays", conf.config_file);
+		return;
+	}
+	route_reload(conf.cfg_routes, conf.n_cfg_routes);
+	log_msg(LOG_CORE, LOG_INFO, "SIGHUP: %s reloaded (%u routes and rules)",
+	    conf.config_file, conf.n_cfg_routes);
+}
+
 int
 eni_manager_run(void)
 {
@@ -838,6 +878,7 @@ eni_manager_run(void)
 			switch (*k) {
 			case EV_WAKE:
 				(void)!read(D.wake_fd, &v, sizeof(v));
+				route_serve();
 				if (!stopping)
 					eni_take_creates();
 				eni_tick(now_ns(), false);
@@ -851,8 +892,7 @@ eni_manager_run(void)
 
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						log_msg(LOG_CORE, LOG_INFO, "SIGHUP: nothing to "
-						    "reload (no configuration file in use)");
+						eni_reload();
 						continue;
 					}
 					if (stopping)

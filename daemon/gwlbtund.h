@@ -18,6 +18,8 @@
 #include "geneve.h"
 #include "name.h"
 
+struct ctl_cmd_args;
+
 #define CACHELINE	64
 #define MAX_WORKERS	256
 #define MAX_ORIGINS	32
@@ -85,6 +87,12 @@ struct config {
 	const char	*control_path;
 	gid_t		control_gid;	/* (gid_t)-1: root only */
 	const char	*logging;
+	const char	*config_file;		/* --config */
+	const char	*route_hook;		/* --route-hook */
+	uint32_t	table_lo, table_hi;	/* --table-range */
+	bool		forwarding;		/* --forwarding */
+	struct ctl_cmd_args *cfg_routes;	/* route/rule lines of the config */
+	unsigned	n_cfg_routes;
 };
 
 extern struct config conf;
@@ -177,6 +185,7 @@ struct eni {
 	bool		create_running;	/* CREATE hook not finished */
 	bool		links_made;
 	unsigned	rp_reverts;	/* rp_filter set back to 0 */
+	_Atomic uint32_t table;		/* its own routing table, 0 = none */
 };
 
 /* Threads of the data path. */
@@ -222,6 +231,9 @@ uint64_t now_ns(void);
 
 /* conf.c */
 int conf_parse(int argc, char **argv);
+/* Read the configuration file into conf (routes in cfg_routes). 0, or -1
+ * with a "file:line: reason" message printed to stderr / logged. */
+int conf_load_file(const char *path, bool at_start);
 
 /* worker.c */
 int worker_start_all(void);
@@ -241,6 +253,8 @@ unsigned eni_count(void);
 int eni_manager_run(void);
 /* Call fn on every published ENI with the table locked (for readers). */
 void eni_foreach(void (*fn)(struct eni *, void *), void *arg);
+/* Manager only: fn on every UP ENI, without the table lock held. */
+void eni_foreach_manager(void (*fn)(struct eni *));
 /* Ask the manager to tear one ENI down; -ENOENT if there is none. */
 int eni_request_destroy(uint64_t id);
 /* Sum of one ENI's per-thread counters. */

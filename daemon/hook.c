@@ -86,20 +86,18 @@ pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* environ plus our GWLB_* facts; returns a malloc'd array of malloc'd strings. */
+/* environ plus our GWLB_* facts (NULL-terminated "K=V" strings). */
 static char **
-hook_env(const struct hook_args *a)
+hook_env(const char *const *facts)
 {
-	const char *keys[] = { "GWLB_ACTION", "GWLB_ENI", "GWLB_IFACE_IN",
-	    "GWLB_IFACE_OUT", "GWLB_ATTACHMENT", "GWLB_MODE" };
-	const char *vals[] = { a->action, a->eni_hex, a->if_in, a->if_out,
-	    a->attachment_hex, a->mode };
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, nf = 0;
 	char **env;
 
 	while (environ && environ[n])
 		n++;
-	env = calloc(n + 7, sizeof(*env));
+	while (facts && facts[nf])
+		nf++;
+	env = calloc(n + nf + 1, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -107,46 +105,40 @@ hook_env(const struct hook_args *a)
 			continue;	/* ours win over inherited ones */
 		env[k++] = environ[i];
 	}
-	for (size_t i = 0; i < 6; i++) {
-		char *s;
-
-		if (asprintf(&s, "%s=%s", keys[i], vals[i]) < 0)
-			s = NULL;
-		env[k++] = s;	/* NULL ends the list early on ENOMEM: harmless */
-		if (!s)
-			break;
-	}
+	for (size_t i = 0; i < nf; i++)
+		env[k++] = (char *)(uintptr_t)facts[i];
 	env[k] = NULL;
 	return env;
 }
 
 int
-hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg)
+hook_run_argv(const char *path, const char *const *args, const char *const *facts,
+    const char *tag, unsigned timeout_s, hook_done_fn done, void *arg)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	struct epoll_event ev;
 	struct hook_job *j;
-	char *argv[7], **env;
+	char *argv[HOOK_ARGS_MAX + 3], **env;
 	int pipefd[2], err;
+	size_t na = 0;
 	pid_t pid;
 
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
-	snprintf(j->tag, sizeof(j->tag), "%s %s", a->action, a->if_in);
+	snprintf(j->tag, sizeof(j->tag), "%s", tag);
 	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
 		err = -errno;
 		free(j);
 		return err;
 	}
-	argv[0] = (char *)(uintptr_t)a->path;
-	argv[1] = (char *)(uintptr_t)a->action;
-	argv[2] = (char *)(uintptr_t)a->if_in;
-	argv[3] = (char *)(uintptr_t)a->if_out;
-	argv[4] = (char *)(uintptr_t)a->eni_hex;
-	argv[5] = NULL;
-	env = hook_env(a);
+	/* argv[0] is left for "/bin/sh" should the hook need it (below). */
+	argv[1] = (char *)(uintptr_t)path;
+	for (; args[na] && na < HOOK_ARGS_MAX; na++)
+		argv[2 + na] = (char *)(uintptr_t)args[na];
+	argv[2 + na] = NULL;
+	env = hook_env(facts);
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -166,21 +158,15 @@ hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void 
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-	err = posix_spawn(&pid, a->path, &fa, &attr, argv, env ? env : environ);
+	err = posix_spawn(&pid, path, &fa, &attr, argv + 1, env ? env : environ);
 	if (err == ENOEXEC) {
 		/* No #! line: upstream's system() ran such scripts with sh. */
-		char *shargv[8] = { "/bin/sh", argv[0], argv[1], argv[2], argv[3], argv[4], NULL };
-
-		err = posix_spawn(&pid, "/bin/sh", &fa, &attr, shargv, env ? env : environ);
+		argv[0] = "/bin/sh";
+		err = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, env ? env : environ);
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	if (env) {
-		for (size_t i = 0; env[i]; i++)
-			if (strncmp(env[i], "GWLB_", 5) == 0)
-				free(env[i]);
-		free(env);
-	}
+	free(env);
 	close(pipefd[1]);
 	if (err) {
 		close(pipefd[0]);
@@ -211,7 +197,7 @@ hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void 
 	j->next = jobs;
 	jobs = j;
 	n_jobs++;
-	log_msg(LOG_HOOK, LOG_DEBUG, "%s: started %s (pid %d)", j->tag, a->path, (int)pid);
+	log_msg(LOG_HOOK, LOG_DEBUG, "%s: started %s (pid %d)", j->tag, path, (int)pid);
 	if (j->pidfd < 0) {
 		int st = 0;
 		pid_t r;
@@ -221,6 +207,23 @@ hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void 
 		hook_finish(j, st, r == pid);
 	}
 	return 0;
+}
+
+int
+hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg)
+{
+	char f_action[64], f_eni[64], f_in[64], f_out[64], f_att[64], f_mode[64], tag[80];
+	const char *args[] = { a->action, a->if_in, a->if_out, a->eni_hex, NULL };
+	const char *facts[] = { f_action, f_eni, f_in, f_out, f_att, f_mode, NULL };
+
+	snprintf(f_action, sizeof(f_action), "GWLB_ACTION=%s", a->action);
+	snprintf(f_eni, sizeof(f_eni), "GWLB_ENI=%s", a->eni_hex);
+	snprintf(f_in, sizeof(f_in), "GWLB_IFACE_IN=%s", a->if_in);
+	snprintf(f_out, sizeof(f_out), "GWLB_IFACE_OUT=%s", a->if_out);
+	snprintf(f_att, sizeof(f_att), "GWLB_ATTACHMENT=%s", a->attachment_hex);
+	snprintf(f_mode, sizeof(f_mode), "GWLB_MODE=%s", a->mode);
+	snprintf(tag, sizeof(tag), "%s %s", a->action, a->if_in);
+	return hook_run_argv(a->path, args, facts, tag, timeout_s, done, arg);
 }
 
 static void

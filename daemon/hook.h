@@ -44,6 +44,13 @@ void hook_init(int epfd);
  * once), or -errno when it could not be started (done() is not called).
  */
 int hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg);
+/*
+ * The general form: path with args (NULL-terminated, at most
+ * HOOK_ARGS_MAX), facts "K=V" added to the environment, tag for the log.
+ */
+#define HOOK_ARGS_MAX	8
+int hook_run_argv(const char *path, const char *const *args, const char *const *facts,
+    const char *tag, unsigned timeout_s, hook_done_fn done, void *arg);
 /* epoll said something about one of a job's descriptors. */
 void hook_event(void *tag, uint32_t events);
 /* Kill hooks past their deadline; call about once a second. */

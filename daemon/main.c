@@ -19,6 +19,7 @@
 #include "log.h"
 #include "nl.h"
 #include "ret.h"
+#include "route.h"
 
 struct daemon_state D;
 
@@ -44,6 +45,24 @@ check_rp_filter_all(void)
 		    "kernel uses the larger of it and the link's 0, so asymmetric traffic "
 		    "on gwi-/gwo- links may be dropped", v);
 	fclose(f);
+}
+
+/* Forwarding on: /proc/sys, as the kernel offers no netlink knob for "all". */
+static void
+enable_forwarding(void)
+{
+	static const char *const files[] = { "/proc/sys/net/ipv4/ip_forward",
+	    "/proc/sys/net/ipv6/conf/all/forwarding" };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f = fopen(files[i], "we");
+
+		if (!f || fputs("1\n", f) < 0 || fclose(f) != 0)
+			log_msg(LOG_NETLINK, LOG_IMPORTANT, "--forwarding: %s: %s", files[i],
+			    strerror(errno));
+		else
+			log_msg(LOG_NETLINK, LOG_INFO, "forwarding on (%s)", files[i]);
+	}
 }
 
 int
@@ -91,8 +110,26 @@ main(int argc, char **argv)
 		errno = -err;
 		fatal("netlink");
 	}
-	if (eni_table_init(conf.max_enis) < 0 || ret_init() < 0)
+	if (eni_table_init(conf.max_enis) < 0 || ret_init() < 0 || route_init() < 0)
 		fatalx("out of memory");
+	for (unsigned i = 0; i < conf.n_cfg_routes; i++) {
+		char rerr[256];
+
+		if (route_config_add(&conf.cfg_routes[i], rerr, sizeof(rerr)) < 0) {
+			fprintf(stderr, "gwlbtund: %s: %s\n", conf.config_file, rerr);
+			exit(2);
+		}
+	}
+	if (conf.forwarding)
+		enable_forwarding();
+	{
+		/* Our rtm_protocol marks what a run that died left behind. */
+		int n = nl_sweep_leftovers();
+
+		if (n > 0)
+			log_msg(LOG_NETLINK, LOG_IMPORTANT, "removed %d routes and rules a "
+			    "previous gwlbtund left behind", n);
+	}
 	err = control_open();
 	if (err < 0) {
 		log_msg(LOG_CONTROL, LOG_CRITICAL, "control socket %s: %s", conf.control_path,

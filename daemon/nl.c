@@ -12,6 +12,7 @@
 #include <linux/ip.h>
 #include <linux/netconf.h>
 #include <linux/netlink.h>
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 #include <stdio.h>
@@ -69,6 +70,11 @@ nl_fini(void)
 struct nl_req {
 	const char	*what;
 	int		ifindex;	/* filled by a GETLINK reply */
+	int		quiet;		/* an errno not worth logging (expected) */
+	char		*ext_ack;	/* where to copy the kernel's text, or NULL */
+	size_t		ext_ack_len;
+	mnl_cb_t	data_cb;	/* replies of a dump; NULL: nl_link_cb */
+	void		*data;
 };
 
 /* The extended ACK text of an error message, or NULL. */
@@ -111,7 +117,10 @@ nl_error_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_STOP;
 	msg = nl_ext_ack(nlh);
 	errno = -e->error;
-	if (e->error != -ENODEV || req->ifindex != -1)
+	if (req->ext_ack && req->ext_ack_len)
+		snprintf(req->ext_ack, req->ext_ack_len, "%s%s%s", strerror(-e->error),
+		    msg ? ": " : "", msg ? msg : "");
+	if ((e->error != -ENODEV || req->ifindex != -1) && -e->error != req->quiet)
 		log_msg(LOG_NETLINK, LOG_IMPORTANT, "%s: %s%s%s", req->what,
 		    strerror(-e->error), msg ? ": " : "", msg ? msg : "");
 	return MNL_CB_ERROR;
@@ -123,6 +132,9 @@ nl_link_cb(const struct nlmsghdr *nlh, void *data)
 	struct nl_req *req = data;
 	const struct ifinfomsg *ifi;
 
+	if (req->data_cb)
+		return req->data_cb(nlh, req->data);
+
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
 		return MNL_CB_OK;
@@ -131,12 +143,22 @@ nl_link_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* A dump's end.  (With a control array, libmnl does not stop on it itself.) */
+static int
+nl_done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(void)data;
+	return MNL_CB_STOP;
+}
+
 /* Send one request and read until its ACK (or error). */
 static int
 nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_error_cb };
+	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_error_cb,
+	    [NLMSG_DONE] = nl_done_cb };
 	unsigned seq;
 	ssize_t n;
 	int ret;
@@ -145,7 +167,8 @@ nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
 		return -ENOTCONN;
 	seq = ++nl_seq;
 	nlh->nlmsg_seq = seq;
-	nlh->nlmsg_flags |= NLM_F_ACK;
+	if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
+		nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
@@ -276,6 +299,147 @@ nl_link_rp_filter_off(int ifindex, const char *name)
 	mnl_attr_nest_end(nlh, inet);
 	mnl_attr_nest_end(nlh, spec);
 	return nl_talk(nlh, &req);
+}
+
+static int
+nl_put_route(struct nlmsghdr *nlh, size_t cap, const struct nl_route *r)
+{
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	size_t alen = r->family == AF_INET ? 4 : 16;
+
+	rtm->rtm_family = (uint8_t)r->family;
+	rtm->rtm_dst_len = r->plen;
+	rtm->rtm_table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_GWLBTUN;
+	rtm->rtm_scope = r->via_set ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	if (r->plen && !mnl_attr_put_check(nlh, cap, RTA_DST, alen, r->dst))
+		return -EMSGSIZE;
+	if (!mnl_attr_put_u32_check(nlh, cap, RTA_OIF, (uint32_t)r->oif) ||
+	    !mnl_attr_put_u32_check(nlh, cap, RTA_TABLE, r->table))
+		return -EMSGSIZE;
+	if (r->via_set && !mnl_attr_put_check(nlh, cap, RTA_GATEWAY, alen, r->via))
+		return -EMSGSIZE;
+	if (r->metric_set && !mnl_attr_put_u32_check(nlh, cap, RTA_PRIORITY, r->metric))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int
+nl_route(bool add, const struct nl_route *r, const char *what, char *err, size_t errlen)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct nl_req req = { .what = what, .quiet = add ? 0 : ESRCH, .ext_ack = err,
+	    .ext_ack_len = errlen };
+	int ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	ret = nl_put_route(nlh, sizeof(buf), r);
+	if (ret < 0)
+		return ret;
+	return nl_talk(nlh, &req);
+}
+
+int
+nl_rule(bool add, const struct nl_rule *r, const char *what, char *err, size_t errlen)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct fib_rule_hdr *frh;
+	struct nl_req req = { .what = what, .quiet = add ? 0 : ENOENT, .ext_ack = err,
+	    .ext_ack_len = errlen };
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = (uint8_t)r->family;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC;
+	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), FRA_IIFNAME, r->iif) ||
+	    !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_TABLE, r->table) ||
+	    !mnl_attr_put_u8_check(nlh, sizeof(buf), FRA_PROTOCOL, RTPROT_GWLBTUN))
+		return -EMSGSIZE;
+	if (r->prio && !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_PRIORITY, r->prio))
+		return -EMSGSIZE;
+	return nl_talk(nlh, &req);
+}
+
+/* Leftovers of a run that did not clean up: everything with our protocol. */
+struct sweep {
+	char	*msgs[1024];
+	unsigned n;
+	unsigned type;		/* RTM_GETROUTE or RTM_GETRULE */
+};
+
+static int
+sweep_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct sweep *sw = data;
+	uint8_t proto = 0;
+
+	if (sw->n == sizeof(sw->msgs) / sizeof(sw->msgs[0]))
+		return MNL_CB_OK;
+	if (nlh->nlmsg_type == RTM_NEWROUTE &&
+	    mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct rtmsg)) {
+		proto = ((const struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_protocol;
+	} else if (nlh->nlmsg_type == RTM_NEWRULE &&
+	    mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct fib_rule_hdr)) {
+		const struct nlattr *attr;
+
+		mnl_attr_for_each(attr, nlh, sizeof(struct fib_rule_hdr))
+			if (mnl_attr_get_type(attr) == FRA_PROTOCOL &&
+			    mnl_attr_validate(attr, MNL_TYPE_U8) == 0)
+				proto = mnl_attr_get_u8(attr);
+	}
+	if (proto != RTPROT_GWLBTUN)
+		return MNL_CB_OK;
+	sw->msgs[sw->n] = malloc(nlh->nlmsg_len);
+	if (sw->msgs[sw->n])
+		memcpy(sw->msgs[sw->n++], nlh, nlh->nlmsg_len);
+	return MNL_CB_OK;
+}
+
+int
+nl_sweep_leftovers(void)
+{
+	static const struct { unsigned get, del; int family; } what[] = {
+		{ RTM_GETRULE, RTM_DELRULE, AF_INET }, { RTM_GETRULE, RTM_DELRULE, AF_INET6 },
+		{ RTM_GETROUTE, RTM_DELROUTE, AF_INET }, { RTM_GETROUTE, RTM_DELROUTE, AF_INET6 },
+	};
+	int removed = 0;
+
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		char buf[64];
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+		struct rtgenmsg *g;
+		struct sweep sw = { .n = 0 };
+		struct nl_req req = { .what = "dump", .data_cb = sweep_cb, .data = &sw };
+		int ret;
+
+		nlh->nlmsg_type = (uint16_t)what[i].get;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		g = mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
+		g->rtgen_family = (uint8_t)what[i].family;
+		ret = nl_talk(nlh, &req);
+		if (ret < 0 && ret != -EAFNOSUPPORT)
+			log_msg(LOG_NETLINK, LOG_IMPORTANT, "looking for leftovers: %s",
+			    strerror(-ret));
+		for (unsigned k = 0; k < sw.n; k++) {
+			struct nlmsghdr *m = (struct nlmsghdr *)sw.msgs[k];
+			struct nl_req dreq = { .what = "removing a leftover", .quiet = ENOENT };
+
+			m->nlmsg_type = (uint16_t)what[i].del;
+			m->nlmsg_flags = NLM_F_REQUEST;
+			if (nl_talk(m, &dreq) == 0)
+				removed++;
+			free(sw.msgs[k]);
+		}
+	}
+	return removed;
 }
 
 int
