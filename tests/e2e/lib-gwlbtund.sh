@@ -24,6 +24,10 @@ gw_daemon() {
 	wait_tcp appliance "$GW_HPORT"
 }
 
+# gw_eval 'SHELL CODE': for wait_for, whose arguments are expanded once:
+#	wait_for 5 "10 packets" gw_eval 'test "$(gw_rx gwi-X)" -ge 10'
+gw_eval() { eval "$1"; }
+
 daemon_alive() { [ -n "${BG_PID[gwlbtund]:-}" ] && kill -0 "${BG_PID[gwlbtund]}" 2>/dev/null; }
 
 # gw_health NAME: the health JSON saved as $E2E_TMP/NAME.json (path printed).
@@ -89,7 +93,8 @@ gw_nlinks() { gw_links | grep -c "^$1" || true; }
 
 # gw_hook [NAME]: write an executable hook to $E2E_TMP/NAME (default hook)
 # that records each call as one file in $E2E_TMP/NAME.d: its argv one
-# argument a line, then its GWLB_* environment.  GW_HOOK_EXTRA is shell
+# argument a line, whether gwi-X and gwo-X exist (link_in/link_out=yes|no),
+# then its GWLB_* environment.  GW_HOOK_EXTRA is shell
 # code run after recording (e.g. to sleep or fail for one ENI: $4).
 gw_hook() {
 	local name=${1:-hook}
@@ -99,7 +104,10 @@ gw_hook() {
 	#!/bin/sh
 	f=$dir/\$1.\$4.\$\$
 	{ printf 'arg0=%s\n' "\$0"; i=1; for a in "\$@"; do printf 'arg%d=%s\n' \$i "\$a"; i=\$((i+1)); done
-	  printf 'argc=%d\n' \$#; env | grep '^GWLB_' | sort; } >"\$f.tmp"
+	  printf 'argc=%d\n' \$#
+	  if [ -e "/sys/class/net/\$2" ]; then echo link_in=yes; else echo link_in=no; fi
+	  if [ -e "/sys/class/net/\$3" ]; then echo link_out=yes; else echo link_out=no; fi
+	  env | grep '^GWLB_' | sort; } >"\$f.tmp"
 	mv "\$f.tmp" "\$f"
 	${GW_HOOK_EXTRA:-}
 	exit 0
@@ -264,6 +272,29 @@ gw_write_gwpkt() {
 	                    raise
 	                time.sleep(0.0005)
 	    return time.monotonic() - t0
+
+	def hook_calls(d):
+	    """The records gw_hook wrote in directory D: a list of dicts."""
+	    out = []
+	    for n in sorted(os.listdir(d)):
+	        if n.endswith(".tmp"):
+	            continue
+	        r = {"file": n}
+	        for line in open(os.path.join(d, n)):
+	            k, _, v = line.rstrip("\n").partition("=")
+	            r[k] = v
+	        out.append(r)
+	    return out
+
+	B60 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+
+	def ifname(eni, pfx="gwi-"):
+	    s = ""
+	    while True:
+	        s = B60[eni % 60] + s
+	        eni //= 60
+	        if not eni:
+	            return pfx + s
 
 	def read_pcap(path):
 	    """Network-layer packets of a pcap file (RAW, SLL, SLL2 or Ethernet)."""
