@@ -38,6 +38,7 @@ enum drop_reason {
 	DROP_TUN_WRITE,		/* write to the TUN queue failed */
 	DROP_TUN_READ,		/* reading a reply from a TUN queue failed */
 	DROP_NO_FLOW,		/* reply with no flow to return it on */
+	DROP_LINK_LOCAL,	/* the kernel's own link-local traffic (MLD, RS): no flow can carry it */
 	DROP_TOO_BIG,		/* reply larger than GWLB's MTU (it would lose it) */
 	DROP_REPLY_BAD,		/* reply not a parsable IPv4/IPv6 packet */
 	DROP_SEND,		/* sending the reply to GWLB failed */

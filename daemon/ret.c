@@ -222,6 +222,25 @@ ret_worker_fini(struct worker *w)
 	w->ret = NULL;
 }
 
+/*
+ * Traffic that never leaves its link: IPv6 from :: or fe80::/10 or to
+ * ff02::/16 (MLD reports, router solicitations the kernel sends on its
+ * own), IPv4 to 224.0.0.0/24 or the broadcast address.  GWLB carries none
+ * of it, so without a flow it is counted apart from real replies.
+ */
+static bool
+link_local(const struct pkt_key *k)
+{
+	static const uint8_t any6[16];
+
+	if (k->family == 6)
+		return memcmp(k->src, any6, 16) == 0 ||
+		    (k->src[0] == 0xfe && (k->src[1] & 0xc0) == 0x80) ||
+		    (k->dst[0] == 0xff && (k->dst[1] & 0x0f) <= 2);
+	return (k->dst[0] == 224 && k->dst[1] == 0 && k->dst[2] == 0) ||
+	    memcmp(k->dst, "\xff\xff\xff\xff", 4) == 0;
+}
+
 static void
 ret_drop(struct worker *w, struct eni *e, enum drop_reason why)
 {
@@ -262,6 +281,10 @@ ret_prepare(struct worker *w, struct ret_state *st, struct eni *e, size_t len,
 		h = &copy.h;
 	} else {
 		h = flow_lookup(e->flows, &pi.key, now);
+		if (!h && link_local(&pi.key)) {
+			ret_drop(w, e, DROP_LINK_LOCAL);
+			return;
+		}
 		if (!h) {
 			if (log_enabled(LOG_TUNNEL, LOG_DEBUG)) {
 				char k[PKT_KEY_STRLEN];

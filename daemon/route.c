@@ -548,21 +548,26 @@ void
 route_show(struct ctl_reply *r, const uint64_t *only)
 {
 	pthread_mutex_lock(&route_lock);
-	for (struct eni_routes *er = per_eni; er; er = er->next) {
-		char hex[NAME_HEX_MAX];
+	/* All routes, then all rules: one table each in gwlbctl. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (struct eni_routes *er = per_eni; er; er = er->next) {
+			char hex[NAME_HEX_MAX];
 
-		if (only && er->eni != *only)
-			continue;
-		name_hex(er->eni, hex);
-		for (struct route_inst *ri = er->list; ri; ri = ri->next) {
-			ctl_rec_begin(r, ri->spec.rule ? "rule" : "route");
-			ctl_rec_str(r, "eni", hex);
-			ctl_rec_str(r, "family", ri->family == AF_INET6 ? "inet6" : "inet");
-			ctl_rec_str(r, ri->spec.rule ? "rule" : "route", ri->text);
-			ctl_rec_u64(r, "table", ri->table);
-			ctl_rec_str(r, "state", ri->err ? "error" : "installed");
-			ctl_rec_str(r, "error", ri->err ? ri->errmsg : "");
-			ctl_rec_end(r);
+			if (only && er->eni != *only)
+				continue;
+			name_hex(er->eni, hex);
+			for (struct route_inst *ri = er->list; ri; ri = ri->next) {
+				if (ri->spec.rule != (pass == 1))
+					continue;
+				ctl_rec_begin(r, ri->spec.rule ? "rule" : "route");
+				ctl_rec_str(r, "eni", hex);
+				ctl_rec_str(r, "family", ri->family == AF_INET6 ? "inet6" : "inet");
+				ctl_rec_str(r, ri->spec.rule ? "rule" : "route", ri->text);
+				ctl_rec_u64(r, "table", ri->table);
+				ctl_rec_str(r, "state", ri->err ? "error" : "installed");
+				ctl_rec_str(r, "error", ri->err ? ri->errmsg : "");
+				ctl_rec_end(r);
+			}
 		}
 	}
 	pthread_mutex_unlock(&route_lock);

@@ -67,6 +67,7 @@ static const char *const drop_names[] = {
 	[DROP_TUN_WRITE] = "tun-write",
 	[DROP_TUN_READ] = "tun-read",
 	[DROP_NO_FLOW] = "no-flow",
+	[DROP_LINK_LOCAL] = "link-local",
 	[DROP_TOO_BIG] = "too-big",
 	[DROP_REPLY_BAD] = "reply-bad-packet",
 	[DROP_SEND] = "send-failed",
