@@ -166,7 +166,7 @@ gw_write_gwpkt() {
 	cat >"$E2E_TMP/gwpkt.py" <<-'EOF'
 	"""GWLB GENEVE packets for the e2e scenarios, built from RFC 8926 and
 	the facts in shared/REFERENCE.md (not from lib/geneve.c)."""
-	import os, socket, struct, time
+	import json, os, socket, struct, time
 
 	AWS_CLASS = 0x0108
 	ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
@@ -317,6 +317,61 @@ gw_write_gwpkt() {
 	                break
 	            out.append((ts + tus / 1e6, data[skip:]))
 	    return out
+	def stream(enis, pps, count, out=None, src=None, fam="4,6", size=64, start=0):
+	    """Round-robin tagged packets to ENIS ((eni, attachment) pairs):
+	    COUNT per ENI at PPS per ENI; what was sent goes to OUT (JSON: ENI
+	    hex -> list of inner packets in hex).  Sequence numbers start at START."""
+	    s = sock(src)
+	    fams = [int(f) for f in str(fam).split(",")]
+	    sent = {"%017x" % e: [] for e, _ in enis}
+	    dgrams = []
+	    for seq in range(start, start + count):
+	        for k, (e, att) in enumerate(enis):
+	            inner = tagged(e, seq, fams[(seq + k) % len(fams)], size, flow=k)
+	            dgrams.append(gwlb(e, att, 0x10000 * k + seq, inner))
+	            sent["%017x" % e].append(inner.hex())
+	    send_all(s, dgrams, pps=pps * len(enis))
+	    if out:
+	        json.dump(sent, open(out, "w"))
+	    return sent
+
+	def check_capture(pcap, sent_json, eni):
+	    """Compare what a gwi capture holds with what stream() sent to ENI:
+	    (ok, message)."""
+	    want = json.load(open(sent_json))["%017x" % eni]
+	    got = [p.hex() for _, p in read_pcap(pcap) if untag(p) and untag(p)[0] == eni]
+	    other = [untag(p) for _, p in read_pcap(pcap) if untag(p) and untag(p)[0] != eni]
+	    seqs = [untag(bytes.fromhex(x))[1] for x in got]
+	    if other:
+	        return False, "%d packets of other ENIs, e.g. %s" % (len(other), other[:3])
+	    if got == want:
+	        return True, "%d packets, byte for byte and in order" % len(got)
+	    if sorted(got) == sorted(want):
+	        return False, "all %d packets, but out of order: %s..." % (len(got), seqs[:20])
+	    return False, "%d packets captured, %d sent; sequence %s..." % (len(got), len(want), seqs[:20])
+
+	if __name__ == "__main__":
+	    import argparse
+	    ap = argparse.ArgumentParser(prog="gwpkt.py")
+	    sub = ap.add_subparsers(dest="cmd", required=True)
+	    st = sub.add_parser("stream", help="tagged packets round-robin to ENIs")
+	    st.add_argument("--eni", action="append", required=True, help="HEX[:ATTACHMENT-HEX]")
+	    st.add_argument("--pps", type=float, default=0, help="per ENI (0: as fast as we can)")
+	    st.add_argument("--count", type=int, default=100, help="per ENI")
+	    st.add_argument("--start", type=int, default=0)
+	    st.add_argument("--family", default="4,6")
+	    st.add_argument("--size", type=int, default=64)
+	    st.add_argument("--src")
+	    st.add_argument("--out")
+	    a = ap.parse_args()
+	    enis = []
+	    for x in a.eni:
+	        e, _, att = x.partition(":")
+	        enis.append((int(e, 16), int(att or "a1b2c3d4e5f60718", 16)))
+	    t0 = time.monotonic()
+	    stream(enis, a.pps, a.count, a.out, a.src, a.family, a.size, a.start)
+	    print("sent %d packets to %d ENIs in %.2f s" % (a.count * len(enis), len(enis),
+	                                                  time.monotonic() - t0), flush=True)
 	EOF
 }
 gw_write_gwpkt
