@@ -501,7 +501,8 @@ conf_parse(int argc, char **argv)
 	if (conf.rx_pinned) {
 		n = CPU_COUNT(&conf.rx_cpus);
 		if (udpthreads && udpthreads != (unsigned)n)
-			bad("--udpthreads %llu disagrees with --udpaffinity (%d CPUs)", udpthreads, n);
+			fprintf(stderr, "gwlbtund: --udpthreads %llu ignored: --udpaffinity "
+			    "names %d CPUs, one thread each (as upstream)\n", udpthreads, n);
 		conf.rx_threads = (unsigned)n;
 	} else {
 		conf.rx_threads = udpthreads ? (unsigned)udpthreads : (unsigned)default_threads();
@@ -509,7 +510,8 @@ conf_parse(int argc, char **argv)
 	if (conf.tun_pinned) {
 		n = CPU_COUNT(&conf.tun_cpus);
 		if (tunthreads && tunthreads != (unsigned)n)
-			bad("--tunthreads %llu disagrees with --tunaffinity (%d CPUs)", tunthreads, n);
+			fprintf(stderr, "gwlbtund: --tunthreads %llu ignored: --tunaffinity "
+			    "names %d CPUs, one thread each (as upstream)\n", tunthreads, n);
 		conf.tun_threads = (unsigned)n;
 	} else {
 		conf.tun_threads = tunthreads ? (unsigned)tunthreads : (unsigned)default_threads();

@@ -158,7 +158,25 @@ hook_run_argv(const char *path, const char *const *args, const char *const *fact
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-	err = posix_spawn(&pid, path, &fa, &attr, argv + 1, env ? env : environ);
+	if (strpbrk(path, " \t") && access(path, X_OK) != 0) {
+		/* "-c 'script --flag'": upstream ran hooks through system(), so a
+		 * command line with arguments worked; keep it working, through sh,
+		 * with our arguments appended as "$@". */
+		char cmd[1024], *shargv[HOOK_ARGS_MAX + 5];
+		size_t k = 0;
+
+		snprintf(cmd, sizeof(cmd), "%s \"$@\"", path);
+		shargv[k++] = "/bin/sh";
+		shargv[k++] = "-c";
+		shargv[k++] = cmd;
+		shargv[k++] = "gwlbtun-hook";
+		for (size_t i = 0; i < na; i++)
+			shargv[k++] = argv[2 + i];
+		shargv[k] = NULL;
+		err = posix_spawn(&pid, "/bin/sh", &fa, &attr, shargv, env ? env : environ);
+	} else {
+		err = posix_spawn(&pid, path, &fa, &attr, argv + 1, env ? env : environ);
+	}
 	if (err == ENOEXEC) {
 		/* No #! line: upstream's system() ran such scripts with sh. */
 		argv[0] = "/bin/sh";

@@ -26,7 +26,7 @@ struct daemon_state D;
 static void
 check_hook(const char *opt, const char *path)
 {
-	if (path && access(path, X_OK) < 0)
+	if (path && access(path, X_OK) < 0 && !strpbrk(path, " \t"))
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s %s: %s; it will fail each time it runs",
 		    opt, path, strerror(errno));
 }
