@@ -148,12 +148,13 @@ eni_line(struct eni *e, void *arg)
 	case 1:
 		sb_printf(w->b, "%s{\"eni\":\"%s\",\"if_in\":\"%s\",\"if_out\":\"%s\",\"state\":\"%s\","
 		    "\"packets_in\":%llu,\"bytes_in\":%llu,\"packets_out\":%llu,\"bytes_out\":%llu,"
-		    "\"drops\":%llu,\"flows\":%llu,\"idle_s\":%.1f}", w->first ? "" : ",",
+		    "\"drops\":%llu,\"flows\":%llu,\"flow_evictions\":%llu,\"idle_s\":%.1f}",
+		    w->first ? "" : ",",
 		    e->hex, e->if_in, e->if_out, state_names[st],
 		    (unsigned long long)STAT_GET(s.pkts_in), (unsigned long long)STAT_GET(s.bytes_in),
 		    (unsigned long long)STAT_GET(s.pkts_out), (unsigned long long)STAT_GET(s.bytes_out),
 		    (unsigned long long)STAT_GET(s.drops), (unsigned long long)fs.entries,
-		    (double)eni_idle_ns(e, w->now) / 1e9);
+		    (unsigned long long)fs.evictions, (double)eni_idle_ns(e, w->now) / 1e9);
 		w->first = false;
 		break;
 	default: {
