@@ -250,7 +250,7 @@ ret_drop(struct worker *w, struct eni *e, enum drop_reason why)
 
 /* Prepare the packet in slot st->n (inner at bufs + slot + HEADROOM). */
 static void
-ret_prepare(struct worker *w, struct ret_state *st, struct eni *e, size_t len,
+ret_prepare(struct worker *w, struct ret_state *st, struct eni *e, bool out, size_t len,
     uint64_t now)
 {
 	uint8_t *slot = st->bufs + st->n * st->slot_size;
@@ -291,7 +291,7 @@ ret_prepare(struct worker *w, struct ret_state *st, struct eni *e, size_t len,
 
 				pkt_key_format(&pi.key, k, sizeof(k));
 				log_rl(&rl_noflow, LOG_TUNNEL, LOG_DEBUG, "%s: no flow for %s%s",
-				    e->if_in, k, pi.icmp_error ? " (quoted by an ICMP error)" : "");
+				    out ? e->if_out : e->if_in, k, pi.icmp_error ? " (quoted by an ICMP error)" : "");
 			}
 			ret_drop(w, e, DROP_NO_FLOW);
 			return;
@@ -429,7 +429,7 @@ ret_queue_ready(struct worker *w, struct tunq *q)
 		STAT_ADD(w->stats.packets, 1);
 		STAT_ADD(w->stats.bytes, (uint64_t)r);
 		atomic_store_explicit(&e->stats[w->idx].last_ns, now, memory_order_relaxed);
-		ret_prepare(w, st, e, (size_t)r, now);
+		ret_prepare(w, st, e, q->out, (size_t)r, now);
 		if (st->n == RET_BATCH)
 			ret_flush(w);
 	}
