@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ client_init(struct client *c, const char *path)
 	c->fd = -1;
 	c->seq = 0;
 	c->timeout_ms = CLIENT_TIMEOUT_MS;
+	c->cancel_fd = -1;
 }
 
 int
@@ -66,6 +68,28 @@ bad_reply(struct client *c, int *err, int e, char *text, size_t len,
 	return EXIT_FAILED;
 }
 
+/* Waits for a reply message or for cancel_fd: 0, -ETIMEDOUT or -ECANCELED. */
+static int
+wait_reply(struct client *c)
+{
+	struct pollfd p[2] = {
+		{ .fd = c->fd, .events = POLLIN },
+		{ .fd = c->cancel_fd, .events = POLLIN },
+	};
+	int r;
+
+	do {
+		r = poll(p, c->cancel_fd >= 0 ? 2 : 1, c->timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (!p[0].revents)
+		return -ECANCELED;
+	return 0;
+}
+
 int
 client_request(struct client *c, unsigned n, const char *const *words,
     ctl_record_fn fn, void *arg, int *err, char *text, size_t len)
@@ -102,7 +126,14 @@ client_request(struct client *c, unsigned n, const char *const *words,
 		}
 	}
 	for (;;) {
-		got = ctl_recv(c->fd, c->buf, sizeof(c->buf), c->timeout_ms);
+		if ((r = wait_reply(c)) == -ECANCELED) {
+			/* The rest of this reply would confuse the next one. */
+			*err = ECANCELED;
+			snprintf(text, len, "interrupted");
+			client_close(c);
+			return EXIT_FAILED;
+		}
+		got = r < 0 ? r : ctl_recv(c->fd, c->buf, sizeof(c->buf), 0);
 		if (got == 0) {
 			*err = ECONNRESET;
 			return lost(c, text, len, "it closed the connection");

@@ -24,6 +24,7 @@ struct client {
 	int		 fd;		/* -1: not connected */
 	uint32_t	 seq;
 	int		 timeout_ms;
+	int		 cancel_fd;	/* readable: give up waiting (^C), or -1 */
 	struct ctl_msg	 msg;
 	_Alignas(8) unsigned char buf[CTL_MSG_MAX];
 };

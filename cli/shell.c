@@ -42,7 +42,9 @@ static struct {
 	bool		 done;
 	bool		 was_up;
 	char		*histfile;
-	int		 sigpipe[2];
+	int		 sigpipe[2];	/* SIGWINCH */
+	int		 intpipe[2];	/* SIGINT, also cancels a command */
+	int		 tty;		/* the terminal, non-blocking */
 	/* ENI ids and link names from the daemon, for completion. */
 	char		*enis[CANDS_MAX];
 	unsigned	 nenis;
@@ -313,12 +315,21 @@ on_line(char *line)
 		if (sh.histfile && append_history(1, sh.histfile) != 0)
 			write_history(sh.histfile);
 		gwlbctl_run(sh.g, n, words, &quit);
-		if (sh.g->cl.fd < 0 && sh.was_up) {
-			sh.was_up = false;
-			printf("gwlbtund went away; reconnecting\n");
-		} else if (sh.g->cl.fd >= 0) {
-			sh.was_up = true;
+		/* A ^C during the command was for the command: it is spent. */
+		while (read(sh.intpipe[0], &(char){ 0 }, 1) == 1)
+			;
+		/*
+		 * A command may end without a connection: ^C, a bad reply, or
+		 * the daemon gone.  Only the last is worth a word.
+		 */
+		if (sh.g->cl.fd < 0) {
+			char text[256];
+
+			if (client_connect(&sh.g->cl, text, sizeof(text)) < 0 &&
+			    sh.was_up)
+				printf("gwlbtund went away; reconnecting\n");
 		}
+		sh.was_up = sh.g->cl.fd >= 0;
 		fflush(stdout);
 	}
 	free(copy);
@@ -332,30 +343,81 @@ on_line(char *line)
 static void
 on_signal(int sig)
 {
-	unsigned char c = (unsigned char)sig;
 	int saved = errno;
 
-	(void)!write(sh.sigpipe[1], &c, 1);
+	(void)!write(sig == SIGINT ? sh.intpipe[1] : sh.sigpipe[1], "", 1);
 	errno = saved;
+}
+
+/* ^C: drop the line being edited, like a shell does. */
+static void
+cancel_line(void)
+{
+	unsigned char c;
+
+	while (read(sh.intpipe[0], &c, 1) == 1)
+		;
+	rl_replace_line("", 0);
+	rl_point = 0;
+	fputs("^C\n", stdout);
+	rl_on_new_line();
+}
+
+/* Bound to ^C, which shell_getc() returns when SIGINT came. */
+static int
+cancel_key(int count, int key)
+{
+	(void)count;
+	(void)key;
+	cancel_line();
+	return 0;
 }
 
 static void
 handle_signals(void)
 {
 	unsigned char c;
+	bool winch = false;
+	struct pollfd p = { .fd = sh.intpipe[0], .events = POLLIN };
 
-	while (read(sh.sigpipe[0], &c, 1) == 1) {
-		if (c == SIGINT) {
-			/* Drop the line being edited, like a shell does. */
-			rl_free_line_state();
-			rl_callback_sigcleanup();
-			rl_replace_line("", 0);
-			fputs("^C\n", stdout);
-			rl_on_new_line();
-			rl_redisplay();
-		} else if (c == SIGWINCH) {
-			rl_resize_terminal();
-		}
+	while (read(sh.sigpipe[0], &c, 1) == 1)
+		winch = true;
+	if (winch)
+		rl_resize_terminal();
+	if (poll(&p, 1, 0) == 1) {
+		rl_free_line_state();
+		rl_callback_sigcleanup();
+		cancel_line();
+		rl_redisplay();
+	}
+}
+
+/*
+ * readline reads a byte at a time.  A ^C makes the terminal drop the input
+ * it holds, possibly between our poll() and readline's read(): a blocking
+ * read would then sit there until the next key.  So the terminal is read
+ * through its own non-blocking descriptor, and while nothing is there we
+ * wait for a key or for SIGINT, which comes back as a ^C key.
+ */
+static int
+shell_getc(FILE *fp)
+{
+	struct pollfd p[2] = {
+		{ .fd = fileno(fp), .events = POLLIN },
+		{ .fd = sh.intpipe[0], .events = POLLIN },
+	};
+	unsigned char ch;
+	ssize_t n;
+
+	for (;;) {
+		if ((n = read(p[0].fd, &ch, 1)) == 1)
+			return ch;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return EOF;
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return EOF;
+		if (p[1].revents & POLLIN)
+			return CTRL('C');
 	}
 }
 
@@ -381,14 +443,17 @@ int
 shell_run(struct gwlbctl *g)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	int r, timeout;
 
 	sh.g = g;
-	if (pipe2(sh.sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (pipe2(sh.sigpipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    pipe2(sh.intpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		perror("gwlbctl: pipe");
 		return EXIT_FAILED;
 	}
+	/* ^C while a command waits for the daemon gives up on it. */
+	g->cl.cancel_fd = sh.intpipe[0];
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
@@ -399,6 +464,12 @@ shell_run(struct gwlbctl *g)
 	if ((sh.histfile = history_path()))
 		read_history(sh.histfile);
 
+	/* A descriptor of our own: O_NONBLOCK must not reach the caller's shell. */
+	sh.tty = open("/dev/tty", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (sh.tty >= 0 && (rl_instream = fdopen(sh.tty, "r")) != NULL)
+		rl_getc_function = shell_getc;
+	else
+		sh.tty = STDIN_FILENO;	/* no controlling terminal: plain reads */
 	rl_readline_name = "gwlbctl";
 	rl_catch_signals = 0;
 	rl_catch_sigwinch = 0;
@@ -406,6 +477,7 @@ shell_run(struct gwlbctl *g)
 	rl_attempted_completion_function = complete;
 	rl_completer_word_break_characters = (char *)" \t";
 	rl_bind_key('?', help_key);
+	rl_bind_key(CTRL('C'), cancel_key);
 
 	printf("gwlbctl %s: type help for the commands, ? for what may come next, "
 	    "TAB to complete.\n", PACKAGE_VERSION);
@@ -419,19 +491,20 @@ shell_run(struct gwlbctl *g)
 	rl_callback_handler_install(prompt(), on_line);
 
 	while (!sh.done) {
-		pfd[0] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		pfd[0] = (struct pollfd){ .fd = sh.tty, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = sh.sigpipe[0], .events = POLLIN };
 		/* The daemon never speaks unasked: readable means it left. */
 		pfd[2] = (struct pollfd){ .fd = g->cl.fd, .events = POLLIN };
+		pfd[3] = (struct pollfd){ .fd = sh.intpipe[0], .events = POLLIN };
 		timeout = g->cl.fd < 0 ? RECONNECT_MS : -1;
-		r = poll(pfd, 3, timeout);
+		r = poll(pfd, 4, timeout);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("gwlbctl: poll");
 			break;
 		}
-		if (pfd[1].revents & POLLIN)
+		if ((pfd[1].revents | pfd[3].revents) & POLLIN)
 			handle_signals();
 		if (g->cl.fd >= 0 && pfd[2].revents)
 			went_away();
@@ -447,7 +520,12 @@ shell_run(struct gwlbctl *g)
 	}
 	cands_clear();
 	enis_clear();
+	g->cl.cancel_fd = -1;
 	close(sh.sigpipe[0]);
 	close(sh.sigpipe[1]);
+	close(sh.intpipe[0]);
+	close(sh.intpipe[1]);
+	if (sh.tty != STDIN_FILENO)
+		fclose(rl_instream);
 	return EXIT_OK;
 }

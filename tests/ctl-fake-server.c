@@ -6,7 +6,9 @@
  * `rule add|del` has no handler on purpose (the "not supported" path).
  *
  *   ctl-fake-server -s PATH [-g GID] [-m MODE] [-f FLOWS] [-q BYTES] [-t MS]
+ *       [-d MS]
  *
+ * -d makes `show workers` take that long, like a daemon that hangs.
  * Prints "ready" once it serves, stops on SIGTERM or SIGINT.
  */
 #include "config.h"
@@ -54,6 +56,7 @@ static struct fake_route routes[32] = {
 };
 
 static unsigned nflows = 3;
+static unsigned workers_delay_ms;	/* -d: a daemon that hangs */
 static uint64_t status_drops = 4;
 
 static const char *
@@ -256,6 +259,8 @@ h_workers(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
 	(void)a;
 	(void)arg;
+	if (workers_delay_ms)
+		usleep(workers_delay_ms * 1000);
 	for (int i = 0; i < 4; i++) {
 		ctl_rec_begin(r, "worker");
 		ctl_rec_u64(r, "id", (uint64_t)i % 2);
@@ -411,7 +416,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: ctl-fake-server -s PATH [-g GID] [-m MODE] "
-	    "[-f FLOWS] [-q QUEUE_BYTES] [-t STALL_MS]\n");
+	    "[-f FLOWS] [-q QUEUE_BYTES] [-t STALL_MS] [-d DELAY_MS]\n");
 	exit(2);
 }
 
@@ -425,8 +430,11 @@ main(int argc, char **argv)
 	sigset_t set;
 	int ch, err, sig;
 
-	while ((ch = getopt(argc, argv, "f:g:m:q:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:f:g:m:q:s:t:")) != -1) {
 		switch (ch) {
+		case 'd':
+			workers_delay_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		case 'f':
 			nflows = (unsigned)strtoul(optarg, NULL, 10);
 			break;

@@ -78,7 +78,8 @@ def fail(msg, sh=None):
 
 
 def start_fake(fake, sock):
-    p = subprocess.Popen([fake, "-s", sock], stdout=subprocess.PIPE,
+    # show workers takes 3 s: a daemon that hangs, for ^C.
+    p = subprocess.Popen([fake, "-s", sock, "-d", "3000"], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
     line = p.stdout.readline()
     if line.strip() != b"ready":
@@ -143,6 +144,21 @@ def main():
         sh.expect(b"bad-version", what="show drops after ^C")
         sh.expect(PROMPT)
 
+        # ^C gives up on a command the daemon is slow to answer.
+        sh.send("show workers\r")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        sh.send(b"\x03")
+        sh.expect("gwlbctl: interrupted", timeout=2, what="^C interrupting a command")
+        sh.expect(PROMPT, timeout=2)
+        if b"^C" in sh.buf:
+            fail("one ^C acted twice", sh)
+        if time.monotonic() - t0 > 1.5:
+            fail("^C took %.1f s" % (time.monotonic() - t0), sh)
+        sh.send("show enis\r")
+        sh.expect(b"gwi-jgaxFrqQprQ", what="the next command after ^C")
+        sh.expect(PROMPT)
+
         # The daemon goes away: the prompt says so; it comes back: reconnected.
         server.send_signal(signal.SIGTERM)
         server.wait(5)
@@ -150,6 +166,7 @@ def main():
         sh.expect(PROMPT_DOWN, what="the disconnected prompt")
         sh.send("show status\r")
         sh.expect(b"cannot reach gwlbtund at .*gwlbtund.sock", what="unreachable error")
+        sh.expect(PROMPT_DOWN, what="still disconnected after the error")
         server = start_fake(fake, sock)
         sh.expect("connected to gwlbtund", timeout=5, what="reconnection notice")
         sh.expect(PROMPT)
@@ -167,7 +184,8 @@ def main():
         for want in ("show eni 076bc493b822cd32f", "sh eni gwi-e8WXgsTQDkf", "quit"):
             if want not in hist:
                 fail("history lacks %r: %r" % (want, hist), sh)
-        print("ctl-shell-check: completion, ?, ambiguity, ^C, reconnect, history: ok")
+        print("ctl-shell-check: completion, ?, ambiguity, ^C (line and command), "
+              "reconnect, history: ok")
     finally:
         if server.poll() is None:
             server.terminate()
