@@ -36,6 +36,7 @@ struct config conf = {
 	.busy_poll_us = 50,
 	.max_enis = 1024,
 	.mtu = 8500,
+	.txqueuelen = 1000,
 	.hook_timeout_s = 30,
 	.max_flows_per_eni = 65536,
 	.control_path = RUNSTATEDIR "/gwlbtund/gwlbtund.sock",
@@ -47,7 +48,7 @@ struct config conf = {
 enum {
 	OPT_UDPTHREADS = 256, OPT_UDPAFFINITY, OPT_TUNTHREADS, OPT_TUNAFFINITY,
 	OPT_LOGGING, OPT_NO_RETURN, OPT_GENEVE_PORT, OPT_BIND, OPT_BATCH,
-	OPT_RCVBUF, OPT_BUSY_POLL, OPT_ALLOWED_ORIGIN, OPT_MAX_ENIS, OPT_MTU,
+	OPT_RCVBUF, OPT_BUSY_POLL, OPT_ALLOWED_ORIGIN, OPT_MAX_ENIS, OPT_MTU, OPT_TXQUEUELEN,
 	OPT_HOOK_TIMEOUT, OPT_UDP_IDLE, OPT_MAX_FLOWS, OPT_CONTROL, OPT_CONTROL_GROUP, OPT_CONFIG, OPT_ROUTE_HOOK, OPT_TABLE_RANGE,
 	OPT_FORWARDING, OPT_VERSION,
 };
@@ -75,6 +76,7 @@ static const struct option long_opts[] = {
 	{ "allowed-origin",	required_argument,	NULL, OPT_ALLOWED_ORIGIN },
 	{ "max-enis",		required_argument,	NULL, OPT_MAX_ENIS },
 	{ "mtu",		required_argument,	NULL, OPT_MTU },
+	{ "txqueuelen",		required_argument,	NULL, OPT_TXQUEUELEN },
 	{ "hook-timeout",	required_argument,	NULL, OPT_HOOK_TIMEOUT },
 	{ "udp-idle",		required_argument,	NULL, OPT_UDP_IDLE },
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
@@ -126,6 +128,7 @@ usage(FILE *f)
 "      --allowed-origin CIDR accept GENEVE only from CIDR (repeatable)\n"
 "      --max-enis N         most ENIs at once (default 1024)\n"
 "      --mtu N              MTU of the gwi-/gwo- links (default 8500)\n"
+"      --txqueuelen N       packets queued on a link for the reply workers (1000)\n"
 "      --hook-timeout SECS  kill a hook still running after SECS (default 30)\n"
 "      --udp-idle SECS      idle timeout of non-TCP flows (default 120)\n"
 "      --max-flows N        flows remembered per ENI (default 65536)\n"
@@ -451,6 +454,9 @@ conf_parse(int argc, char **argv)
 			break;
 		case OPT_MTU:
 			conf.mtu = (unsigned)parse_num("--mtu", optarg, 1280, 65535, false);
+			break;
+		case OPT_TXQUEUELEN:
+			conf.txqueuelen = (unsigned)parse_num("--txqueuelen", optarg, 16, 65536, false);
 			break;
 		case OPT_HOOK_TIMEOUT:
 			conf.hook_timeout_s = (unsigned)parse_num("--hook-timeout", optarg, 1, 3600, false);

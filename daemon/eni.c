@@ -448,7 +448,7 @@ eni_make_link(struct eni *e, const char *name, int *fds, int *ifindex)
 		return err;
 	}
 	*ifindex = err;
-	err = nl_link_setup(*ifindex, name, conf.mtu);
+	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen);
 	if (err < 0) {
 		log_msg(LOG_NETLINK, LOG_CRITICAL, "%s: cannot set MTU %u, up, rp_filter 0: %s",
 		    name, conf.mtu, strerror(-err));
@@ -586,8 +586,14 @@ eni_reap(void)
 		/* A CREATE hook still running owns e until it reports. */
 		if (e->destroy_done && !e->create_running && qsbr_passed_since(e->qsbr_snap)) {
 			*pp = e->mgr_next;
-			if (e->links_made)
+			if (e->links_made) {
 				route_eni_down(e);
+				/* One unregister per link is much faster than
+				 * detaching its queues one close at a time. */
+				nl_link_del(e->ifindex_in);
+				if (!conf.no_return)
+					nl_link_del(e->ifindex_out);
+			}
 			tun_close_queues(e->qfd_in, e->nqueues);
 			tun_close_queues(e->qfd_out, e->nqueues);
 			eni_drop_backlog(e, DROP_ENI_CLOSING);

@@ -83,6 +83,7 @@ struct config {
 	unsigned	n_origins;
 	unsigned	max_enis;
 	unsigned	mtu;
+	unsigned	txqueuelen;
 	unsigned	hook_timeout_s;
 	unsigned	max_flows_per_eni;
 	const char	*control_path;

@@ -237,7 +237,7 @@ nl_link_no_addrgen(int ifindex, const char *name)
 }
 
 int
-nl_link_setup(int ifindex, const char *name, unsigned mtu)
+nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen)
 {
 	char buf[512], what[64];
 	struct nlmsghdr *nlh;
@@ -258,9 +258,9 @@ nl_link_setup(int ifindex, const char *name, unsigned mtu)
 	if (!mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_MTU, mtu))
 		return -EMSGSIZE;
 	/* TUN's default queue of 500 overflows (tx_dropped) whenever the
-	 * reply worker is preempted for a moment at tens of kpps; 8192 packets
-	 * absorbs that, as measured in the lab. */
-	if (!mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_TXQLEN, NL_LINK_TXQLEN))
+	 * reply worker is preempted for a moment at tens of kpps.  A longer
+	 * one costs memory and time per link (pfifo_fast rings per queue). */
+	if (txqlen && !mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_TXQLEN, txqlen))
 		return -EMSGSIZE;
 	/* rp_filter 0: IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { [RP_FILTER] = 0 } } } */
 	spec = mnl_attr_nest_start_check(nlh, sizeof(buf), IFLA_AF_SPEC);

@@ -11,7 +11,7 @@ void nl_fini(void);
 /* ifindex of a link by name, or -errno (-ENODEV when there is none). */
 int nl_link_index(const char *name);
 /* MTU, txqueuelen, IFF_UP and IPv4 rp_filter 0 in one RTM_NEWLINK; 0 or -errno. */
-int nl_link_setup(int ifindex, const char *name, unsigned mtu);
+int nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen);
 /* Delete a link by index; 0, or -errno (-ENODEV if already gone). */
 int nl_link_del(int ifindex);
 
@@ -23,7 +23,7 @@ int nl_link_del(int ifindex);
  * find (not in iproute2's rt_protos; `ip route show proto 247`). */
 #define RTPROT_GWLBTUN	247
 #define NL_TABLE_MAIN	254	/* RT_TABLE_MAIN */
-#define NL_LINK_TXQLEN	8192	/* txqueuelen of our links */
+
 
 struct nl_route {
 	int		family;		/* AF_INET or AF_INET6 */
