@@ -47,13 +47,12 @@ gw_drops_total() {
 print(sum(v for k, v in d.items() if k != "kernel-receive-queue"))' "$1"
 }
 
-# gw_rx_drops FILE: drops on the receive side only (the reply side counts
-# what the kernel itself sends on the links, e.g. IPv6 router solicitations,
-# as no-flow).
-GW_TX_REASONS="tun-read no-flow too-big reply-bad-packet send-failed kernel-receive-queue"
+# gw_rx_drops FILE: drops on the receive side only, the reasons named in
+# gwpkt.RX_REASONS (the reply side also counts what the kernel itself
+# sends on the links, e.g. IPv6 router solicitations).
 gw_rx_drops() {
-	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["drops"]
-print(sum(v for k, v in d.items() if k not in sys.argv[2].split()))' "$1" "$GW_TX_REASONS"
+	PYTHONPATH="$E2E_TMP" "$PY" -c 'import json, sys, gwpkt
+print(gwpkt.rx_drops(json.load(open(sys.argv[1]))["drops"]))' "$1"
 }
 
 # gw_show_drops FILE: the non-zero drop counters, one line.
@@ -90,6 +89,27 @@ gw_links() {
 		grep -Eo 'gw[io]-[0-9a-zA-X]+' | sort || true
 }
 gw_nlinks() { gw_links | grep -c "^$1" || true; }
+
+# gw_link_qdisc_bytes IFACE: what the kernel holds for the link's qdiscs,
+# estimated: a multi-queue TUN has 256 TX queues, and the default mq root
+# gives each a pfifo_fast whose 3 bands are rings of txqueuelen pointers,
+# so a large txqueuelen costs 256 * 3 * 8 bytes per unit (48 MiB at 8192).
+gw_link_qdisc_bytes() {
+	ip netns exec "$LAB_NS_APPLIANCE" "$PY" - "$1" <<-'EOF'
+	import json, subprocess, sys
+	dev = sys.argv[1]
+	l = json.loads(subprocess.check_output(["ip", "-d", "-j", "link", "show", "dev", dev]))[0]
+	q = json.loads(subprocess.check_output(["tc", "-j", "qdisc", "show", "dev", dev]))
+	kinds = {x.get("kind") for x in q}
+	ntx, qlen = l.get("num_tx_queues", 1), l.get("txqlen", 0)
+	if "pfifo_fast" in kinds:
+	    print(ntx * 3 * qlen * 8)
+	elif "pfifo" in kinds or "fq_codel" in kinds:
+	    print(ntx * qlen * 8)
+	else:
+	    print(0)
+	EOF
+}
 
 # gw_hook [NAME]: write an executable hook to $E2E_TMP/NAME (default hook)
 # that records each call as one file in $E2E_TMP/NAME.d: its argv one
@@ -167,6 +187,13 @@ gw_write_gwpkt() {
 	"""GWLB GENEVE packets for the e2e scenarios, built from RFC 8926 and
 	the facts in shared/REFERENCE.md (not from lib/geneve.c)."""
 	import json, os, socket, struct, time
+
+	# Receive-side drop reasons of the health page (daemon/worker.c).
+	RX_REASONS = {"truncated", "origin-not-allowed", "outer-not-ipv4", "eni-limit",
+	              "backlog-full", "eni-failed", "eni-closing", "tun-write"}
+
+	def rx_drops(d):
+	    return sum(v for k, v in d.items() if k in RX_REASONS or k.startswith("geneve-"))
 
 	AWS_CLASS = 0x0108
 	ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
