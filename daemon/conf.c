@@ -251,6 +251,9 @@ parse_range(const char *s, uint32_t *lo, uint32_t *hi, char *err, size_t errlen)
 	return 0;
 }
 
+/* --route-hook given: the file's route-hook never replaces it. */
+static bool route_hook_cli;
+
 /* Report a configuration error: to stderr at start, to the log on reload. */
 static void
 cfg_error(bool at_start, const char *path, unsigned line, const char *msg)
@@ -267,7 +270,7 @@ conf_load_file(const char *path, bool at_start)
 	struct ctl_cmd_args *list = NULL;
 	unsigned n = 0, lineno = 0;
 	char line[1024], err[300];
-	const char *route_hook = conf.route_hook;
+	const char *route_hook = NULL;
 	bool ok = true, forwarding = conf.forwarding;
 	uint32_t lo = conf.table_lo, hi = conf.table_hi;
 	FILE *f = fopen(path, "re");
@@ -354,7 +357,8 @@ conf_load_file(const char *path, bool at_start)
 		conf.table_hi = hi;
 		conf.forwarding = forwarding;
 	}
-	conf.route_hook = route_hook;
+	if (!route_hook_cli)
+		conf.route_hook = route_hook;
 	free(conf.cfg_routes);
 	conf.cfg_routes = list;
 	conf.n_cfg_routes = n;
@@ -530,17 +534,12 @@ conf_parse(int argc, char **argv)
 		conf.tun_threads = 0;
 	/* Command-line options win over the file: read it, then re-apply. */
 	if (conf.config_file) {
-		const char *rh = conf.route_hook;
-
-		if (conf_load_file(conf.config_file, true) < 0)
-			exit(2);
 		uint32_t lo = conf.table_lo, hi = conf.table_hi;
 		bool fw = conf.forwarding;
 
+		route_hook_cli = conf.route_hook != NULL;
 		if (conf_load_file(conf.config_file, true) < 0)
 			exit(2);
-		if (rh)
-			conf.route_hook = rh;
 		if (table_range_cli) {
 			conf.table_lo = lo;
 			conf.table_hi = hi;

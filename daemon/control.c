@@ -27,6 +27,9 @@
 #include "pkt.h"
 #include "route.h"
 
+/* Without `limit`, show flows stops here: a reply must fit the client's queue. */
+#define SHOW_FLOWS_DEFAULT_LIMIT	10000
+
 static struct ctl_server *srv;
 
 static const char *const eni_state_names[] = {
@@ -252,7 +255,7 @@ h_show_flows(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
 	struct walk w = { .r = r, .now = now_ns(), .want = a->eni,
 	    .one_set = a->eni_set && !a->eni_any,
-	    .limit = a->limit_set ? a->limit : UINT32_MAX };
+	    .limit = a->limit_set ? a->limit : SHOW_FLOWS_DEFAULT_LIMIT };
 	char hex[NAME_HEX_MAX];
 
 	(void)arg;

@@ -122,7 +122,14 @@ main(int argc, char **argv)
 	}
 	if (conf.forwarding)
 		enable_forwarding();
+	err = control_open();
+	if (err < 0) {
+		log_msg(LOG_CONTROL, LOG_CRITICAL, "control socket %s: %s", conf.control_path,
+		    err == -EADDRINUSE ? "another gwlbtund is running there" : strerror(-err));
+		exit(1);
+	}
 	{
+		/* After control_open(): never sweep a live daemon's routes. */
 		/* Our rtm_protocol marks what a run that died left behind. */
 		int n = nl_sweep_leftovers();
 
@@ -130,12 +137,7 @@ main(int argc, char **argv)
 			log_msg(LOG_NETLINK, LOG_IMPORTANT, "removed %d routes and rules a "
 			    "previous gwlbtund left behind", n);
 	}
-	err = control_open();
-	if (err < 0) {
-		log_msg(LOG_CONTROL, LOG_CRITICAL, "control socket %s: %s", conf.control_path,
-		    err == -EADDRINUSE ? "another gwlbtund is running there" : strerror(-err));
-		exit(1);
-	}
+
 	err = worker_start_all();
 	if (err < 0) {
 		log_msg(LOG_CORE, LOG_CRITICAL, "cannot start the workers: %s", strerror(-err));

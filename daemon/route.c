@@ -2,7 +2,7 @@
  * Routes and rules per ENI.  Operators used to script this in hooks with
  * ip route / ip rule (upstream's example scripts); here it is declared:
  *
- *   route PREFIX [eni ENI|any] dev in|out [via ADDR] [table N|eni] [metric M]
+ *   route PREFIX eni ENI|any dev in|out [via ADDR] [table N|eni] [metric M]
  *   rule [eni ENI|any] iif in|out table N|eni
  *
  * "table eni" is a routing table of the ENI's own, allocated from
@@ -159,8 +159,14 @@ route_config_add(const struct ctl_cmd_args *a, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&route_lock);
-	s->next = specs;
-	specs = s;
+	{
+		/* In file order: a route's gateway may need the line before. */
+		struct route_spec **pp = &specs;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = s;
+	}
 	pthread_mutex_unlock(&route_lock);
 	return 0;
 }
