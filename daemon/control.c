@@ -417,6 +417,7 @@ h_show_config(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	opt_rec(r, "max-enis", "%u", conf.max_enis);
 	opt_rec(r, "max-flows", "%u", conf.max_flows_per_eni);
 	opt_rec(r, "mtu", "%u", conf.mtu);
+	opt_rec(r, "txqueuelen", "%u", conf.txqueuelen);
 	opt_rec(r, "hook-timeout", "%u", conf.hook_timeout_s);
 	opt_rec(r, "control-socket", "%s", conf.control_path);
 	opt_rec(r, "config", "%s", conf.config_file ? conf.config_file : "");
