@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "flow.h"
 #include "gwlbtund.h"
 #include "hook.h"
@@ -63,17 +64,6 @@ static unsigned n_destroy_req;
 static pthread_mutex_t destroy_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct log_rl rl_limit = LOG_RL_INIT(10, 3);
-
-static inline uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
 
 int
 eni_table_init(unsigned max_enis)
@@ -693,6 +683,11 @@ scan_one(struct eni *e, void *arg)
 		c->why[c->n] = "retry after failure";
 		c->list[c->n++] = e;
 	} else if (state == ENI_UP && atomic_load(&e->broken)) {
+		/* Counted here, once per teardown, not on RTM_DELLINK: writes to
+		 * the deleted link fail as soon as the kernel closes it, and a
+		 * tick can tear the ENI down before the event (sent at the end
+		 * of an unregister that takes 20-500 ms) finds it published. */
+		atomic_fetch_add(&D.links_lost, 1);
 		c->why[c->n] = "its link was deleted or broke; it comes back with the next packet";
 		c->list[c->n++] = e;
 	} else if (state == ENI_UP && conf.idle_teardown_s &&
@@ -782,7 +777,6 @@ eni_nl_event(const struct nl_event *ev, void *arg)
 		return;
 	name = c.e->ifindex_in == ev->ifindex ? c.e->if_in : c.e->if_out;
 	if (ev->kind == NL_EV_LINK_GONE) {
-		atomic_fetch_add(&D.links_lost, 1);
 		log_msg(LOG_NETLINK, LOG_IMPORTANT, "ENI %s: %s was deleted behind our back; "
 		    "its links are recreated with the next packet", c.e->hex, name);
 		atomic_store(&c.e->broken, true);

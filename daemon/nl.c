@@ -236,13 +236,29 @@ nl_link_no_addrgen(int ifindex, const char *name)
 		log_msg(LOG_NETLINK, LOG_DEBUG, "%s: %s", what, strerror(-err));
 }
 
+/* IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { [RP_FILTER] = 0 } } } */
+static int
+put_rp_filter_off(struct nlmsghdr *nlh, size_t cap)
+{
+	struct nlattr *spec, *inet, *conf;
+
+	if (!(spec = mnl_attr_nest_start_check(nlh, cap, IFLA_AF_SPEC)) ||
+	    !(inet = mnl_attr_nest_start_check(nlh, cap, AF_INET)) ||
+	    !(conf = mnl_attr_nest_start_check(nlh, cap, IFLA_INET_CONF)) ||
+	    !mnl_attr_put_u32_check(nlh, cap, IPV4_DEVCONF_RP_FILTER, 0))
+		return -EMSGSIZE;
+	mnl_attr_nest_end(nlh, conf);
+	mnl_attr_nest_end(nlh, inet);
+	mnl_attr_nest_end(nlh, spec);
+	return 0;
+}
+
 int
 nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen)
 {
 	char buf[512], what[64];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	struct nlattr *spec, *inet, *conf;
 	struct nl_req req = { .what = what, .ifindex = 0 };
 
 	nl_link_no_addrgen(ifindex, name);
@@ -262,21 +278,8 @@ nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen)
 	 * one costs memory and time per link (pfifo_fast rings per queue). */
 	if (txqlen && !mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_TXQLEN, txqlen))
 		return -EMSGSIZE;
-	/* rp_filter 0: IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { [RP_FILTER] = 0 } } } */
-	spec = mnl_attr_nest_start_check(nlh, sizeof(buf), IFLA_AF_SPEC);
-	if (!spec)
+	if (put_rp_filter_off(nlh, sizeof(buf)) < 0)
 		return -EMSGSIZE;
-	inet = mnl_attr_nest_start_check(nlh, sizeof(buf), AF_INET);
-	if (!inet)
-		return -EMSGSIZE;
-	conf = mnl_attr_nest_start_check(nlh, sizeof(buf), IFLA_INET_CONF);
-	if (!conf)
-		return -EMSGSIZE;
-	if (!mnl_attr_put_u32_check(nlh, sizeof(buf), IPV4_DEVCONF_RP_FILTER, 0))
-		return -EMSGSIZE;
-	mnl_attr_nest_end(nlh, conf);
-	mnl_attr_nest_end(nlh, inet);
-	mnl_attr_nest_end(nlh, spec);
 	return nl_talk(nlh, &req);
 }
 
@@ -286,7 +289,6 @@ nl_link_rp_filter_off(int ifindex, const char *name)
 	char buf[256], what[64];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	struct nlattr *spec, *inet, *conf;
 	struct nl_req req = { .what = what, .ifindex = 0 };
 
 	snprintf(what, sizeof(what), "rp_filter 0 on %s", name);
@@ -296,13 +298,8 @@ nl_link_rp_filter_off(int ifindex, const char *name)
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
-	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
-	inet = mnl_attr_nest_start(nlh, AF_INET);
-	conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
-	mnl_attr_put_u32(nlh, IPV4_DEVCONF_RP_FILTER, 0);
-	mnl_attr_nest_end(nlh, conf);
-	mnl_attr_nest_end(nlh, inet);
-	mnl_attr_nest_end(nlh, spec);
+	if (put_rp_filter_off(nlh, sizeof(buf)) < 0)
+		return -EMSGSIZE;
 	return nl_talk(nlh, &req);
 }
 

@@ -21,24 +21,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "sim.h"
 
 #define SIM_TAG		"GWSM"
 #define SIM_TAG_LEN	16	/* "GWSM", flow id (4), sequence (8) */
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
 
 size_t
 sim_inner_min(int family, int proto)

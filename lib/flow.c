@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "flow.h"
 
 #define FLOW_STRIPES	64
@@ -115,24 +116,13 @@ flow_table_free(struct flow_table *t)
 }
 
 static inline uint64_t
-mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-static inline uint64_t
 end_hash(const uint8_t *a, uint16_t port)
 {
 	uint64_t lo, hi;
 
 	memcpy(&lo, a, 8);
 	memcpy(&hi, a + 8, 8);
-	return mix(lo ^ mix(hi ^ port));
+	return mix64(lo ^ mix64(hi ^ port));
 }
 
 /* Symmetric: a key and its reverse land in the same bucket. */
@@ -141,7 +131,7 @@ flow_bucket(const struct flow_table *t, const struct pkt_key *k)
 {
 	uint64_t h = end_hash(k->src, k->sport) + end_hash(k->dst, k->dport);
 
-	return (unsigned)mix(h ^ ((uint64_t)k->proto << 8 | k->family)) & t->mask;
+	return (unsigned)mix64(h ^ ((uint64_t)k->proto << 8 | k->family)) & t->mask;
 }
 
 static inline pthread_mutex_t *

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "geneve.h"
 
 static const char *const geneve_err_names[] = {
@@ -43,46 +44,6 @@ geneve_err_str(enum geneve_err err)
 	if ((unsigned)err >= GENEVE_ERR__MAX)
 		return "unknown";
 	return geneve_err_names[err];
-}
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t
-rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
-static inline void
-wr64(uint8_t *p, uint64_t v)
-{
-	wr32(p, (uint32_t)(v >> 32));
-	wr32(p + 4, (uint32_t)v);
 }
 
 /* Check that the inner packet is a sane IP header of the announced kind. */

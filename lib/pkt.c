@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "pkt.h"
 
 #define P_HOPOPTS	0
@@ -100,19 +101,6 @@ pkt_err_str(enum pkt_err err)
 	if ((unsigned)err >= PKT_ERR__MAX)
 		return "unknown";
 	return pkt_err_names[err];
-}
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
 }
 
 static inline bool
