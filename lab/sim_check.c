@@ -23,6 +23,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "bytes.h"
 #include "sim.h"
 
 #define CHK_NVER	4
@@ -109,12 +110,6 @@ struct chk {
 	uint8_t		 first_want[GENEVE_MAX_HDR_LEN];
 	size_t		 first_want_len;
 };
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 const char *
 chk_reason_str(enum chk_reason r)

@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "sim.h"
 
 enum fault {
@@ -76,19 +77,6 @@ struct reflect {
 	uint16_t	ip_id;
 	uint32_t	first_src;	/* onenode: the first GWLB address seen */
 };
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* The data of AWS option type in a GENEVE header we copied, or NULL. */
 static uint8_t *
