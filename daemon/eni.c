@@ -668,6 +668,7 @@ struct scan_ctx {
 	uint64_t	now;
 	struct eni	*list[64];
 	const char	*why[64];
+	bool		recreate[64];
 	unsigned	n;
 };
 
@@ -688,7 +689,8 @@ scan_one(struct eni *e, void *arg)
 		 * tick can tear the ENI down before the event (sent at the end
 		 * of an unregister that takes 20-500 ms) finds it published. */
 		atomic_fetch_add(&D.links_lost, 1);
-		c->why[c->n] = "its link was deleted or broke; it comes back with the next packet";
+		c->why[c->n] = "its link was deleted or broke; it is made again";
+		c->recreate[c->n] = true;
 		c->list[c->n++] = e;
 	} else if (state == ENI_UP && conf.idle_teardown_s &&
 	    eni_idle_ns(e, c->now) >= (uint64_t)conf.idle_teardown_s * 1000000000ull) {
@@ -708,8 +710,16 @@ eni_tick(uint64_t now, bool full)
 		hook_tick(now);
 		/* Collect under the table lock, act without it (teardown takes it). */
 		eni_foreach(scan_one, &c);
-		for (unsigned i = 0; i < c.n; i++)
+		for (unsigned i = 0; i < c.n; i++) {
+			uint64_t id = c.list[i]->id, att = c.list[i]->attachment;
+
 			eni_teardown(c.list[i], c.why[i]);
+			/* Self-healing: the same links, routes, rules and CREATE
+			 * hook again as soon as the old ones are gone, traffic or
+			 * not (its packets wait in the new one's backlog). */
+			if (c.recreate[i])
+				eni_get_or_create(id, att, D.mgr_slot, &D.mgr_stats);
+		}
 		if (!conf.no_return)
 			ret_expire(now);
 	}
@@ -778,7 +788,7 @@ eni_nl_event(const struct nl_event *ev, void *arg)
 	name = c.e->ifindex_in == ev->ifindex ? c.e->if_in : c.e->if_out;
 	if (ev->kind == NL_EV_LINK_GONE) {
 		log_msg(LOG_NETLINK, LOG_IMPORTANT, "ENI %s: %s was deleted behind our back; "
-		    "its links are recreated with the next packet", c.e->hex, name);
+		    "making its links again", c.e->hex, name);
 		atomic_store(&c.e->broken, true);
 		return;
 	}
