@@ -141,6 +141,12 @@ gw_hook_calls() {
 	find "$E2E_TMP/$1.d" -name "$2.*" ! -name '*.tmp' 2>/dev/null | wc -l
 }
 
+# gw_need_capture: capture_start uses tcpdump, or dumpcap (tshark's).
+gw_need_capture() {
+	command -v tcpdump >/dev/null 2>&1 || command -v dumpcap >/dev/null 2>&1 ||
+		skip "needs tcpdump or dumpcap to capture"
+}
+
 # gw_pcap_count NAME: packets in capture NAME's file so far.
 gw_pcap_count() {
 	PYTHONPATH="$E2E_TMP" "$PY" -c 'import sys, gwpkt
