@@ -32,11 +32,6 @@
 
 static struct ctl_server *srv;
 
-static const char *const eni_state_names[] = {
-	[ENI_PENDING] = "pending", [ENI_UP] = "up", [ENI_FAILED] = "failed",
-	[ENI_CLOSING] = "closing",
-};
-
 static int
 h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
@@ -77,26 +72,22 @@ h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 static void
 rec_eni(struct ctl_reply *r, struct eni *e, uint64_t now, bool detail)
 {
-	struct eni_stats s;
-	struct flow_stats fs = { 0 };
-	int st = atomic_load(&e->state);
+	struct eni_view v;
 
-	eni_stats_sum(e, &s);
-	if (e->flows)
-		flow_table_stats(e->flows, &fs);
+	eni_view(e, now, &v);
 	ctl_rec_begin(r, "eni");
 	ctl_rec_str(r, "eni", e->hex);
 	ctl_rec_str(r, "if_in", e->if_in);
 	ctl_rec_str(r, "if_out", e->if_out);
-	ctl_rec_str(r, "state", eni_state_names[st]);
-	ctl_rec_u64(r, "packets_in", STAT_GET(s.pkts_in));
-	ctl_rec_u64(r, "bytes_in", STAT_GET(s.bytes_in));
-	ctl_rec_u64(r, "packets_out", STAT_GET(s.pkts_out));
-	ctl_rec_u64(r, "bytes_out", STAT_GET(s.bytes_out));
-	ctl_rec_u64(r, "drops", STAT_GET(s.drops));
-	ctl_rec_u64(r, "flows", fs.entries);
+	ctl_rec_str(r, "state", v.state);
+	ctl_rec_u64(r, "packets_in", v.pkts_in);
+	ctl_rec_u64(r, "bytes_in", v.bytes_in);
+	ctl_rec_u64(r, "packets_out", v.pkts_out);
+	ctl_rec_u64(r, "bytes_out", v.bytes_out);
+	ctl_rec_u64(r, "drops", v.drops);
+	ctl_rec_u64(r, "flows", v.flows);
 	ctl_rec_u64(r, "table", atomic_load(&e->table));
-	ctl_rec_u64(r, "idle_s", eni_idle_ns(e, now) / 1000000000ull);
+	ctl_rec_u64(r, "idle_s", v.idle_ns / 1000000000ull);
 	if (detail) {
 		char att[NAME_HEX_MAX], created[32];
 		struct tm tm;
@@ -114,10 +105,10 @@ rec_eni(struct ctl_reply *r, struct eni *e, uint64_t now, bool detail)
 		ctl_rec_u64(r, "hook_failures", e->hook_failures);
 		ctl_rec_u64(r, "backlog", e->bl_len);
 		ctl_rec_u64(r, "rp_filter_reverts", e->rp_reverts);
-		ctl_rec_u64(r, "flow_inserts", fs.inserts);
-		ctl_rec_u64(r, "flow_evictions", fs.evictions);
-		ctl_rec_u64(r, "flow_expired", fs.expired);
-		ctl_rec_u64(r, "flow_refused", fs.refused);
+		ctl_rec_u64(r, "flow_inserts", v.flow_inserts);
+		ctl_rec_u64(r, "flow_evictions", v.flow_evictions);
+		ctl_rec_u64(r, "flow_expired", v.flow_expired);
+		ctl_rec_u64(r, "flow_refused", v.flow_refused);
 	}
 	ctl_rec_end(r);
 }

@@ -97,11 +97,6 @@ static bool hc_running;
 static struct hc_client *clients[HC_MAX_CLIENTS];
 static _Atomic uint64_t hc_served, hc_refused;
 
-static const char *const state_names[] = {
-	[ENI_PENDING] = "pending", [ENI_UP] = "up", [ENI_FAILED] = "failed",
-	[ENI_CLOSING] = "closing",
-};
-
 static bool
 healthy(uint64_t now, const char **why)
 {
@@ -129,43 +124,38 @@ static void
 eni_line(struct eni *e, void *arg)
 {
 	struct eni_walk *w = arg;
-	struct eni_stats s;
-	struct flow_stats fs = { 0 };
-	int st = atomic_load(&e->state);
+	struct eni_view v;
 
-	eni_stats_sum(e, &s);
-	if (e->flows)
-		flow_table_stats(e->flows, &fs);
+	eni_view(e, w->now, &v);
 	switch (w->fmt) {
 	case 0:
 		sb_printf(w->b, "%s %-16s %-16s %-8s %12llu %14llu %12llu %14llu %8llu %8llu %8.1f\n",
-		    e->hex, e->if_in, e->if_out, state_names[st],
-		    (unsigned long long)STAT_GET(s.pkts_in), (unsigned long long)STAT_GET(s.bytes_in),
-		    (unsigned long long)STAT_GET(s.pkts_out), (unsigned long long)STAT_GET(s.bytes_out),
-		    (unsigned long long)STAT_GET(s.drops), (unsigned long long)fs.entries,
-		    (double)eni_idle_ns(e, w->now) / 1e9);
+		    e->hex, e->if_in, e->if_out, v.state,
+		    (unsigned long long)v.pkts_in, (unsigned long long)v.bytes_in,
+		    (unsigned long long)v.pkts_out, (unsigned long long)v.bytes_out,
+		    (unsigned long long)v.drops, (unsigned long long)v.flows,
+		    (double)v.idle_ns / 1e9);
 		break;
 	case 1:
 		sb_printf(w->b, "%s{\"eni\":\"%s\",\"if_in\":\"%s\",\"if_out\":\"%s\",\"state\":\"%s\","
 		    "\"packets_in\":%llu,\"bytes_in\":%llu,\"packets_out\":%llu,\"bytes_out\":%llu,"
 		    "\"drops\":%llu,\"flows\":%llu,\"flow_evictions\":%llu,\"idle_s\":%.1f}",
-		    w->first ? "" : ",",
-		    e->hex, e->if_in, e->if_out, state_names[st],
-		    (unsigned long long)STAT_GET(s.pkts_in), (unsigned long long)STAT_GET(s.bytes_in),
-		    (unsigned long long)STAT_GET(s.pkts_out), (unsigned long long)STAT_GET(s.bytes_out),
-		    (unsigned long long)STAT_GET(s.drops), (unsigned long long)fs.entries,
-		    (unsigned long long)fs.evictions, (double)eni_idle_ns(e, w->now) / 1e9);
+		    w->first ? "" : ",", e->hex, e->if_in, e->if_out, v.state,
+		    (unsigned long long)v.pkts_in, (unsigned long long)v.bytes_in,
+		    (unsigned long long)v.pkts_out, (unsigned long long)v.bytes_out,
+		    (unsigned long long)v.drops, (unsigned long long)v.flows,
+		    (unsigned long long)v.flow_evictions, (double)v.idle_ns / 1e9);
 		w->first = false;
 		break;
 	default: {
 		static const char *const names[] = { "packets_in_total", "bytes_in_total",
 		    "packets_out_total", "bytes_out_total", "drops_total", "flows",
 		    "flow_evictions_total" };
-		uint64_t v[] = { STAT_GET(s.pkts_in), STAT_GET(s.bytes_in), STAT_GET(s.pkts_out),
-		    STAT_GET(s.bytes_out), STAT_GET(s.drops), fs.entries, fs.evictions };
+		uint64_t vals[] = { v.pkts_in, v.bytes_in, v.pkts_out, v.bytes_out, v.drops,
+		    v.flows, v.flow_evictions };
 
 		sb_printf(w->b, "gwlbtun_eni_%s{eni=\"%s\",interface=\"%s\"} %llu\n",
-		    names[w->metric], e->hex, e->if_in, (unsigned long long)v[w->metric]);
+		    names[w->metric], e->hex, e->if_in, (unsigned long long)vals[w->metric]);
 		break;
 	}
 	}

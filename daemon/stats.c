@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "flow.h"
 #include "gwlbtund.h"
 
 static void
@@ -95,4 +96,32 @@ stats_stuck_workers(uint64_t now, uint64_t limit_ns)
 			n++;
 	}
 	return n;
+}
+
+void
+eni_view(const struct eni *e, uint64_t now, struct eni_view *v)
+{
+	static const char *const states[] = {
+		[ENI_PENDING] = "pending", [ENI_UP] = "up", [ENI_FAILED] = "failed",
+		[ENI_CLOSING] = "closing",
+	};
+	struct flow_stats fs = { 0 };
+	struct eni_stats s;
+	int st = atomic_load(&e->state);
+
+	eni_stats_sum(e, &s);
+	if (e->flows)
+		flow_table_stats(e->flows, &fs);
+	v->state = (unsigned)st < sizeof(states) / sizeof(states[0]) ? states[st] : "?";
+	v->pkts_in = STAT_GET(s.pkts_in);
+	v->bytes_in = STAT_GET(s.bytes_in);
+	v->pkts_out = STAT_GET(s.pkts_out);
+	v->bytes_out = STAT_GET(s.bytes_out);
+	v->drops = STAT_GET(s.drops);
+	v->flows = fs.entries;
+	v->flow_inserts = fs.inserts;
+	v->flow_evictions = fs.evictions;
+	v->flow_expired = fs.expired;
+	v->flow_refused = fs.refused;
+	v->idle_ns = eni_idle_ns(e, now);
 }
