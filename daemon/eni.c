@@ -930,6 +930,11 @@ eni_manager_run(void)
 			case EV_HOOK_OUT:
 				hook_event(k, evs[i].events);
 				eni_reap();
+				/* A finished hook's job is freed, and its other
+				 * descriptor may still be in evs[]: end this batch
+				 * (every fd here is level-triggered, so the rest
+				 * comes back with the next epoll_wait). */
+				n = i + 1;
 				break;
 			}
 		}
