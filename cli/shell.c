@@ -110,10 +110,13 @@ try_connect(void)
 	}
 }
 
+static void enis_clear(void);
+
 static void
 went_away(void)
 {
 	client_close(&sh.g->cl);
+	enis_clear();	/* a new daemon has ENIs of its own */
 	if (sh.was_up)
 		notify("gwlbtund went away; reconnecting");
 	sh.was_up = false;

@@ -465,6 +465,22 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 	}
 	/* eni_foreach takes the table lock inside ours: always in this order. */
 	eni_foreach(apply_one, &c);
+	if (add && c.ret < 0) {
+		/* All or nothing: a refused `route add` leaves no trace, so the
+		 * same command can simply be given again once it can work. */
+		struct apply_ctx undo = { .s = &s, .add = false, .err = NULL, .errlen = 0 };
+
+		eni_foreach(apply_one, &undo);
+		for (pp = &specs; *pp; pp = &(*pp)->next) {
+			if (spec_eq(*pp, &s)) {
+				struct route_spec *old = *pp;
+
+				*pp = old->next;
+				free(old);
+				break;
+			}
+		}
+	}
 	pthread_mutex_unlock(&route_lock);
 	return c.ret;
 }
