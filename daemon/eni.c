@@ -59,6 +59,8 @@ static struct eni *create_q;
 /* Manager-only lists. */
 static struct eni *deferred;	/* creates waiting for an older twin to go */
 static struct eni *closing;	/* unpublished, on their way out */
+static struct eni *dead;	/* shutdown: done but for their links */
+static bool shutting_down;
 static _Atomic uint64_t destroy_req[64];	/* ids asked by `eni destroy` */
 static unsigned n_destroy_req;
 static pthread_mutex_t destroy_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -438,7 +440,7 @@ eni_make_link(struct eni *e, const char *name, int *fds, int *ifindex)
 		return err;
 	}
 	*ifindex = err;
-	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen);
+	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen, D.link_group);
 	if (err < 0) {
 		log_msg(LOG_NETLINK, LOG_CRITICAL, "%s: cannot set MTU %u, up, rp_filter 0: %s",
 		    name, conf.mtu, strerror(-err));
@@ -576,8 +578,15 @@ eni_reap(void)
 		/* A CREATE hook still running owns e until it reports. */
 		if (e->destroy_done && !e->create_running && qsbr_passed_since(e->qsbr_snap)) {
 			*pp = e->mgr_next;
-			if (e->links_made) {
+			if (e->links_made)
 				route_eni_down(e);
+			if (e->links_made && shutting_down) {
+				/* Shutdown: the links go together, in one batch. */
+				e->mgr_next = dead;
+				dead = e;
+				continue;
+			}
+			if (e->links_made) {
 				/* One unregister per link is much faster than
 				 * detaching its queues one close at a time. */
 				nl_link_del(e->ifindex_in);
@@ -840,6 +849,38 @@ eni_reload(void)
 	    conf.config_file, conf.n_cfg_routes);
 }
 
+/* Shutdown: every link of ours in one RTM_DELLINK (their link group), then
+ * the descriptors, which are cheap to close once the links are gone. */
+static void
+eni_bury_dead(void)
+{
+	struct eni *e, *next;
+	unsigned n = 0;
+	uint64_t t0 = now_ns();
+	int err = 0;
+
+	for (e = dead; e; e = e->mgr_next)
+		n++;
+	if (n)
+		err = nl_link_del_group(D.link_group);
+	for (e = dead; e; e = next) {
+		next = e->mgr_next;
+		if (err < 0) {	/* the batch failed: one by one, then */
+			nl_link_del(e->ifindex_in);
+			if (!conf.no_return)
+				nl_link_del(e->ifindex_out);
+		}
+		tun_close_queues(e->qfd_in, e->nqueues);
+		tun_close_queues(e->qfd_out, e->nqueues);
+		eni_drop_backlog(e, DROP_ENI_CLOSING);
+		eni_free(e);
+	}
+	dead = NULL;
+	if (n)
+		log_msg(LOG_TUNNEL, LOG_INFO, "links of %u ENIs removed in %llu ms", n,
+		    (unsigned long long)((now_ns() - t0) / 1000000));
+}
+
 int
 eni_manager_run(void)
 {
@@ -910,6 +951,7 @@ eni_manager_run(void)
 					log_msg(LOG_CORE, LOG_INFO, "%s: shutting down",
 					    strsignal((int)si.ssi_signo));
 					stopping = true;
+					shutting_down = true;
 					worker_stop_all();
 					/* Creates that raced the stop never come up: they
 					 * are still published, so teardown_all takes them. */
@@ -950,6 +992,7 @@ eni_manager_run(void)
 			}
 		}
 	}
+	eni_bury_dead();
 	close(sfd);
 	close(tfd);
 	close(epfd);

@@ -13,6 +13,7 @@
 #include <linux/netconf.h>
 #include <linux/netlink.h>
 #include <linux/fib_rules.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 #include <stdio.h>
@@ -253,8 +254,42 @@ put_rp_filter_off(struct nlmsghdr *nlh, size_t cap)
 	return 0;
 }
 
+/*
+ * Root qdisc "noqueue", before the link goes up.  A multi-queue TUN has 256
+ * transmit queues, and the default mq root gives each a pfifo_fast of three
+ * rings of txqueuelen pointers: about 6 MiB of kernel memory per link at
+ * txqueuelen 1000 (12 GiB for 1024 ENIs), and tens of milliseconds to make
+ * and to remove each link.  TUN never pushes back, so that qdisc buys
+ * nothing: its own ring per attached queue (txqueuelen long) still holds
+ * what the reply workers have not read yet.  Best effort.
+ */
+static void
+nl_link_noqueue(int ifindex, const char *name)
+{
+	char buf[256], what[64];
+	struct nlmsghdr *nlh;
+	struct tcmsg *tcm;
+	struct nl_req req = { .what = what, .ifindex = 0 };
+	int err;
+
+	snprintf(what, sizeof(what), "qdisc noqueue on %s", name);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWQDISC;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_handle = 0;
+	tcm->tcm_parent = TC_H_ROOT;
+	mnl_attr_put_strz(nlh, TCA_KIND, "noqueue");
+	err = nl_talk(nlh, &req);
+	if (err < 0)
+		log_msg(LOG_NETLINK, LOG_DEBUG, "%s: %s", what, strerror(-err));
+}
+
 int
-nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen)
+nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen,
+    uint32_t group)
 {
 	char buf[512], what[64];
 	struct nlmsghdr *nlh;
@@ -262,6 +297,7 @@ nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen)
 	struct nl_req req = { .what = what, .ifindex = 0 };
 
 	nl_link_no_addrgen(ifindex, name);
+	nl_link_noqueue(ifindex, name);
 	snprintf(what, sizeof(what), "set up %s", name);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWLINK;
@@ -277,6 +313,8 @@ nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen)
 	 * reply worker is preempted for a moment at tens of kpps.  A longer
 	 * one costs memory and time per link (pfifo_fast rings per queue). */
 	if (txqlen && !mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_TXQLEN, txqlen))
+		return -EMSGSIZE;
+	if (group && !mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_GROUP, group))
 		return -EMSGSIZE;
 	if (put_rp_filter_off(nlh, sizeof(buf)) < 0)
 		return -EMSGSIZE;
@@ -554,6 +592,25 @@ nl_events_read(void (*fn)(const struct nl_event *ev, void *arg), void *arg)
 		/* Events: no sequence or port to match. */
 		mnl_cb_run(buf, (size_t)n, 0, 0, nl_event_cb, &c);
 	}
+}
+
+int
+nl_link_del_group(uint32_t group)
+{
+	char buf[256];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nl_req req = { .what = "delete our links", .ifindex = -1 };
+
+	/* ifi_index 0 and IFLA_GROUP: the kernel unregisters the whole group
+	 * at once (one RCU grace period instead of one per link). */
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_DELLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	return nl_talk(nlh, &req);
 }
 
 int

@@ -10,8 +10,12 @@ int nl_init(void);
 void nl_fini(void);
 /* ifindex of a link by name, or -errno (-ENODEV when there is none). */
 int nl_link_index(const char *name);
-/* MTU, txqueuelen, IFF_UP and IPv4 rp_filter 0 in one RTM_NEWLINK; 0 or -errno. */
-int nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen);
+/* MTU, txqueuelen, link group, IFF_UP and IPv4 rp_filter 0 in one
+ * RTM_NEWLINK (after IPv6 addrgen off and qdisc noqueue); 0 or -errno. */
+int nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen,
+    uint32_t group);
+/* Delete every link of a link group in one batch. */
+int nl_link_del_group(uint32_t group);
 /* Delete a link by index; 0, or -errno (-ENODEV if already gone). */
 int nl_link_del(int ifindex);
 
