@@ -380,6 +380,27 @@ hook_args_fill(struct hook_args *a, struct eni *e, const char *path,
 	};
 }
 
+/* Start a CREATE/DESTROY hook for e; -errno (logged, counted) if it could not. */
+static int
+eni_run_hook(struct eni *e, const char *path, const char *action, hook_done_fn done)
+{
+	struct hook_args a;
+	char att[NAME_HEX_MAX];
+	int err;
+
+	hook_args_fill(&a, e, path, action, att);
+	e->hook_runs++;
+	e->hook_state = HOOK_RUNNING;
+	err = hook_run(&a, conf.hook_timeout_s, done, e);
+	if (err < 0) {
+		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s %s: cannot run %s: %s", action,
+		    e->if_in, path, strerror(-err));
+		e->hook_state = HOOK_FAILED;
+		e->hook_failures++;
+	}
+	return err;
+}
+
 static void eni_destroy_hook(struct eni *e);
 
 static void
@@ -452,8 +473,6 @@ eni_make_link(struct eni *e, const char *name, int *fds, int *ifindex)
 static void
 eni_bring_up(struct eni *e)
 {
-	struct hook_args a;
-	char att[NAME_HEX_MAX];
 	int err;
 
 	err = eni_make_link(e, e->if_in, e->qfd_in, &e->ifindex_in);
@@ -477,17 +496,9 @@ eni_bring_up(struct eni *e)
 		eni_flush_backlog(e);
 		return;
 	}
-	hook_args_fill(&a, e, conf.create_hook, "CREATE", att);
-	e->hook_runs++;
-	e->hook_state = HOOK_RUNNING;
 	e->create_running = true;
-	err = hook_run(&a, conf.hook_timeout_s, create_hook_done, e);
-	if (err < 0) {
+	if (eni_run_hook(e, conf.create_hook, "CREATE", create_hook_done) < 0) {
 		e->create_running = false;
-		log_msg(LOG_HOOK, LOG_IMPORTANT, "CREATE %s: cannot run %s: %s",
-		    e->if_in, conf.create_hook, strerror(-err));
-		e->hook_state = HOOK_FAILED;
-		e->hook_failures++;
 		eni_flush_backlog(e);
 	}
 }
@@ -515,25 +526,12 @@ destroy_hook_done(void *arg, enum hook_state res)
 static void
 eni_destroy_hook(struct eni *e)
 {
-	struct hook_args a;
-	char att[NAME_HEX_MAX];
-	int err;
-
 	e->destroy_done = true;
 	if (!conf.destroy_hook || !e->links_made)
 		return;
-	hook_args_fill(&a, e, conf.destroy_hook, "DESTROY", att);
-	e->hook_runs++;
-	e->hook_state = HOOK_RUNNING;
 	e->destroy_done = false;
-	err = hook_run(&a, conf.hook_timeout_s, destroy_hook_done, e);
-	if (err < 0) {
-		log_msg(LOG_HOOK, LOG_IMPORTANT, "DESTROY %s: cannot run %s: %s",
-		    e->if_in, conf.destroy_hook, strerror(-err));
-		e->hook_state = HOOK_FAILED;
-		e->hook_failures++;
+	if (eni_run_hook(e, conf.destroy_hook, "DESTROY", destroy_hook_done) < 0)
 		e->destroy_done = true;
-	}
 }
 
 static void

@@ -594,32 +594,14 @@ nl_events_read(void (*fn)(const struct nl_event *ev, void *arg), void *arg)
 	}
 }
 
-int
-nl_link_del_group(uint32_t group)
+/* RTM_DELLINK of one link, or (ifindex 0) of every link in a group. */
+static int
+nl_dellink(int ifindex, uint32_t group, const char *what)
 {
 	char buf[256];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	struct nl_req req = { .what = "delete our links", .ifindex = -1 };
-
-	/* ifi_index 0 and IFLA_GROUP: the kernel unregisters the whole group
-	 * at once (one RCU grace period instead of one per link). */
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_DELLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
-	return nl_talk(nlh, &req);
-}
-
-int
-nl_link_del(int ifindex)
-{
-	char buf[256];
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
-	struct nl_req req = { .what = "delete link", .ifindex = -1 };
+	struct nl_req req = { .what = what, .ifindex = -1 };
 
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_DELLINK;
@@ -627,5 +609,21 @@ nl_link_del(int ifindex)
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
+	if (!ifindex)
+		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	return nl_talk(nlh, &req);
+}
+
+int
+nl_link_del_group(uint32_t group)
+{
+	/* The kernel unregisters the whole group at once: one RCU grace
+	 * period instead of one per link. */
+	return nl_dellink(0, group, "delete our links");
+}
+
+int
+nl_link_del(int ifindex)
+{
+	return nl_dellink(ifindex, 0, "delete link");
 }
