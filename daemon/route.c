@@ -488,22 +488,55 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 void
 route_reload(const struct ctl_cmd_args *list, unsigned n)
 {
-	struct route_spec *s, *next;
+	struct route_spec *fresh = NULL, **tail = &fresh, *s, *next;
 	char err[256];
 
-	/* Simple and sure: take everything down, load the new set, put it up. */
-	eni_foreach_manager(route_eni_down);
+	/* The new set, in file order, checked before anything changes. */
+	for (unsigned i = 0; i < n; i++) {
+		if (!(s = calloc(1, sizeof(*s))))
+			break;
+		spec_from_args(&list[i], s);
+		if (!spec_valid_mode(s, err, sizeof(err))) {
+			log_msg(LOG_CORE, LOG_IMPORTANT, "reload: %s", err);
+			free(s);
+			continue;
+		}
+		*tail = s;
+		tail = &s->next;
+	}
+	/* Only what changed: a route in both sets is left alone, so traffic
+	 * through it never sees a gap. */
 	pthread_mutex_lock(&route_lock);
 	for (s = specs; s; s = next) {
+		struct route_spec *f;
+
 		next = s->next;
+		for (f = fresh; f && !spec_eq(f, s); f = f->next)
+			;
+		if (!f) {
+			struct apply_ctx c = { .s = s, .add = false };
+
+			eni_foreach(apply_one, &c);
+		}
 		free(s);
 	}
-	specs = NULL;
+	specs = fresh;
+	for (s = specs; s; s = s->next) {
+		bool had = false;
+
+		for (struct eni_routes *er = per_eni; er && !had; er = er->next)
+			for (struct route_inst *ri = er->list; ri && !had; ri = ri->next)
+				had = spec_eq(&ri->spec, s);
+		if (!had) {
+			struct apply_ctx c = { .s = s, .add = true, .err = err,
+			    .errlen = sizeof(err) };
+
+			eni_foreach(apply_one, &c);
+			if (c.ret < 0)
+				log_msg(LOG_NETLINK, LOG_IMPORTANT, "reload: %s", err);
+		}
+	}
 	pthread_mutex_unlock(&route_lock);
-	for (unsigned i = 0; i < n; i++)
-		if (route_config_add(&list[i], err, sizeof(err)) < 0)
-			log_msg(LOG_CORE, LOG_IMPORTANT, "reload: %s", err);
-	eni_foreach_manager(route_eni_up);
 }
 
 int

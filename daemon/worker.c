@@ -109,8 +109,9 @@ worker_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t le
 	struct eni_stats *es = &e->stats[slot];
 
 	if (write(fd, p, len) < 0) {
-		/* EBADFD/EIO/ENODEV: the link was deleted behind our back. */
-		if (errno == EBADFD || errno == EIO || errno == ENODEV)
+		/* EBADFD: the link was deleted behind our back.  (EIO is a link
+		 * an operator set down: counted, left as the operator wants.) */
+		if (errno == EBADFD || errno == ENODEV)
 			atomic_store_explicit(&e->broken, true, memory_order_relaxed);
 		STAT_ADD(ts->drops[DROP_TUN_WRITE], 1);
 		STAT_ADD(es->drops, 1);
