@@ -306,7 +306,7 @@ eni_idle_ns(const struct eni *e, uint64_t now)
 }
 
 void
-eni_backlog_or_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p,
+eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8_t *p,
     size_t len, struct thread_stats *ts)
 {
 	struct backlog_pkt *b;
@@ -315,6 +315,10 @@ eni_backlog_or_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p,
 	pthread_mutex_lock(&e->bl_lock);
 	state = atomic_load_explicit(&e->state, memory_order_acquire);
 	if (state == ENI_UP) {
+		/* The queue descriptors are only sure to be there once UP was
+		 * seen (under bl_lock, where the manager set it). */
+		int fd = e->qfd_in[queue];
+
 		pthread_mutex_unlock(&e->bl_lock);
 		worker_deliver(e, slot, fd, p, len, ts);
 		return;
@@ -554,6 +558,7 @@ eni_teardown(struct eni *e, const char *why)
 	eni_undefer(e);
 	eni_watch_queues(e, false);
 	qsbr_snapshot_into(e->qsbr_snap);
+	qsbr_kick();
 	if (e->links_made)
 		log_msg(LOG_CORE, LOG_INFO, "ENI %s: tearing %s down (%s)", e->hex, e->if_in, why);
 	if (e->create_running)
@@ -984,8 +989,14 @@ eni_manager_run(void)
 			if (!closing && !deferred && hook_running() == 0)
 				break;
 			if (now_ns() > deadline) {
-				log_msg(LOG_CORE, LOG_IMPORTANT, "shutdown: giving up on %u hooks",
-				    hook_running());
+				log_msg(LOG_CORE, LOG_IMPORTANT, "shutdown: giving up on %u hooks: "
+				    "killed", hook_running());
+				hook_kill_all();
+				/* Their ENIs still lose their routes and rules, and
+				 * (below) their links. */
+				for (struct eni *c = closing; c; c = c->mgr_next)
+					if (c->links_made)
+						route_eni_down(c);
 				break;
 			}
 		}

@@ -23,7 +23,7 @@ struct ctl_cmd_args;
 #define CACHELINE	64
 #define MAX_WORKERS	256
 #define MAX_ORIGINS	32
-#define ENI_BACKLOG_MAX	256	/* packets an ENI holds while its links come up */
+#define ENI_BACKLOG_MAX	1024	/* packets an ENI holds while its links come up */
 
 /* Every reason a packet is dropped; each has a counter per thread. */
 enum drop_reason {
@@ -204,6 +204,7 @@ struct worker {
 	pid_t		tid;
 	pthread_t	thread;
 	int		fd;		/* rx: the UDP socket; tun: epoll */
+	int		kick_fd;	/* tun: eventfd in the epoll set (qsbr_kick) */
 	int		rcvbuf_granted;
 	int		busy_poll_granted;
 	void		*ret;		/* return-path state of a tun worker */
@@ -249,7 +250,7 @@ int eni_table_init(unsigned max_enis);
 struct eni *eni_lookup(uint64_t id);
 struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
     struct thread_stats *ts);
-void eni_backlog_or_deliver(struct eni *e, unsigned slot, int fd,
+void eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue,
     const uint8_t *p, size_t len, struct thread_stats *ts);
 unsigned eni_count(void);
 /* The manager loop: returns after SIGTERM/SIGINT once every ENI is gone. */
@@ -265,6 +266,8 @@ void eni_stats_sum(const struct eni *e, struct eni_stats *out);
 uint64_t eni_idle_ns(const struct eni *e, uint64_t now);
 
 void qsbr_snapshot_into(uint64_t *snap);
+/* Wake the tun workers so a grace period started now ends soon. */
+void qsbr_kick(void);
 bool qsbr_passed_since(const uint64_t *snap);
 
 /* Adds ts minus its `counters reset` baseline to out. */

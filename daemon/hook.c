@@ -43,6 +43,7 @@ struct hook_job {
 	char		tag[80];	/* "CREATE gwi-X" for the log */
 	char		line[512];
 	size_t		line_len;
+	unsigned long	lines;		/* output lines so far */
 	struct hook_job	*next;
 };
 
@@ -55,6 +56,8 @@ static const char *const hook_state_names[] = {
 };
 _Static_assert(sizeof(hook_state_names) / sizeof(hook_state_names[0]) ==
     HOOK_STATE__MAX, "hook_state_names");
+
+#define HOOK_LOG_LINES	200	/* output lines of one run that are logged */
 
 static int hook_epfd = -1;
 
@@ -128,7 +131,10 @@ hook_run_argv(const char *path, const char *const *args, const char *const *fact
 	if (!j)
 		return -ENOMEM;
 	snprintf(j->tag, sizeof(j->tag), "%s", tag);
-	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+	/* Only our end is non-blocking: the hook's stdout must block like
+	 * any pipe, or a chatty hook fails half-way with EAGAIN. */
+	if (pipe2(pipefd, O_CLOEXEC) < 0 ||
+	    fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0) {
 		err = -errno;
 		free(j);
 		return err;
@@ -245,19 +251,32 @@ hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void 
 }
 
 static void
-hook_read_output(struct hook_job *j)
+hook_log_line(struct hook_job *j)
 {
-	char buf[1024];
+	j->line[j->line_len] = '\0';
+	j->line_len = 0;
+	if (j->lines++ < HOOK_LOG_LINES)
+		log_msg(LOG_HOOK, LOG_INFO, "%s: %s", j->tag, j->line);
+}
+
+/*
+ * A bounded amount per call: the descriptor is level-triggered, so what is
+ * left comes back in the manager's next round, after its timers, and a hook
+ * that never stops writing cannot hold the manager (or escape its timeout).
+ * At most HOOK_LOG_LINES lines of a run are logged; the rest are counted.
+ */
+static void
+hook_read_output(struct hook_job *j, unsigned max_reads)
+{
+	char buf[4096];
 	ssize_t n;
 
-	while ((n = read(j->outfd, buf, sizeof(buf))) > 0) {
+	while (max_reads-- && (n = read(j->outfd, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
 			char c = buf[i];
 
 			if (c == '\n' || j->line_len == sizeof(j->line) - 1) {
-				j->line[j->line_len] = '\0';
-				log_msg(LOG_HOOK, LOG_INFO, "%s: %s", j->tag, j->line);
-				j->line_len = 0;
+				hook_log_line(j);
 				if (c == '\n')
 					continue;
 			}
@@ -272,11 +291,12 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 	enum hook_state res;
 	struct hook_job **pp;
 
-	hook_read_output(j);
-	if (j->line_len) {
-		j->line[j->line_len] = '\0';
-		log_msg(LOG_HOOK, LOG_INFO, "%s: %s", j->tag, j->line);
-	}
+	hook_read_output(j, 16);
+	if (j->line_len)
+		hook_log_line(j);
+	if (j->lines > HOOK_LOG_LINES)
+		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: %lu more lines of output not logged",
+		    j->tag, (unsigned long)(j->lines - HOOK_LOG_LINES));
 	epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->outfd, NULL);
 	close(j->outfd);
 	if (j->pidfd >= 0) {
@@ -322,7 +342,7 @@ hook_event(void *tag, uint32_t events)
 	pid_t r;
 
 	if (ev->kind == EV_HOOK_OUT) {
-		hook_read_output(j);
+		hook_read_output(j, 4);
 		if (events & (EPOLLHUP | EPOLLERR)) {
 			/* All writers gone; the exit comes through the pidfd. */
 			epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->outfd, NULL);
@@ -335,6 +355,15 @@ hook_event(void *tag, uint32_t events)
 	if (r == 0)
 		return;		/* not yet */
 	hook_finish(j, status, r == j->pid);
+}
+
+void
+hook_kill_all(void)
+{
+	for (struct hook_job *j = jobs; j; j = j->next) {
+		kill(-j->pid, SIGKILL);
+		kill(j->pid, SIGKILL);
+	}
 }
 
 void

@@ -56,6 +56,8 @@ void hook_event(void *tag, uint32_t events);
 /* Kill hooks past their deadline; call about once a second. */
 void hook_tick(uint64_t now_ns);
 unsigned hook_running(void);
+/* Shutdown giving up on hooks: kill what still runs (they are not waited for). */
+void hook_kill_all(void);
 
 /* Tag at the head of every epoll data.ptr the manager dispatches. */
 enum ev_kind { EV_WAKE = 1, EV_TIMER, EV_SIGNAL, EV_HOOK_PID, EV_HOOK_OUT, EV_NETLINK };

@@ -84,6 +84,7 @@ qsbr_reclaim(void)
 	pthread_mutex_unlock(&retire_lock);
 	if (g) {
 		qsbr_snapshot_into(g->snap);
+		qsbr_kick();
 		g->next = pending;
 		pending = g;
 	}

@@ -411,7 +411,7 @@ ret_queue_ready(struct worker *w, struct tunq *q)
 				break;
 			/* A deleted link reports errors until the manager
 			 * replaces it: count the breakage once. */
-			if (!atomic_exchange(&e->broken, errno == EBADFD)) {
+			if (errno != EBADFD || !atomic_exchange(&e->broken, true)) {
 				STAT_ADD(w->stats.drops[DROP_TUN_READ], 1);
 				STAT_ADD(e->stats[w->idx].drops, 1);
 			}

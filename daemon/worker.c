@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -202,7 +203,7 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 		worker_deliver(e, w->idx, e->qfd_in[w->kidx], g.inner, g.inner_len, ts);
 		break;
 	case ENI_PENDING:
-		eni_backlog_or_deliver(e, w->idx, e->qfd_in[w->kidx], g.inner, g.inner_len, ts);
+		eni_backlog_or_deliver(e, w->idx, w->kidx, g.inner, g.inner_len, ts);
 		break;
 	case ENI_FAILED:
 		STAT_ADD(ts->drops[DROP_ENI_FAILED], 1);
@@ -354,15 +355,26 @@ tun_main(void *arg)
 	if (ret_worker_init(w) < 0)
 		fatalx("tun worker %u: cannot set up the return path", w->kidx);
 	while (!atomic_load_explicit(&D.stopping, memory_order_relaxed)) {
-		int n = epoll_wait(w->fd, evs, 64, STOP_POLL_MS);
+		int n;
 
-		atomic_store_explicit(&w->heartbeat_ns, coarse_ns(), memory_order_relaxed);
-		if (n <= 0)
-			continue;
+		/* Online across epoll_wait: the tags it returns point into ENIs,
+		 * and a worker preempted between the wait and its first use of
+		 * one must still hold off their reclamation.  A grace period
+		 * waits at most one STOP_POLL_MS for an idle worker. */
 		qsbr_online(w);
-		for (int i = 0; i < n; i++)
+		n = epoll_wait(w->fd, evs, 64, STOP_POLL_MS);
+		atomic_store_explicit(&w->heartbeat_ns, coarse_ns(), memory_order_relaxed);
+		for (int i = 0; i < n; i++) {
+			if (!evs[i].data.ptr) {		/* qsbr_kick() */
+				uint64_t v;
+
+				(void)!read(w->kick_fd, &v, sizeof(v));
+				continue;
+			}
 			ret_queue_ready(w, evs[i].data.ptr);
-		ret_flush(w);
+		}
+		if (n > 0)
+			ret_flush(w);
 		qsbr_offline(w);
 	}
 	ret_worker_fini(w);
@@ -410,6 +422,10 @@ worker_start_all(void)
 			w->fd = epoll_create1(EPOLL_CLOEXEC);
 			if (w->fd < 0)
 				return -errno;
+			w->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (w->kick_fd < 0 || epoll_ctl(w->fd, EPOLL_CTL_ADD, w->kick_fd,
+			    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL }) < 0)
+				return -errno;
 		}
 	}
 	{
@@ -436,6 +452,17 @@ worker_start_all(void)
 }
 
 void
+qsbr_kick(void)
+{
+	uint64_t one = 1;
+
+	/* Tun workers wait online in epoll_wait: wake them so that a grace
+	 * period ends now rather than at their next timeout. */
+	for (unsigned i = D.n_rx; i < D.n_rx + D.n_tun; i++)
+		(void)!write(D.workers[i].kick_fd, &one, sizeof(one));
+}
+
+void
 worker_stop_all(void)
 {
 	unsigned total = D.n_rx + D.n_tun;
@@ -443,6 +470,9 @@ worker_stop_all(void)
 	atomic_store(&D.stopping, true);
 	for (unsigned i = 0; i < total; i++)
 		pthread_join(D.workers[i].thread, NULL);
-	for (unsigned i = 0; i < total; i++)
+	for (unsigned i = 0; i < total; i++) {
 		close(D.workers[i].fd);
+		if (D.workers[i].kind == WORKER_TUN)
+			close(D.workers[i].kick_fd);
+	}
 }
