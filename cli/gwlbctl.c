@@ -154,6 +154,8 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "list-commands", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CTL_SOCKET_PATH;

@@ -22,6 +22,7 @@
 #include "ctl_cmd.h"
 #include "gwlbtund.h"
 #include "log.h"
+#include "route.h"
 
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR "/run"
@@ -242,7 +243,7 @@ parse_range(const char *s, uint32_t *lo, uint32_t *hi, char *err, size_t errlen)
 		    "clear of the kernel's tables 253-255", a, b);
 		return -EINVAL;
 	}
-	if (b - a > 1000000) {
+	if (b - a >= 1000000) {
 		snprintf(err, errlen, "%llu-%llu: at most a million tables", a, b);
 		return -EINVAL;
 	}
@@ -258,10 +259,14 @@ static bool route_hook_cli;
 static void
 cfg_error(bool at_start, const char *path, unsigned line, const char *msg)
 {
+	char where[16] = "";
+
+	if (line)
+		snprintf(where, sizeof(where), ":%u", line);
 	if (at_start)
-		fprintf(stderr, "gwlbtund: %s:%u: %s\n", path, line, msg);
+		fprintf(stderr, "gwlbtund: %s%s: %s\n", path, where, msg);
 	else
-		log_msg(LOG_CORE, LOG_IMPORTANT, "%s:%u: %s", path, line, msg);
+		log_msg(LOG_CORE, LOG_IMPORTANT, "%s%s: %s", path, where, msg);
 }
 
 int
@@ -322,22 +327,41 @@ conf_load_file(const char *path, bool at_start)
 				break;
 			}
 			list = nl;
-			if (ctl_cmd_parse(nw + 1, cw, &list[n], err, sizeof(err)) < 0) {
-				cfg_error(at_start, path, lineno, err);
+			if (ctl_cmd_parse(nw + 1, cw, &list[n], err, sizeof(err)) < 0 ||
+			    route_args_check(&list[n], err, sizeof(err)) < 0) {
+				/* The parser speaks of "route add": the file does not. */
+				const char *e = err;
+
+				if (strncmp(e, "route add: ", 11) == 0 || strncmp(e, "rule add: ", 10) == 0)
+					e = strchr(e, ':') + 2;
+				cfg_error(at_start, path, lineno, e);
 				ok = false;
 				continue;
 			}
 			n++;
-		} else if (strcmp(words[0], "route-hook") == 0 && nw == 2) {
-			route_hook = strdup(words[1]);
-		} else if (strcmp(words[0], "table-range") == 0 && nw == 2) {
-			if (parse_range(words[1], &lo, &hi, err, sizeof(err)) < 0) {
+		} else if (strcmp(words[0], "route-hook") == 0 || strcmp(words[0], "table-range") == 0 ||
+		    strcmp(words[0], "forwarding") == 0) {
+			if (nw != 2) {
+				snprintf(err, sizeof(err), "%s takes one value (%s)", words[0],
+				    words[0][0] == 'r' ? "a file" : words[0][0] == 't' ? "LO-HI" :
+				    "on or off");
+				cfg_error(at_start, path, lineno, err);
+				ok = false;
+			} else if (words[0][0] == 'r') {
+				route_hook = strdup(words[1]);
+			} else if (words[0][0] == 't') {
+				if (parse_range(words[1], &lo, &hi, err, sizeof(err)) < 0) {
+					cfg_error(at_start, path, lineno, err);
+					ok = false;
+				}
+			} else if (strcmp(words[1], "on") == 0 || strcmp(words[1], "off") == 0) {
+				forwarding = strcmp(words[1], "on") == 0;
+			} else {
+				snprintf(err, sizeof(err), "forwarding: '%s': expected on or off",
+				    words[1]);
 				cfg_error(at_start, path, lineno, err);
 				ok = false;
 			}
-		} else if (strcmp(words[0], "forwarding") == 0 && nw == 2 &&
-		    (strcmp(words[1], "on") == 0 || strcmp(words[1], "off") == 0)) {
-			forwarding = strcmp(words[1], "on") == 0;
 		} else {
 			snprintf(err, sizeof(err), "unknown setting '%s' (route, rule, route-hook "
 			    "FILE, table-range LO-HI, forwarding on|off)", words[0]);
@@ -508,6 +532,31 @@ conf_parse(int argc, char **argv)
 	if (optind < argc)
 		bad("unexpected argument '%s'", argv[optind]);
 
+	{
+		cpu_set_t allowed, missing;
+		char list[256];
+
+		if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+			for (int k = 0; k < 2; k++) {
+				cpu_set_t *want = k ? &conf.tun_cpus : &conf.rx_cpus;
+
+				if (!(k ? conf.tun_pinned : conf.rx_pinned))
+					continue;
+				CPU_ZERO(&missing);
+				for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+					if (CPU_ISSET(cpu, want) && !CPU_ISSET(cpu, &allowed))
+						CPU_SET(cpu, &missing);
+				if (CPU_COUNT(&missing)) {
+					char have[256];
+
+					cpulist_format(&missing, list, sizeof(list));
+					cpulist_format(&allowed, have, sizeof(have));
+					bad("%s: CPU %s not available to us (we may run on %s)",
+					    k ? "--tunaffinity" : "--udpaffinity", list, have);
+				}
+			}
+		}
+	}
 	if (conf.rx_pinned) {
 		n = CPU_COUNT(&conf.rx_cpus);
 		if (udpthreads && udpthreads != (unsigned)n)

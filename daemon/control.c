@@ -56,15 +56,19 @@ h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	ctl_rec_u64(r, "enis", eni_count());
 	ctl_rec_u64(r, "packets_in", rx.packets);
 	ctl_rec_u64(r, "bytes_in", rx.bytes);
+	/* In: GENEVE datagrams as they arrived; delivered: their inner packets
+	 * on gwi- links (a new ENI's backlog is delivered by the manager, not a
+	 * worker); out: replies sent to GWLB, inner bytes, like the ENIs'. */
 	ctl_rec_u64(r, "delivered", rx.delivered + STAT_GET(D.mgr_stats.delivered));
 	ctl_rec_u64(r, "packets_out", tun.delivered);
-	ctl_rec_u64(r, "bytes_out", tun.bytes);
+	ctl_rec_u64(r, "bytes_out", tun.delivered_bytes);
 	ctl_rec_u64(r, "drops", all.drops);
 	ctl_rec_u64(r, "kernel_drops", all.kernel_drops);
 	ctl_rec_u64(r, "rp_filter_reverts", atomic_load(&D.rp_reverts));
 	ctl_rec_u64(r, "links_lost", atomic_load(&D.links_lost));
 	ctl_rec_u64(r, "netlink_resyncs", atomic_load(&D.nl_resyncs));
-	ctl_rec_str(r, "healthy", stats_stuck_workers(now, 5000000000ull) ? "no" : "yes");
+	ctl_rec_bool(r, "healthy", !atomic_load(&D.stopping) &&
+	    !stats_stuck_workers(now, 5000000000ull));
 	ctl_rec_end(r);
 	return 0;
 }

@@ -105,13 +105,14 @@ struct thread_stats {
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t batches;	/* recvmmsg / read rounds that returned data */
 	_Atomic uint64_t delivered;	/* rx: written to a gwi- link; tun: sent to GWLB */
+	_Atomic uint64_t delivered_bytes; /* their inner bytes */
 	_Atomic uint64_t drops[DROP__MAX];
 	_Atomic uint64_t kernel_drops;	/* SO_RXQ_OVFL: the socket's own drops */
 } __attribute__((aligned(CACHELINE)));
 
 /* A sum of thread counters (stats.c). */
 struct stats_snap {
-	uint64_t	packets, bytes, batches, delivered, kernel_drops, drops;
+	uint64_t	packets, bytes, batches, delivered, delivered_bytes, kernel_drops, drops;
 	uint64_t	drop[DROP__MAX];
 };
 

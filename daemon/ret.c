@@ -388,6 +388,7 @@ ret_flush(struct worker *w)
 
 			STAT_ADD(es->pkts_out, 1);
 			STAT_ADD(es->bytes_out, st->inner_len[done + (unsigned)i]);
+			STAT_ADD(w->stats.delivered_bytes, st->inner_len[done + (unsigned)i]);
 		}
 		STAT_ADD(w->stats.delivered, (unsigned)r);
 		done += (unsigned)r;

@@ -147,6 +147,15 @@ spec_valid_mode(const struct route_spec *s, char *err, size_t errlen)
 }
 
 int
+route_args_check(const struct ctl_cmd_args *a, char *err, size_t errlen)
+{
+	struct route_spec s;
+
+	spec_from_args(a, &s);
+	return spec_valid_mode(&s, err, errlen) ? 0 : -EINVAL;
+}
+
+int
 route_config_add(const struct ctl_cmd_args *a, char *err, size_t errlen)
 {
 	struct route_spec *s = calloc(1, sizeof(*s));

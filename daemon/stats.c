@@ -18,6 +18,7 @@ stats_raw(const struct thread_stats *ts, struct stats_snap *out)
 	out->bytes = STAT_GET(ts->bytes);
 	out->batches = STAT_GET(ts->batches);
 	out->delivered = STAT_GET(ts->delivered);
+	out->delivered_bytes = STAT_GET(ts->delivered_bytes);
 	out->kernel_drops = STAT_GET(ts->kernel_drops);
 	for (int i = 0; i < DROP__MAX; i++) {
 		out->drop[i] = STAT_GET(ts->drops[i]);
@@ -36,6 +37,7 @@ stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
 	out->bytes += r.bytes - base->bytes;
 	out->batches += r.batches - base->batches;
 	out->delivered += r.delivered - base->delivered;
+	out->delivered_bytes += r.delivered_bytes - base->delivered_bytes;
 	out->kernel_drops += r.kernel_drops - base->kernel_drops;
 	out->drops += r.drops - base->drops;
 	for (int i = 0; i < DROP__MAX; i++)

@@ -121,6 +121,7 @@ worker_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t le
 		return -1;
 	}
 	STAT_ADD(ts->delivered, 1);
+	STAT_ADD(ts->delivered_bytes, len);
 	return 0;
 }
 
