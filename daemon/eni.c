@@ -569,6 +569,24 @@ eni_teardown(struct eni *e, const char *why)
 	closing = e;
 }
 
+/* The end of an ENI: its links (deleted first when del_links: one
+ * unregister per link is much faster than detaching its queues one close at
+ * a time), its queues, what its backlog still held, its memory. */
+static void
+eni_remove(struct eni *e, bool del_links)
+{
+	if (del_links) {
+		nl_link_del(e->ifindex_in);
+		if (!conf.no_return)
+			nl_link_del(e->ifindex_out);
+	}
+	tun_close_queues(e->qfd_in, e->nqueues);
+	tun_close_queues(e->qfd_out, e->nqueues);
+	eni_drop_backlog(e, DROP_ENI_CLOSING);
+	log_msg(LOG_TUNNEL, LOG_DEBUG, "ENI %s: links removed", e->hex);
+	eni_free(e);
+}
+
 /* Free what has finished its way out; start deferred creates. */
 static void
 eni_reap(void)
@@ -589,18 +607,7 @@ eni_reap(void)
 				dead = e;
 				continue;
 			}
-			if (e->links_made) {
-				/* One unregister per link is much faster than
-				 * detaching its queues one close at a time. */
-				nl_link_del(e->ifindex_in);
-				if (!conf.no_return)
-					nl_link_del(e->ifindex_out);
-			}
-			tun_close_queues(e->qfd_in, e->nqueues);
-			tun_close_queues(e->qfd_out, e->nqueues);
-			eni_drop_backlog(e, DROP_ENI_CLOSING);
-			log_msg(LOG_TUNNEL, LOG_DEBUG, "ENI %s: links removed", e->hex);
-			eni_free(e);
+			eni_remove(e, e->links_made);
 		} else {
 			pp = &e->mgr_next;
 		}
@@ -868,15 +875,7 @@ eni_bury_dead(void)
 		err = nl_link_del_group(D.link_group);
 	for (e = dead; e; e = next) {
 		next = e->mgr_next;
-		if (err < 0) {	/* the batch failed: one by one, then */
-			nl_link_del(e->ifindex_in);
-			if (!conf.no_return)
-				nl_link_del(e->ifindex_out);
-		}
-		tun_close_queues(e->qfd_in, e->nqueues);
-		tun_close_queues(e->qfd_out, e->nqueues);
-		eni_drop_backlog(e, DROP_ENI_CLOSING);
-		eni_free(e);
+		eni_remove(e, err < 0);		/* the batch failed: one by one */
 	}
 	dead = NULL;
 	if (n)

@@ -204,6 +204,21 @@ nl_link_index(const char *name)
 	return req.ifindex > 0 ? req.ifindex : -ENODEV;
 }
 
+/* The head of an RTM_*LINK request for one link (ifindex 0: none). */
+static struct nlmsghdr *
+nl_link_msg(char *buf, uint16_t type, int ifindex)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nlh;
+}
+
 /*
  * No IPv6 link-local address on our links: without it the kernel sends no
  * router solicitations or MLD reports into the tunnel, which could only be
@@ -215,17 +230,11 @@ nl_link_no_addrgen(int ifindex, const char *name)
 {
 	char buf[256], what[64];
 	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
 	struct nlattr *spec, *inet6;
 	struct nl_req req = { .what = what, .ifindex = -1 };
 
 	snprintf(what, sizeof(what), "IPv6 address generation off on %s", name);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	nlh = nl_link_msg(buf, RTM_NEWLINK, ifindex);
 	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	inet6 = mnl_attr_nest_start(nlh, AF_INET6);
 	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
@@ -299,12 +308,8 @@ nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen,
 	nl_link_no_addrgen(ifindex, name);
 	nl_link_noqueue(ifindex, name);
 	snprintf(what, sizeof(what), "set up %s", name);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	nlh = nl_link_msg(buf, RTM_NEWLINK, ifindex);
+	ifi = mnl_nlmsg_get_payload(nlh);
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
 	if (!mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_MTU, mtu))
@@ -326,16 +331,10 @@ nl_link_rp_filter_off(int ifindex, const char *name)
 {
 	char buf[256], what[64];
 	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
 	struct nl_req req = { .what = what, .ifindex = 0 };
 
 	snprintf(what, sizeof(what), "rp_filter 0 on %s", name);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	nlh = nl_link_msg(buf, RTM_NEWLINK, ifindex);
 	if (put_rp_filter_off(nlh, sizeof(buf)) < 0)
 		return -EMSGSIZE;
 	return nl_talk(nlh, &req);
@@ -600,15 +599,9 @@ nl_dellink(int ifindex, uint32_t group, const char *what)
 {
 	char buf[256];
 	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
 	struct nl_req req = { .what = what, .ifindex = -1 };
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_DELLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	nlh = nl_link_msg(buf, RTM_DELLINK, ifindex);
 	if (!ifindex)
 		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	return nl_talk(nlh, &req);
