@@ -282,7 +282,9 @@ ret_prepare(struct worker *w, struct ret_state *st, struct eni *e, bool out, siz
 	} else {
 		h = flow_lookup(e->flows, &pi.key, now);
 		if (!h && link_local(&pi.key)) {
-			ret_drop(w, e, DROP_LINK_LOCAL);
+			/* Counted by reason only: it is the kernel's own chatter,
+			 * not the ENI's traffic, so its drops stay at 0. */
+			STAT_ADD(w->stats.drops[DROP_LINK_LOCAL], 1);
 			return;
 		}
 		if (!h) {
