@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <string.h>
 #include <time.h>
 
@@ -52,6 +53,13 @@ nl_init(void)
 	/* Both are best effort: old kernels lack them, and we still work. */
 	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	{
+		/* A request the kernel never answers must not hang the manager
+		 * (nor start-up, where SIGTERM is already blocked). */
+		struct timeval tv = { .tv_sec = 5 };
+
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	nl_portid = mnl_socket_get_portid(nl);
 	nl_seq = (unsigned)time(NULL);
 	return 0;
