@@ -143,7 +143,10 @@ main(int argc, char **argv)
 
 	err = worker_start_all();
 	if (err < 0) {
-		log_msg(LOG_CORE, LOG_CRITICAL, "cannot start the workers: %s", strerror(-err));
+		log_msg(LOG_CORE, LOG_CRITICAL, "cannot start the workers: %s%s", strerror(-err),
+		    err == -EPERM || err == -EACCES ? " (gwlbtund needs root, or CAP_NET_ADMIN "
+		    "and CAP_NET_RAW)" : "");
+		control_stop();
 		exit(1);
 	}
 	err = control_start();

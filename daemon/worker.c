@@ -353,8 +353,6 @@ tun_main(void *arg)
 	struct epoll_event evs[64];
 
 	worker_name(w);
-	if (ret_worker_init(w) < 0)
-		fatalx("tun worker %u: cannot set up the return path", w->kidx);
 	while (!atomic_load_explicit(&D.stopping, memory_order_relaxed)) {
 		int n;
 
@@ -427,6 +425,11 @@ worker_start_all(void)
 			if (w->kick_fd < 0 || epoll_ctl(w->fd, EPOLL_CTL_ADD, w->kick_fd,
 			    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL }) < 0)
 				return -errno;
+			/* Here, not in the thread: a missing privilege stops the
+			 * start with one clear message. */
+			err = ret_worker_init(w);
+			if (err < 0)
+				return err;
 		}
 	}
 	{
