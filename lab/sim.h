@@ -249,6 +249,8 @@ struct chk_stats {
 struct chk;
 
 const char *chk_reason_str(enum chk_reason r);
+/* "forwarded", "reply" or "any" (--inner of run, expect and bridge): 0 or -EINVAL. */
+int	chk_inner_parse(const char *s, enum chk_inner *out);
 int	chk_new(const struct chk_opts *o, struct chk **out);
 void	chk_free(struct chk *c);
 /* A datagram that left for the appliance: outer IPv4 packet. */

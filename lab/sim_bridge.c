@@ -337,14 +337,7 @@ cmd_bridge(int argc, char **argv)
 			e = sim_parse_u64(optarg, 1024, 65535, &b.sport_base);
 			break;
 		case B_INNER:
-			if (strcmp(optarg, "forwarded") == 0)
-				co.inner = CHK_INNER_FORWARDED;
-			else if (strcmp(optarg, "reply") == 0)
-				co.inner = CHK_INNER_REPLY;
-			else if (strcmp(optarg, "any") == 0)
-				co.inner = CHK_INNER_ANY;
-			else
-				e = -EINVAL;
+			e = chk_inner_parse(optarg, &co.inner);
 			break;
 		case B_BAD:
 			b.deliver_bad = true;

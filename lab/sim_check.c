@@ -118,6 +118,24 @@ chk_reason_str(enum chk_reason r)
 }
 
 int
+chk_inner_parse(const char *s, enum chk_inner *out)
+{
+	static const char *const names[] = {
+		[CHK_INNER_FORWARDED] = "forwarded",
+		[CHK_INNER_REPLY] = "reply",
+		[CHK_INNER_ANY] = "any",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum chk_inner)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int
 chk_new(const struct chk_opts *o, struct chk **out)
 {
 	struct chk *c;

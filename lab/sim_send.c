@@ -381,15 +381,7 @@ judge_opt(struct judge *j, int c, const char *arg)
 
 	switch (c) {
 	case OPT_INNER:
-		if (strcmp(arg, "forwarded") == 0)
-			j->co.inner = CHK_INNER_FORWARDED;
-		else if (strcmp(arg, "reply") == 0)
-			j->co.inner = CHK_INNER_REPLY;
-		else if (strcmp(arg, "any") == 0)
-			j->co.inner = CHK_INNER_ANY;
-		else
-			return -EINVAL;
-		return 0;
+		return chk_inner_parse(arg, &j->co.inner);
 	case OPT_DEV:
 		if (strlen(arg) >= IF_NAMESIZE)
 			return -EINVAL;
