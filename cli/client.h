@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "ctl.h"
+#include "ctl_proto.h"
 
 /* gwlbctl's exit statuses, also what client_request() returns. */
 enum {

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "ctl_cmd.h"
+#include "ctl_proto.h"
+#include "ctl_commands.h"
 #include "gwlbctl.h"
 
 static void

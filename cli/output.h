@@ -9,8 +9,8 @@
 
 #include <stdio.h>
 
-#include "ctl.h"
-#include "ctl_cmd.h"
+#include "ctl_proto.h"
+#include "ctl_commands.h"
 
 struct out;
 

@@ -26,7 +26,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "ctl_cmd.h"
+#include "ctl_commands.h"
 #include "gwlbctl.h"
 
 #define HISTORY_MAX		1000

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "cpulist.h"
-#include "ctl_cmd.h"
+#include "ctl_commands.h"
 #include "gwlbtund.h"
 #include "log.h"
 #include "route.h"

@@ -41,7 +41,7 @@
 #include "hook.h"
 #include "log.h"
 #include "nl.h"
-#include "ret.h"
+#include "reply.h"
 #include "route.h"
 #include "tun.h"
 
@@ -740,7 +740,7 @@ eni_tick(uint64_t now, bool full)
 				eni_get_or_create(id, att, D.mgr_slot, &D.mgr_stats);
 		}
 		if (!conf.no_return)
-			ret_expire(now);
+			reply_expire(now);
 	}
 
 	pthread_mutex_lock(&destroy_lock);

@@ -192,7 +192,7 @@ struct eni {
 };
 
 /* Threads of the data path. */
-enum worker_kind { WORKER_RX, WORKER_TUN };
+enum worker_kind { WORKER_RX, WORKER_REPLY };
 
 struct worker {
 	struct thread_stats stats;
@@ -208,7 +208,7 @@ struct worker {
 	int		kick_fd;	/* tun: eventfd in the epoll set (qsbr_kick) */
 	int		rcvbuf_granted;
 	int		busy_poll_granted;
-	void		*ret;		/* return-path state of a tun worker */
+	void		*reply;		/* return-path state of a reply worker */
 	struct stats_snap base;		/* counters reset: subtracted on read */
 };
 
@@ -286,7 +286,7 @@ struct eni_view {
 void eni_view(const struct eni *e, uint64_t now, struct eni_view *v);
 /* `gwlbctl counters reset`: what is counted now becomes the new zero. */
 void stats_reset(void);
-/* Sums over every thread of a kind (WORKER_RX, WORKER_TUN) or all (-1). */
+/* Sums over every thread of a kind (WORKER_RX, WORKER_REPLY) or all (-1). */
 void stats_kind(int kind, struct stats_snap *out);
 /* Workers whose loop has not turned for too long (0 = healthy). */
 unsigned stats_stuck_workers(uint64_t now, uint64_t limit_ns);

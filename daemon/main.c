@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "gwlbtund.h"
-#include "control.h"
+#include "ctl_handlers.h"
 #include "log.h"
 #include "nl.h"
-#include "ret.h"
+#include "reply.h"
 #include "route.h"
 
 struct daemon_state D;
@@ -113,7 +113,7 @@ main(int argc, char **argv)
 		errno = -err;
 		fatal("netlink");
 	}
-	if (eni_table_init(conf.max_enis) < 0 || ret_init() < 0 || route_init() < 0)
+	if (eni_table_init(conf.max_enis) < 0 || reply_init() < 0 || route_init() < 0)
 		fatalx("out of memory");
 	for (unsigned i = 0; i < conf.n_cfg_routes; i++) {
 		char rerr[256];

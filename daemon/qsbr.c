@@ -13,7 +13,7 @@
 
 #include "gwlbtund.h"
 #include "log.h"
-#include "ret.h"
+#include "reply.h"
 
 struct retire_gen {
 	void		**ptrs;

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ctl_server.h"
 #include "hook.h"
 #include "log.h"
 #include "nl.h"

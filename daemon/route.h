@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "ctl_cmd.h"
+#include "ctl_commands.h"
 #include "gwlbtund.h"
 
 struct ctl_reply;

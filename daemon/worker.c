@@ -31,7 +31,7 @@
 
 #include "gwlbtund.h"
 #include "log.h"
-#include "ret.h"
+#include "reply.h"
 
 #define RX_BUF_SIZE	16384	/* > GWLB's 8500 MTU + GENEVE; larger is MSG_TRUNC */
 #define STOP_POLL_MS	200
@@ -198,7 +198,7 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 		atomic_store_explicit(&es->last_ns, now, memory_order_relaxed);
 	}
 	if (!conf.no_return)
-		ret_learn(e, w, &g, buf, src, dst, now);
+		reply_learn(e, w, &g, buf, src, dst, now);
 	switch (state) {
 	case ENI_UP:
 		worker_deliver(e, w->idx, e->qfd_in[w->kidx], g.inner, g.inner_len, ts);
@@ -347,7 +347,7 @@ rx_main(void *arg)
 }
 
 static void *
-tun_main(void *arg)
+reply_main(void *arg)
 {
 	struct worker *w = arg;
 	struct epoll_event evs[64];
@@ -370,13 +370,13 @@ tun_main(void *arg)
 				(void)!read(w->kick_fd, &v, sizeof(v));
 				continue;
 			}
-			ret_queue_ready(w, evs[i].data.ptr);
+			reply_queue_ready(w, evs[i].data.ptr);
 		}
 		if (n > 0)
-			ret_flush(w);
+			reply_flush(w);
 		qsbr_offline(w);
 	}
-	ret_worker_fini(w);
+	reply_worker_fini(w);
 	return NULL;
 }
 
@@ -396,7 +396,7 @@ worker_start_all(void)
 		struct worker *w = &D.workers[i];
 
 		w->idx = i;
-		w->kind = i < D.n_rx ? WORKER_RX : WORKER_TUN;
+		w->kind = i < D.n_rx ? WORKER_RX : WORKER_REPLY;
 		w->kidx = w->kind == WORKER_RX ? i : i - D.n_rx;
 		w->cpu = -1;
 		if (w->kidx == 0)
@@ -405,7 +405,7 @@ worker_start_all(void)
 			while (!CPU_ISSET(++cpu, &conf.rx_cpus))
 				;
 			w->cpu = cpu;
-		} else if (w->kind == WORKER_TUN && conf.tun_pinned) {
+		} else if (w->kind == WORKER_REPLY && conf.tun_pinned) {
 			while (!CPU_ISSET(++cpu, &conf.tun_cpus))
 				;
 			w->cpu = cpu;
@@ -427,7 +427,7 @@ worker_start_all(void)
 				return -errno;
 			/* Here, not in the thread: a missing privilege stops the
 			 * start with one clear message. */
-			err = ret_worker_init(w);
+			err = reply_worker_init(w);
 			if (err < 0)
 				return err;
 		}
@@ -448,7 +448,7 @@ worker_start_all(void)
 		struct worker *w = &D.workers[i];
 
 		err = pthread_create(&w->thread, NULL,
-		    w->kind == WORKER_RX ? rx_main : tun_main, w);
+		    w->kind == WORKER_RX ? rx_main : reply_main, w);
 		if (err)
 			return -err;
 	}
@@ -476,7 +476,7 @@ worker_stop_all(void)
 		pthread_join(D.workers[i].thread, NULL);
 	for (unsigned i = 0; i < total; i++) {
 		close(D.workers[i].fd);
-		if (D.workers[i].kind == WORKER_TUN)
+		if (D.workers[i].kind == WORKER_REPLY)
 			close(D.workers[i].kick_fd);
 	}
 }

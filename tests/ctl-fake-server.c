@@ -1,6 +1,6 @@
 /*
  * A stand-in for gwlbtund on the control socket: the real server code
- * (daemon/ctl.c) answering every command with canned records that use the
+ * (daemon/ctl_server.c) answering every command with canned records that use the
  * daemon's field names, so gwlbctl and its man page examples can be tested
  * without a data path.  Routes added with `route add` are remembered;
  * `rule add|del` has no handler on purpose (the "not supported" path).
@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl_cmd.h"	/* and lib/ctl.h */
-#include "daemon/ctl.h"
+#include "ctl_commands.h"	/* and ctl_proto.h */
+#include "daemon/ctl_server.h"
 #include "log.h"
 #include "name.h"
 

@@ -1,5 +1,5 @@
 /*
- * Tests of the control server (daemon/ctl.c) over real sockets: replies
+ * Tests of the control server (daemon/ctl_server.c) over real sockets: replies
  * and errors, every kind of malformed message on a connection that must
  * stay usable, 200 clients at once, a client that never reads, replies past
  * the queue bound, permissions by SO_PEERCRED, and the socket file's life
@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/ctl.h"
+#include "daemon/ctl_server.h"
 #include "log.h"
 
 #define NOBODY		65534

@@ -27,7 +27,7 @@
 #include "gwlbtund.h"
 #include "log.h"
 #include "pkt.h"
-#include "ret.h"
+#include "reply.h"
 
 #define RET_BATCH	64
 #define OUTER_LEN	(20 + 8)
@@ -36,7 +36,7 @@
 #define FRAG_SLOTS	256
 #define FRAG_TTL_NS	(5ull * 1000000000ull)
 
-struct ret_state {
+struct reply_state {
 	int		raw;
 	unsigned	n;
 	size_t		slot_size;
@@ -68,7 +68,7 @@ static struct log_rl rl_noflow = LOG_RL_INIT(10, 5);
 static struct log_rl rl_send = LOG_RL_INIT(10, 5);
 
 int
-ret_init(void)
+reply_init(void)
 {
 	flow_set_retire(qsbr_retire);
 	flow_set_timeouts((uint64_t)conf.tcp_idle_s * 1000000000ull,
@@ -78,7 +78,7 @@ ret_init(void)
 }
 
 void
-ret_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
+reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
     const uint8_t *buf, const struct sockaddr_in *src, const struct in_addr *dst,
     uint64_t now)
 {
@@ -185,9 +185,9 @@ csum_fold(uint32_t s)
 }
 
 int
-ret_worker_init(struct worker *w)
+reply_worker_init(struct worker *w)
 {
-	struct ret_state *st = calloc(1, sizeof(*st));
+	struct reply_state *st = calloc(1, sizeof(*st));
 
 	if (!st)
 		return -ENOMEM;
@@ -205,21 +205,21 @@ ret_worker_init(struct worker *w)
 		return -ENOMEM;
 	}
 	st->ip_id = (uint16_t)(w->kidx << 12);
-	w->ret = st;
+	w->reply = st;
 	return 0;
 }
 
 void
-ret_worker_fini(struct worker *w)
+reply_worker_fini(struct worker *w)
 {
-	struct ret_state *st = w->ret;
+	struct reply_state *st = w->reply;
 
 	if (!st)
 		return;
 	close(st->raw);
 	free(st->bufs);
 	free(st);
-	w->ret = NULL;
+	w->reply = NULL;
 }
 
 /*
@@ -250,7 +250,7 @@ ret_drop(struct worker *w, struct eni *e, enum drop_reason why)
 
 /* Prepare the packet in slot st->n (inner at bufs + slot + HEADROOM). */
 static void
-ret_prepare(struct worker *w, struct ret_state *st, struct eni *e, bool out, size_t len,
+ret_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out, size_t len,
     uint64_t now)
 {
 	uint8_t *slot = st->bufs + st->n * st->slot_size;
@@ -369,9 +369,9 @@ ret_prepare(struct worker *w, struct ret_state *st, struct eni *e, bool out, siz
 }
 
 void
-ret_flush(struct worker *w)
+reply_flush(struct worker *w)
 {
-	struct ret_state *st = w->ret;
+	struct reply_state *st = w->reply;
 	unsigned done = 0;
 
 	while (done < st->n) {
@@ -399,9 +399,9 @@ ret_flush(struct worker *w)
 }
 
 void
-ret_queue_ready(struct worker *w, struct tunq *q)
+reply_queue_ready(struct worker *w, struct tunq *q)
 {
-	struct ret_state *st = w->ret;
+	struct reply_state *st = w->reply;
 	struct eni *e = q->eni;
 	uint64_t now = 0;
 
@@ -434,7 +434,7 @@ ret_queue_ready(struct worker *w, struct tunq *q)
 		atomic_store_explicit(&e->stats[w->idx].last_ns, now, memory_order_relaxed);
 		ret_prepare(w, st, e, q->out, (size_t)r, now);
 		if (st->n == RET_BATCH)
-			ret_flush(w);
+			reply_flush(w);
 	}
 }
 
@@ -451,7 +451,7 @@ expire_one(struct eni *e, void *arg)
 }
 
 void
-ret_expire(uint64_t now)
+reply_expire(uint64_t now)
 {
 	eni_foreach(expire_one, &now);
 	qsbr_reclaim();

@@ -20,7 +20,7 @@
 
 #include <libmnl/libmnl.h>
 
-#include "ctl.h"
+#include "ctl_proto.h"
 
 _Static_assert(sizeof(struct ctl_hdr) == 12, "ctl_hdr is a wire struct");
 _Static_assert(sizeof(struct ctl_hdr) % MNL_ALIGNTO == 0,

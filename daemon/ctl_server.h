@@ -1,25 +1,25 @@
 /*
  * The control server: gwlbtund's end of the control socket.  It owns the
  * socket, one thread that polls the listener and every client, and the
- * protocol (lib/ctl.h); the daemon only registers one handler per command
+ * protocol (lib/ctl_proto.h); the daemon only registers one handler per command
  * and fills replies with records.
  *
  * Handlers run on the control thread, one at a time, with the command
- * already parsed by the shared table (lib/ctl_cmd.h) and, for mutating
+ * already parsed by the shared table (lib/ctl_commands.h) and, for mutating
  * commands, the client already authorized: uid 0, the daemon's own uid, or
  * a member of the control group, as SO_PEERCRED/SO_PEERGROUPS said when it
  * connected.  A handler must not block for long: every client waits on it.
  */
-#ifndef GWLB_DAEMON_CTL_H
-#define GWLB_DAEMON_CTL_H
+#ifndef GWLBTUND_CTL_SERVER_H
+#define GWLBTUND_CTL_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Also brings lib/ctl.h: from daemon/, "ctl.h" is this file. */
-#include "ctl_cmd.h"
+/* Also brings ctl_proto.h. */
+#include "ctl_commands.h"
 
 struct ctl_server;
 struct ctl_reply;

@@ -11,18 +11,18 @@
 #include "geneve.h"
 #include "gwlbtund.h"
 
-int ret_init(void);
+int reply_init(void);
 /* rx side: remember the flow of an inbound packet (buf = GENEVE header). */
-void ret_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
+void reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
     const uint8_t *buf, const struct sockaddr_in *src, const struct in_addr *dst,
     uint64_t now);
 /* tun side */
-int ret_worker_init(struct worker *w);
-void ret_worker_fini(struct worker *w);
-void ret_queue_ready(struct worker *w, struct tunq *q);
-void ret_flush(struct worker *w);
+int reply_worker_init(struct worker *w);
+void reply_worker_fini(struct worker *w);
+void reply_queue_ready(struct worker *w, struct tunq *q);
+void reply_flush(struct worker *w);
 /* manager: expire flows a slice at a time, free what the grace period allows */
-void ret_expire(uint64_t now);
+void reply_expire(uint64_t now);
 /* Memory the workers may still read: freed by the manager after a grace period. */
 void qsbr_retire(void *p);
 void qsbr_reclaim(void);

@@ -30,9 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_cmd.h"	/* and lib/ctl.h */
+#include "ctl_commands.h"	/* and ctl_proto.h */
 #include "log.h"
-#include "ctl.h"	/* daemon/ctl.h: the directory of this file comes first */
+#include "ctl_server.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS	59
@@ -114,7 +114,7 @@ static struct log_rl bad_rl = LOG_RL_INIT(10, 5);
 static struct log_rl drop_rl = LOG_RL_INIT(10, 5);
 static struct log_rl accept_rl = LOG_RL_INIT(10, 2);
 
-#define STAT_ADD(s, f, n)	__atomic_fetch_add(&(s)->st.f, (n), __ATOMIC_RELAXED)
+#define SRV_STAT_ADD(s, f, n)	__atomic_fetch_add(&(s)->st.f, (n), __ATOMIC_RELAXED)
 
 static uint64_t
 now_ms(void)
@@ -417,7 +417,7 @@ send_error(struct ctl_server *s, struct conn *c, uint32_t seq, int err,
 	const void *data;
 	size_t len;
 
-	STAT_ADD(s, errors, 1);
+	SRV_STAT_ADD(s, errors, 1);
 	if (ctl_msg_error(&s->tmp, seq, err, text) < 0)
 		ctl_msg_error(&s->tmp, seq, err, NULL);
 	data = ctl_msg_finish(&s->tmp, &len);
@@ -457,7 +457,7 @@ reply_flush(struct ctl_reply *r)
 		data = ctl_msg_finish(&r->cur, &len);
 		if ((ret = conn_send(r->s, r->c, data, len, false)) == -ENOBUFS) {
 			r->overflow = true;
-			STAT_ADD(r->s, overflows, 1);
+			SRV_STAT_ADD(r->s, overflows, 1);
 		}
 	}
 	ctl_msg_init(&r->cur, CTL_MSG_RECORD, r->seq);
@@ -605,7 +605,7 @@ run_handler(struct ctl_server *s, struct conn *c, uint32_t seq,
 	r->fail = 0;
 	ctl_msg_init(&r->cur, CTL_MSG_RECORD, seq);
 
-	STAT_ADD(s, commands, 1);
+	SRV_STAT_ADD(s, commands, 1);
 	ret = s->h[a->id].fn(r, a, s->h[a->id].arg);
 	if (r->in_rec)
 		ctl_rec_end(r);
@@ -631,7 +631,7 @@ static void
 bad_message(struct ctl_server *s, struct conn *c, uint32_t seq, int err,
     const char *what)
 {
-	STAT_ADD(s, bad_messages, 1);
+	SRV_STAT_ADD(s, bad_messages, 1);
 	log_rl(&bad_rl, LOG_CONTROL, LOG_INFO, "client pid %d uid %u: %s",
 	    (int)c->peer.pid, (unsigned)c->peer.uid, what);
 	send_error(s, c, seq, err, what);
@@ -692,7 +692,7 @@ handle_message(struct ctl_server *s, struct conn *c, size_t len, bool trunc)
 		return;
 	}
 	if ((def->flags & CTL_CMDF_MUTATING) && !c->peer.authorized) {
-		STAT_ADD(s, refused, 1);
+		SRV_STAT_ADD(s, refused, 1);
 		log_at(LOG_CONTROL, LOG_INFO, "refused '%s' to pid %d uid %u",
 		    name, (int)c->peer.pid, (unsigned)c->peer.uid);
 		if (s->group != (gid_t)-1)
@@ -802,8 +802,8 @@ accept_clients(struct ctl_server *s)
 			size_t len;
 
 			/* A fresh socket has room for one small message. */
-			STAT_ADD(s, refused, 1);
-			STAT_ADD(s, errors, 1);
+			SRV_STAT_ADD(s, refused, 1);
+			SRV_STAT_ADD(s, errors, 1);
 			snprintf(text, sizeof(text), "too many control clients (%u)",
 			    s->clients_max);
 			ctl_msg_error(&s->tmp, 0, EUSERS, text);
@@ -826,7 +826,7 @@ accept_clients(struct ctl_server *s)
 		    (s->group != (gid_t)-1 && (cred.gid == s->group ||
 		    peer_in_group(fd, s->group)));
 		s->conns[s->nconns++] = c;
-		STAT_ADD(s, accepted, 1);
+		SRV_STAT_ADD(s, accepted, 1);
 		__atomic_store_n(&s->st.clients, s->nconns, __ATOMIC_RELAXED);
 		log_at(LOG_CONTROL, LOG_DEBUG, "client pid %d uid %u%s",
 		    (int)cred.pid, (unsigned)cred.uid,
@@ -903,7 +903,7 @@ server_main(void *arg)
 			struct conn *c = s->conns[i];
 
 			if (c->head && !c->dead && now - c->progress_ms >= s->stall_ms) {
-				STAT_ADD(s, dropped, 1);
+				SRV_STAT_ADD(s, dropped, 1);
 				log_rl(&drop_rl, LOG_CONTROL, LOG_IMPORTANT, ""
 				    "dropping client pid %d: %zu bytes unread for %u ms",
 				    (int)c->peer.pid, c->qbytes, s->stall_ms);

@@ -13,8 +13,8 @@
  * new message type or a new attribute; receivers skip attributes they do not
  * know.  CTL_VERSION changes only if that rule ever has to be broken.
  */
-#ifndef GWLB_CTL_H
-#define GWLB_CTL_H
+#ifndef GWLB_CTL_PROTO_H
+#define GWLB_CTL_PROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,15 +6,15 @@
  * and to normalize it; gwlbtund parses the words again with the same table
  * and is the authority.
  */
-#ifndef GWLB_CTL_CMD_H
-#define GWLB_CTL_CMD_H
+#ifndef GWLB_CTL_COMMANDS_H
+#define GWLB_CTL_COMMANDS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
 
-#include "ctl.h"
+#include "ctl_proto.h"
 #include "log.h"
 
 /* In table order, which is also the order of help and of gwlbctl(8). */

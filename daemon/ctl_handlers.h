@@ -1,6 +1,6 @@
-/* gwlbctl's commands, answered by the daemon (control.c). */
-#ifndef GWLBTUND_CONTROL_H
-#define GWLBTUND_CONTROL_H
+/* gwlbctl's commands, answered by the daemon (ctl_handlers.c). */
+#ifndef GWLBTUND_CTL_HANDLERS_H
+#define GWLBTUND_CTL_HANDLERS_H
 
 /* Take the socket: 0 or -errno (-EADDRINUSE: another daemon answers there). */
 int control_open(void);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the command table and parser (lib/ctl_cmd.c): a vector of
+ * Unit tests for the command table and parser (lib/ctl_commands.c): a vector of
  * command lines with the canonical words they must become or the error
  * they must give (abbreviation, ambiguity, arguments, ENI forms), what
  * completion and `?` are offered, and the check that gwlbctl(8) documents
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "ctl_cmd.h"
+#include "ctl_commands.h"
 
 static unsigned
 split(const char *line, char *buf, size_t len, const char **w, unsigned max)

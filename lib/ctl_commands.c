@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "ctl_cmd.h"
+#include "ctl_commands.h"
 #include "name.h"
 
 #define ENI_HELP	"17 hex digits, vpce-HEX, or a gwi-/gwo- link name"

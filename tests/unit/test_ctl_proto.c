@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "ctl.h"
+#include "ctl_proto.h"
 
 /* --- a raw message writer, independent of ctl.c -------------------------- */
 

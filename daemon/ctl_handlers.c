@@ -1,6 +1,6 @@
 /*
  * The daemon's answers to gwlbctl: one handler per command of the shared
- * table (lib/ctl_cmd.h), each filling records through daemon/ctl.h.  Field
+ * table (lib/ctl_commands.h), each filling records through daemon/ctl_server.h.  Field
  * names are part of the interface (scripts read them with gwlbctl -j):
  * change them only by adding new ones.
  */
@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "ctl_handlers.h"
 #include "cpulist.h"
-#include "ctl.h"
+#include "ctl_server.h"
 #include "flow.h"
 #include "gwlbtund.h"
 #include "hook.h"
@@ -41,7 +41,7 @@ h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	(void)a;
 	(void)arg;
 	stats_kind(WORKER_RX, &rx);
-	stats_kind(WORKER_TUN, &tun);
+	stats_kind(WORKER_REPLY, &tun);
 	stats_kind(-1, &all);
 	ctl_rec_begin(r, "status");
 	ctl_rec_str(r, "version", PACKAGE_VERSION);
