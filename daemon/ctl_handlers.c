@@ -21,6 +21,7 @@
 #include "ctl_server.h"
 #include "flow.h"
 #include "gwlbtund.h"
+#include "stats.h"
 #include "hook.h"
 #include "log.h"
 #include "name.h"
@@ -280,6 +281,7 @@ h_show_drops(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	for (int d = 0; d < DROP__MAX; d++) {
 		ctl_rec_begin(r, "drop");
 		ctl_rec_str(r, "reason", drop_str((enum drop_reason)d));
+		ctl_rec_str(r, "side", drop_side_str(drop_side((enum drop_reason)d)));
 		ctl_rec_str(r, "worker", "all");
 		ctl_rec_u64(r, "count", all.drop[d]);
 		ctl_rec_end(r);
@@ -288,6 +290,7 @@ h_show_drops(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 				continue;
 			ctl_rec_begin(r, "drop");
 			ctl_rec_str(r, "reason", drop_str((enum drop_reason)d));
+			ctl_rec_str(r, "side", drop_side_str(drop_side((enum drop_reason)d)));
 			ctl_rec_strf(r, "worker", "%s%u",
 			    D.workers[i].kind == WORKER_RX ? "rx" : "tun", D.workers[i].kidx);
 			ctl_rec_u64(r, "count", per[i].drop[d]);
@@ -296,6 +299,7 @@ h_show_drops(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	}
 	ctl_rec_begin(r, "drop");
 	ctl_rec_str(r, "reason", "kernel-receive-queue");
+	ctl_rec_str(r, "side", drop_side_str(DROP_SIDE_RECEIVE));
 	ctl_rec_str(r, "worker", "all");
 	ctl_rec_u64(r, "count", all.kernel_drops);
 	ctl_rec_end(r);

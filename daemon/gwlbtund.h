@@ -18,118 +18,11 @@
 #include "geneve.h"
 #include "name.h"
 
-struct ctl_cmd_args;
+#include "clock.h"
+#include "conf.h"
+#include "counters.h"
 
-#define CACHELINE	64
-#define MAX_WORKERS	256
-#define MAX_ORIGINS	32
 #define ENI_BACKLOG_MAX	1024	/* packets an ENI holds while its links come up */
-
-/* Every reason a packet is dropped; each has a counter per thread. */
-enum drop_reason {
-	DROP_TRUNCATED = 0,	/* datagram larger than the receive buffer */
-	DROP_ORIGIN,		/* outer source not in --allowed-origin */
-	DROP_NOT_IPV4,		/* outer not IPv4 (GWLB always sends IPv4) */
-	DROP_GENEVE,		/* first of GENEVE_ERR__MAX - 1 decoder reasons */
-	DROP_ENI_LIMIT = DROP_GENEVE + GENEVE_ERR__MAX - 1,	/* --max-enis reached */
-	DROP_BACKLOG_FULL,	/* ENI still coming up and its backlog is full */
-	DROP_ENI_FAILED,	/* the ENI's links could not be created */
-	DROP_ENI_CLOSING,	/* the ENI is being torn down */
-	DROP_TUN_WRITE,		/* write to the TUN queue failed */
-	DROP_TUN_READ,		/* reading a reply from a TUN queue failed */
-	DROP_NO_FLOW,		/* reply with no flow to return it on */
-	DROP_LINK_LOCAL,	/* the kernel's own link-local traffic (MLD, RS): no flow can carry it */
-	DROP_TOO_BIG,		/* reply larger than GWLB's MTU (it would lose it) */
-	DROP_REPLY_BAD,		/* reply not a parsable IPv4/IPv6 packet */
-	DROP_SEND,		/* sending the reply to GWLB failed */
-	DROP__MAX
-};
-
-const char *drop_str(enum drop_reason r);
-
-static inline enum drop_reason
-drop_from_geneve(enum geneve_err e)
-{
-	return (enum drop_reason)(DROP_GENEVE + (int)e - 1);
-}
-
-struct origin {
-	uint32_t	addr;	/* network order */
-	uint32_t	mask;	/* network order */
-};
-
-struct config {
-	const char	*create_hook;		/* -c */
-	const char	*destroy_hook;		/* -r */
-	unsigned	idle_teardown_s;	/* -t, 0 = never */
-	unsigned	tcp_idle_s;		/* -i */
-	unsigned	udp_idle_s;		/* --udp-idle */
-	unsigned	health_port;		/* -p, 0 = off */
-	bool		health_json;		/* -j */
-	bool		health_status_only;	/* -s */
-	unsigned	rx_threads;
-	cpu_set_t	rx_cpus;
-	bool		rx_pinned;
-	unsigned	tun_threads;
-	cpu_set_t	tun_cpus;
-	bool		tun_pinned;
-	bool		no_return;
-	unsigned	geneve_port;
-	struct in_addr	bind_addr;
-	unsigned	batch;
-	unsigned	rcvbuf;
-	unsigned	busy_poll_us;
-	struct origin	origins[MAX_ORIGINS];
-	unsigned	n_origins;
-	unsigned	max_enis;
-	unsigned	mtu;
-	unsigned	txqueuelen;
-	unsigned	hook_timeout_s;
-	unsigned	max_flows_per_eni;
-	const char	*control_path;
-	gid_t		control_gid;	/* (gid_t)-1: root only */
-	const char	*logging;
-	const char	*config_file;		/* --config */
-	const char	*route_hook;		/* --route-hook */
-	uint32_t	table_lo, table_hi;	/* --table-range */
-	bool		forwarding;		/* --forwarding */
-	struct ctl_cmd_args *cfg_routes;	/* route/rule lines of the config */
-	unsigned	n_cfg_routes;
-};
-
-extern struct config conf;
-
-/* Statistics a thread keeps for itself; summed on read. */
-struct thread_stats {
-	_Atomic uint64_t packets;	/* rx: datagrams received; tun: replies read */
-	_Atomic uint64_t bytes;
-	_Atomic uint64_t batches;	/* recvmmsg / read rounds that returned data */
-	_Atomic uint64_t delivered;	/* rx: written to a gwi- link; tun: sent to GWLB */
-	_Atomic uint64_t delivered_bytes; /* their inner bytes */
-	_Atomic uint64_t drops[DROP__MAX];
-	_Atomic uint64_t kernel_drops;	/* SO_RXQ_OVFL: the socket's own drops */
-} __attribute__((aligned(CACHELINE)));
-
-/* A sum of thread counters (stats.c). */
-struct stats_snap {
-	uint64_t	packets, bytes, batches, delivered, delivered_bytes, kernel_drops, drops;
-	uint64_t	drop[DROP__MAX];
-};
-
-/* Per-ENI counters, one slot per thread. */
-struct eni_stats {
-	_Atomic uint64_t pkts_in;
-	_Atomic uint64_t bytes_in;
-	_Atomic uint64_t pkts_out;
-	_Atomic uint64_t bytes_out;
-	_Atomic uint64_t drops;
-	_Atomic uint64_t last_ns;	/* monotonic, last packet either way */
-} __attribute__((aligned(CACHELINE)));
-
-#define STAT_ADD(field, v) \
-	atomic_store_explicit(&(field), atomic_load_explicit(&(field), \
-	    memory_order_relaxed) + (v), memory_order_relaxed)
-#define STAT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
 
 enum eni_state {
 	ENI_PENDING = 0,	/* links being created, CREATE hook running */
@@ -232,14 +125,6 @@ struct daemon_state {
 
 extern struct daemon_state D;
 
-uint64_t now_ns(void);
-
-/* conf.c */
-int conf_parse(int argc, char **argv);
-/* Read the configuration file into conf (routes in cfg_routes). 0, or -1
- * with a "file:line: reason" message printed to stderr / logged. */
-int conf_load_file(const char *path, bool at_start);
-
 /* worker.c */
 int worker_start_all(void);
 void worker_stop_all(void);
@@ -270,30 +155,6 @@ void qsbr_snapshot_into(uint64_t *snap);
 /* Wake the tun workers so a grace period started now ends soon. */
 void qsbr_kick(void);
 bool qsbr_passed_since(const uint64_t *snap);
-
-/* Adds ts minus its `counters reset` baseline to out. */
-/* stats.c: sums for gwlbctl and the health page */
-void stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
-    struct stats_snap *out);
-void stats_worker(const struct worker *w, struct stats_snap *out);
-/* One ENI as gwlbctl and the health page show it. */
-struct eni_view {
-	const char	*state;
-	uint64_t	pkts_in, bytes_in, pkts_out, bytes_out, drops;
-	uint64_t	flows, flow_inserts, flow_evictions, flow_expired, flow_refused;
-	uint64_t	idle_ns;
-};
-void eni_view(const struct eni *e, uint64_t now, struct eni_view *v);
-/* `gwlbctl counters reset`: what is counted now becomes the new zero. */
-void stats_reset(void);
-/* Sums over every thread of a kind (WORKER_RX, WORKER_REPLY) or all (-1). */
-void stats_kind(int kind, struct stats_snap *out);
-/* Workers whose loop has not turned for too long (0 = healthy). */
-unsigned stats_stuck_workers(uint64_t now, uint64_t limit_ns);
-
-/* health.c */
-int health_start(void);
-void health_stop(void);
 
 /* QSBR: a grace period lets the manager free what workers may still use. */
 static inline void

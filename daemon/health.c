@@ -29,6 +29,7 @@
 
 #include "flow.h"
 #include "gwlbtund.h"
+#include "stats.h"
 #include "hook.h"
 #include "log.h"
 

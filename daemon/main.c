@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "gwlbtund.h"
+#include "stats.h"
 #include "ctl_handlers.h"
 #include "log.h"
 #include "nl.h"

@@ -9,6 +9,7 @@
 
 #include "flow.h"
 #include "gwlbtund.h"
+#include "stats.h"
 
 static void
 stats_raw(const struct thread_stats *ts, struct stats_snap *out)

@@ -194,7 +194,7 @@ gw_write_gwpkt() {
 	the facts in shared/REFERENCE.md (not from lib/geneve.c)."""
 	import json, os, socket, struct, time
 
-	# Receive-side drop reasons of the health page (daemon/worker.c).
+	# Receive-side drop reasons of the health page (daemon/drop.c).
 	RX_REASONS = {"truncated", "origin-not-allowed", "outer-not-ipv4", "eni-limit",
 	              "backlog-full", "eni-failed", "eni-closing", "tun-write"}
 

@@ -1,0 +1,32 @@
+/*
+ * Sums of the counters for gwlbctl, the health page and /metrics (stats.c).
+ */
+#ifndef GWLBTUND_STATS_H
+#define GWLBTUND_STATS_H
+
+#include "gwlbtund.h"
+
+/* stats.c: sums for gwlbctl and the health page */
+void stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
+    struct stats_snap *out);
+void stats_worker(const struct worker *w, struct stats_snap *out);
+/* One ENI as gwlbctl and the health page show it. */
+struct eni_view {
+	const char	*state;
+	uint64_t	pkts_in, bytes_in, pkts_out, bytes_out, drops;
+	uint64_t	flows, flow_inserts, flow_evictions, flow_expired, flow_refused;
+	uint64_t	idle_ns;
+};
+void eni_view(const struct eni *e, uint64_t now, struct eni_view *v);
+/* `gwlbctl counters reset`: what is counted now becomes the new zero. */
+void stats_reset(void);
+/* Sums over every thread of a kind (WORKER_RX, WORKER_REPLY) or all (-1). */
+void stats_kind(int kind, struct stats_snap *out);
+/* Workers whose loop has not turned for too long (0 = healthy). */
+unsigned stats_stuck_workers(uint64_t now, uint64_t limit_ns);
+
+/* health.c */
+int health_start(void);
+void health_stop(void);
+
+#endif
