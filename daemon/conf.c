@@ -22,7 +22,7 @@
 #include "ctl_commands.h"
 #include "gwlbtund.h"
 #include "log.h"
-#include "route.h"
+#include "route_model.h"
 
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR "/run"
@@ -328,7 +328,7 @@ conf_load_file(const char *path, bool at_start)
 			}
 			list = nl;
 			if (ctl_cmd_parse(nw + 1, cw, &list[n], err, sizeof(err)) < 0 ||
-			    route_args_check(&list[n], err, sizeof(err)) < 0) {
+			    route_args_check(&list[n], conf.no_return, err, sizeof(err)) < 0) {
 				/* The parser speaks of "route add": the file does not. */
 				const char *e = err;
 

@@ -6,6 +6,10 @@
 #ifndef GWLBTUND_NL_H
 #define GWLBTUND_NL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 int nl_init(void);
 void nl_fini(void);
 /* ifindex of a link by name, or -errno (-ENODEV when there is none). */

@@ -32,23 +32,7 @@
 #include "log.h"
 #include "nl.h"
 #include "route.h"
-
-struct route_spec {
-	bool		rule;
-	int		family;		/* rules: AF_INET and AF_INET6 both */
-	uint8_t		prefix[16];
-	uint8_t		plen;
-	enum ctl_dir	dev;		/* route: dev; rule: iif */
-	bool		via_set;
-	uint8_t		via[16];
-	bool		table_eni;
-	uint32_t	table;
-	bool		metric_set;
-	uint32_t	metric;
-	bool		eni_any;
-	uint64_t	eni;
-	struct route_spec *next;
-};
+#include "route_model.h"
 
 struct route_inst {
 	struct route_spec spec;		/* a copy: specs may go first */
@@ -88,71 +72,10 @@ route_init(void)
 	return table_used ? 0 : -ENOMEM;
 }
 
-static void
-spec_from_args(const struct ctl_cmd_args *a, struct route_spec *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->rule = a->id == CTL_CMD_RULE_ADD || a->id == CTL_CMD_RULE_DEL;
-	s->eni_any = !a->eni_set || a->eni_any;
-	s->eni = a->eni;
-	s->table_eni = a->table_eni;
-	s->table = a->table_set && !a->table_eni ? a->table : 0;
-	if (s->rule) {
-		s->dev = a->iif;
-		return;
-	}
-	s->family = a->family;
-	memcpy(s->prefix, &a->prefix, a->family == AF_INET ? 4 : 16);
-	s->plen = a->prefix_len;
-	s->dev = a->dev;
-	s->via_set = a->via_set;
-	if (a->via_set)
-		memcpy(s->via, &a->via, a->family == AF_INET ? 4 : 16);
-	s->metric_set = a->metric_set;
-	s->metric = a->metric;
-	if (!a->table_set)
-		s->table = NL_TABLE_MAIN;
-}
-
-static bool
-spec_eq(const struct route_spec *a, const struct route_spec *b)
-{
-	return a->rule == b->rule && a->family == b->family &&
-	    memcmp(a->prefix, b->prefix, 16) == 0 && a->plen == b->plen &&
-	    a->dev == b->dev && a->via_set == b->via_set &&
-	    memcmp(a->via, b->via, 16) == 0 && a->table_eni == b->table_eni &&
-	    a->table == b->table && a->metric_set == b->metric_set &&
-	    a->metric == b->metric && a->eni_any == b->eni_any &&
-	    (a->eni_any || a->eni == b->eni);
-}
-
 static bool
 spec_applies(const struct route_spec *s, const struct eni *e)
 {
 	return s->eni_any || s->eni == e->id;
-}
-
-static bool
-spec_valid_mode(const struct route_spec *s, char *err, size_t errlen)
-{
-	if (conf.no_return && s->dev == CTL_DIR_OUT) {
-		snprintf(err, errlen, "there are no gwo- links with --no-return");
-		return false;
-	}
-	if (s->via_set && s->dev == CTL_DIR_IN) {
-		snprintf(err, errlen, "a gateway on a gwi- link makes no sense: it is a TUN link");
-		return false;
-	}
-	return true;
-}
-
-int
-route_args_check(const struct ctl_cmd_args *a, char *err, size_t errlen)
-{
-	struct route_spec s;
-
-	spec_from_args(a, &s);
-	return spec_valid_mode(&s, err, errlen) ? 0 : -EINVAL;
 }
 
 int
@@ -162,8 +85,8 @@ route_config_add(const struct ctl_cmd_args *a, char *err, size_t errlen)
 
 	if (!s)
 		return -ENOMEM;
-	spec_from_args(a, s);
-	if (!spec_valid_mode(s, err, errlen)) {
+	route_spec_from_args(a, s);
+	if (route_spec_check(s, conf.no_return, err, errlen) < 0) {
 		free(s);
 		return -EINVAL;
 	}
@@ -368,7 +291,7 @@ inst_remove_list(const struct eni *e, struct route_inst **list, const struct rou
 		while (*pp) {
 			struct route_inst *ri = *pp;
 
-			if (ri->spec.rule != (pass == 0) || (only && !spec_eq(&ri->spec, only))) {
+			if (ri->spec.rule != (pass == 0) || (only && !route_spec_eq(&ri->spec, only))) {
 				pp = &ri->next;
 				continue;
 			}
@@ -439,12 +362,12 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 	struct route_spec s, **pp;
 	struct apply_ctx c = { .s = &s, .add = add, .err = err, .errlen = errlen };
 
-	spec_from_args(a, &s);
-	if (!spec_valid_mode(&s, err, errlen))
+	route_spec_from_args(a, &s);
+	if (route_spec_check(&s, conf.no_return, err, errlen) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&route_lock);
 	for (pp = &specs; *pp; pp = &(*pp)->next)
-		if (spec_eq(*pp, &s))
+		if (route_spec_eq(*pp, &s))
 			break;
 	if (add && *pp) {
 		pthread_mutex_unlock(&route_lock);
@@ -481,7 +404,7 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 
 		eni_foreach(apply_one, &undo);
 		for (pp = &specs; *pp; pp = &(*pp)->next) {
-			if (spec_eq(*pp, &s)) {
+			if (route_spec_eq(*pp, &s)) {
 				struct route_spec *old = *pp;
 
 				*pp = old->next;
@@ -504,8 +427,8 @@ route_reload(const struct ctl_cmd_args *list, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		if (!(s = calloc(1, sizeof(*s))))
 			break;
-		spec_from_args(&list[i], s);
-		if (!spec_valid_mode(s, err, sizeof(err))) {
+		route_spec_from_args(&list[i], s);
+		if (route_spec_check(s, conf.no_return, err, sizeof(err)) < 0) {
 			log_msg(LOG_CORE, LOG_IMPORTANT, "reload: %s", err);
 			free(s);
 			continue;
@@ -520,7 +443,7 @@ route_reload(const struct ctl_cmd_args *list, unsigned n)
 		struct route_spec *f;
 
 		next = s->next;
-		for (f = fresh; f && !spec_eq(f, s); f = f->next)
+		for (f = fresh; f && !route_spec_eq(f, s); f = f->next)
 			;
 		if (!f) {
 			struct apply_ctx c = { .s = s, .add = false };
@@ -535,7 +458,7 @@ route_reload(const struct ctl_cmd_args *list, unsigned n)
 
 		for (struct eni_routes *er = per_eni; er && !had; er = er->next)
 			for (struct route_inst *ri = er->list; ri && !had; ri = ri->next)
-				had = spec_eq(&ri->spec, s);
+				had = route_spec_eq(&ri->spec, s);
 		if (!had) {
 			struct apply_ctx c = { .s = s, .add = true, .err = err,
 			    .errlen = sizeof(err) };

@@ -14,8 +14,6 @@
 struct ctl_reply;
 
 int route_init(void);
-/* What the daemon refuses of a parsed route/rule beyond its grammar. */
-int route_args_check(const struct ctl_cmd_args *a, char *err, size_t errlen);
 /* A route/rule from the configuration (a parsed "route add ..."). */
 int route_config_add(const struct ctl_cmd_args *a, char *err, size_t errlen);
 /* Links up: install what applies, before the CREATE hook.  Manager. */

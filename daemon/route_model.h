@@ -1,0 +1,39 @@
+/*
+ * The route model: a route or rule as gwlbtund declares it, from the
+ * parsed command (the configuration file's lines and gwlbctl's route/rule
+ * add/del share lib/ctl_commands.c's grammar) to what route.c installs per
+ * ENI.  A leaf: it depends on nothing of the daemon.
+ */
+#ifndef GWLBTUND_ROUTE_MODEL_H
+#define GWLBTUND_ROUTE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl_commands.h"
+
+struct route_spec {
+	bool		rule;
+	int		family;		/* rules: AF_INET and AF_INET6 both */
+	uint8_t		prefix[16];
+	uint8_t		plen;
+	enum ctl_dir	dev;		/* route: dev; rule: iif */
+	bool		via_set;
+	uint8_t		via[16];
+	bool		table_eni;
+	uint32_t	table;
+	bool		metric_set;
+	uint32_t	metric;
+	bool		eni_any;
+	uint64_t	eni;
+	struct route_spec *next;
+};
+
+void route_spec_from_args(const struct ctl_cmd_args *a, struct route_spec *s);
+bool route_spec_eq(const struct route_spec *a, const struct route_spec *b);
+/* What the daemon refuses beyond the grammar; 0, or -EINVAL with err. */
+int route_spec_check(const struct route_spec *s, bool no_return, char *err, size_t errlen);
+int route_args_check(const struct ctl_cmd_args *a, bool no_return, char *err, size_t errlen);
+
+#endif
