@@ -20,7 +20,8 @@
 
 #include "cpulist.h"
 #include "ctl_commands.h"
-#include "gwlbtund.h"
+#include "conf.h"
+#include "geneve.h"
 #include "log.h"
 #include "route_model.h"
 

@@ -28,8 +28,12 @@
 #include <unistd.h>
 
 #include "flow.h"
-#include "gwlbtund.h"
+#include "clock.h"
+#include "eni_table.h"
+#include "state.h"
+#include "worker.h"
 #include "stats.h"
+#include "health.h"
 #include "hook.h"
 #include "log.h"
 

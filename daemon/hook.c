@@ -19,7 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "gwlbtund.h"
+#include "clock.h"
+#include "conf.h"
 #include "hook.h"
 #include "log.h"
 

@@ -1,7 +1,8 @@
 /*
- * gwlbtund: start-up and shut-down.  The main thread becomes the manager
- * (eni.c): it owns links, hooks and netlink, while the workers (worker.c)
- * move packets.
+ * gwlbtund: start-up and shut-down.  main() parses the configuration,
+ * opens what needs privileges, starts the subsystems bottom up and then
+ * becomes the manager (manager.c), which owns links, hooks and netlink
+ * while the workers (worker.c) move packets.
  */
 #include "config.h"
 
@@ -14,15 +15,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gwlbtund.h"
-#include "stats.h"
+#include "clock.h"
+#include "conf.h"
 #include "ctl_handlers.h"
+#include "eni_table.h"
+#include "health.h"
 #include "log.h"
+#include "manager.h"
 #include "nl.h"
 #include "reply.h"
 #include "route.h"
+#include "state.h"
+#include "worker.h"
 
-struct daemon_state D;
 
 static void
 check_hook(const char *opt, const char *path)
@@ -161,7 +166,7 @@ main(int argc, char **argv)
 		    conf.health_port, strerror(-err));
 		exit(1);
 	}
-	err = eni_manager_run();
+	err = manager_run();
 	health_stop();
 	control_stop();
 	nl_fini();

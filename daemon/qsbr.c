@@ -10,15 +10,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "gwlbtund.h"
 #include "log.h"
-#include "reply.h"
+#include "qsbr.h"
 
 struct retire_gen {
 	void		**ptrs;
 	size_t		n, cap;
-	uint64_t	snap[MAX_WORKERS];
+	uint64_t	snap[QSBR_MAX_READERS];
 	struct retire_gen *next;
 };
 
@@ -27,22 +27,46 @@ static struct retire_gen *cur;
 static struct retire_gen *pending;	/* manager only */
 static struct log_rl rl_leak = LOG_RL_INIT(60, 1);
 
+struct qsbr_reader qsbr_readers[QSBR_MAX_READERS];
+static unsigned n_readers;
+
+void
+qsbr_init(unsigned n)
+{
+	n_readers = n < QSBR_MAX_READERS ? n : QSBR_MAX_READERS;
+	for (unsigned i = 0; i < QSBR_MAX_READERS; i++)
+		qsbr_readers[i].kick_fd = -1;
+}
+
+void
+qsbr_set_kick(unsigned reader, int fd)
+{
+	if (reader < n_readers)
+		qsbr_readers[reader].kick_fd = fd;
+}
+
+void
+qsbr_kick(void)
+{
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < n_readers; i++)
+		if (qsbr_readers[i].kick_fd >= 0)
+			(void)!write(qsbr_readers[i].kick_fd, &one, sizeof(one));
+}
+
 void
 qsbr_snapshot_into(uint64_t *snap)
 {
-	unsigned total = D.n_rx + D.n_tun;
-
-	for (unsigned i = 0; i < total; i++)
-		snap[i] = atomic_load(&D.workers[i].qsbr);
+	for (unsigned i = 0; i < n_readers; i++)
+		snap[i] = atomic_load(&qsbr_readers[i].ctr);
 }
 
 bool
 qsbr_passed_since(const uint64_t *snap)
 {
-	unsigned total = D.n_rx + D.n_tun;
-
-	for (unsigned i = 0; i < total; i++)
-		if ((snap[i] & 1) && atomic_load(&D.workers[i].qsbr) == snap[i])
+	for (unsigned i = 0; i < n_readers; i++)
+		if ((snap[i] & 1) && atomic_load(&qsbr_readers[i].ctr) == snap[i])
 			return false;
 	return true;
 }

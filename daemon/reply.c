@@ -24,7 +24,10 @@
 #include <unistd.h>
 
 #include "flow.h"
-#include "gwlbtund.h"
+#include "clock.h"
+#include "eni_table.h"
+#include "state.h"
+#include "worker.h"
 #include "log.h"
 #include "pkt.h"
 #include "reply.h"

@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 #include "geneve.h"
-#include "gwlbtund.h"
+#include "eni_table.h"
+#include "worker.h"
 
 int reply_init(void);
 /* rx side: remember the flow of an inbound packet (buf = GENEVE header). */
@@ -23,8 +24,5 @@ void reply_queue_ready(struct worker *w, struct tunq *q);
 void reply_flush(struct worker *w);
 /* manager: expire flows a slice at a time, free what the grace period allows */
 void reply_expire(uint64_t now);
-/* Memory the workers may still read: freed by the manager after a grace period. */
-void qsbr_retire(void *p);
-void qsbr_reclaim(void);
 
 #endif

@@ -33,6 +33,7 @@
 #include "nl.h"
 #include "route.h"
 #include "route_model.h"
+#include "state.h"
 
 struct route_inst {
 	struct route_spec spec;		/* a copy: specs may go first */

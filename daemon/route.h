@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "ctl_commands.h"
-#include "gwlbtund.h"
+#include "eni_table.h"
 
 struct ctl_reply;
 

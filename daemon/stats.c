@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "flow.h"
-#include "gwlbtund.h"
+#include "clock.h"
+#include "eni_table.h"
+#include "state.h"
+#include "worker.h"
 #include "stats.h"
 
 static void

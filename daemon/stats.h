@@ -4,7 +4,8 @@
 #ifndef GWLBTUND_STATS_H
 #define GWLBTUND_STATS_H
 
-#include "gwlbtund.h"
+#include "eni_table.h"
+#include "worker.h"
 
 /* stats.c: sums for gwlbctl and the health page */
 void stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
@@ -24,9 +25,5 @@ void stats_reset(void);
 void stats_kind(int kind, struct stats_snap *out);
 /* Workers whose loop has not turned for too long (0 = healthy). */
 unsigned stats_stuck_workers(uint64_t now, uint64_t limit_ns);
-
-/* health.c */
-int health_start(void);
-void health_stop(void);
 
 #endif

@@ -30,7 +30,11 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "gwlbtund.h"
+#include "conf.h"
+#include "eni_table.h"
+#include "qsbr.h"
+#include "state.h"
+#include "worker.h"
 #include "log.h"
 #include "reply.h"
 
@@ -44,30 +48,7 @@
 #define SO_BUSY_POLL 46
 #endif
 
-static struct log_rl rl_tun_write = LOG_RL_INIT(10, 5);
 static struct log_rl rl_drop = LOG_RL_INIT(10, 10);
-
-int
-worker_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t len,
-    struct thread_stats *ts)
-{
-	struct eni_stats *es = &e->stats[slot];
-
-	if (write(fd, p, len) < 0) {
-		/* EBADFD: the link was deleted behind our back.  (EIO is a link
-		 * an operator set down: counted, left as the operator wants.) */
-		if (errno == EBADFD || errno == ENODEV)
-			atomic_store_explicit(&e->broken, true, memory_order_relaxed);
-		STAT_ADD(ts->drops[DROP_TUN_WRITE], 1);
-		STAT_ADD(es->drops, 1);
-		log_rl(&rl_tun_write, LOG_TUNNEL, LOG_IMPORTANT,
-		    "write to %s: %s", e->if_in, strerror(errno));
-		return -1;
-	}
-	STAT_ADD(ts->delivered, 1);
-	STAT_ADD(ts->delivered_bytes, len);
-	return 0;
-}
 
 static void
 worker_name(struct worker *w)
@@ -145,7 +126,7 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 		reply_learn(e, w, &g, buf, src, dst, now);
 	switch (state) {
 	case ENI_UP:
-		worker_deliver(e, w->idx, e->qfd_in[w->kidx], g.inner, g.inner_len, ts);
+		eni_deliver(e, w->idx, e->qfd_in[w->kidx], g.inner, g.inner_len, ts);
 		break;
 	case ENI_PENDING:
 		eni_backlog_or_deliver(e, w->idx, w->kidx, g.inner, g.inner_len, ts);
@@ -247,7 +228,7 @@ rx_main(void *arg)
 				log_rl(&rl_drop, LOG_UDP, LOG_IMPORTANT, "recvmmsg: %s", strerror(errno));
 			continue;
 		}
-		qsbr_online(w);
+		qsbr_online(w->idx);
 		now = coarse_ns();
 		STAT_ADD(w->stats.batches, 1);
 		STAT_ADD(w->stats.packets, (unsigned)n);
@@ -280,7 +261,7 @@ rx_main(void *arg)
 			mh->msg_namelen = sizeof(names[i]);
 			mh->msg_controllen = CMSG_BUF;
 		}
-		qsbr_offline(w);
+		qsbr_offline(w->idx);
 	}
 	free(bufs);
 	free(cbufs);
@@ -304,7 +285,7 @@ reply_main(void *arg)
 		 * and a worker preempted between the wait and its first use of
 		 * one must still hold off their reclamation.  A grace period
 		 * waits at most one STOP_POLL_MS for an idle worker. */
-		qsbr_online(w);
+		qsbr_online(w->idx);
 		n = epoll_wait(w->fd, evs, 64, STOP_POLL_MS);
 		atomic_store_explicit(&w->heartbeat_ns, coarse_ns(), memory_order_relaxed);
 		for (int i = 0; i < n; i++) {
@@ -318,7 +299,7 @@ reply_main(void *arg)
 		}
 		if (n > 0)
 			reply_flush(w);
-		qsbr_offline(w);
+		qsbr_offline(w->idx);
 	}
 	reply_worker_fini(w);
 	return NULL;
@@ -336,6 +317,7 @@ worker_start_all(void)
 	if (!D.workers)
 		return -ENOMEM;
 	memset(D.workers, 0, sizeof(struct worker) * total);
+	qsbr_init(total);
 	for (unsigned i = 0; i < total; i++) {
 		struct worker *w = &D.workers[i];
 
@@ -369,6 +351,8 @@ worker_start_all(void)
 			if (w->kick_fd < 0 || epoll_ctl(w->fd, EPOLL_CTL_ADD, w->kick_fd,
 			    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL }) < 0)
 				return -errno;
+			/* It waits online in epoll_wait: a grace period wakes it. */
+			qsbr_set_kick(w->idx, w->kick_fd);
 			/* Here, not in the thread: a missing privilege stops the
 			 * start with one clear message. */
 			err = reply_worker_init(w);
@@ -397,17 +381,6 @@ worker_start_all(void)
 			return -err;
 	}
 	return 0;
-}
-
-void
-qsbr_kick(void)
-{
-	uint64_t one = 1;
-
-	/* Tun workers wait online in epoll_wait: wake them so that a grace
-	 * period ends now rather than at their next timeout. */
-	for (unsigned i = D.n_rx; i < D.n_rx + D.n_tun; i++)
-		(void)!write(D.workers[i].kick_fd, &one, sizeof(one));
 }
 
 void

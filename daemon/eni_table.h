@@ -1,0 +1,119 @@
+/*
+ * The ENI table (eni_table.c): struct eni, the lock-free lookup the workers
+ * use, the backlog of ENIs coming up, and the request queues the manager
+ * takes work from.
+ */
+#ifndef GWLBTUND_ENI_TABLE_H
+#define GWLBTUND_ENI_TABLE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conf.h"
+#include "counters.h"
+#include "name.h"
+#include "qsbr.h"
+
+#define ENI_BACKLOG_MAX	1024	/* packets an ENI holds while its links come up */
+
+enum eni_state {
+	ENI_PENDING = 0,	/* links being created, CREATE hook running */
+	ENI_UP,
+	ENI_FAILED,		/* links could not be made: drop until retry */
+	ENI_CLOSING,		/* unpublished, DESTROY hook and removal under way */
+};
+
+/* What a reply worker's epoll reports: one queue of one ENI's link. */
+struct tunq {
+	struct eni	*eni;
+	int		fd;
+	bool		out;		/* gwo- rather than gwi- */
+};
+
+struct flow_table;
+
+struct backlog_pkt {
+	uint16_t	len;
+	uint8_t		data[];
+};
+
+struct eni {
+	uint64_t	id;
+	uint64_t	attachment;
+	_Atomic int	state;
+	char		if_in[NAME_IF_MAX];
+	char		if_out[NAME_IF_MAX];
+	char		hex[NAME_HEX_MAX];
+	int		ifindex_in;
+	int		ifindex_out;
+	int		*qfd_in;	/* one queue per worker slot */
+	int		*qfd_out;
+	unsigned	nqueues;
+	struct tunq	*tq;		/* epoll tags of the queues, in then out */
+	struct flow_table *flows;	/* NULL with --no-return */
+
+	pthread_mutex_t	bl_lock;	/* backlog, and PENDING -> UP */
+	struct backlog_pkt *bl[ENI_BACKLOG_MAX];
+	unsigned	bl_len;
+
+	struct eni_stats *stats;	/* [nthreads] */
+	struct eni_stats base;		/* counters reset: subtracted on read */
+	_Atomic bool	broken;		/* a queue write said the link is gone */
+	uint64_t	created_ns;
+	time_t		created_wall;
+	uint64_t	retry_ns;	/* ENI_FAILED: removed after this */
+
+	/* manager-only */
+	int		hook_state;	/* enum hook_state in hook.h */
+	unsigned	hook_runs;
+	unsigned	hook_failures;
+	struct eni	*mgr_next;	/* create queue / closing list */
+	uint64_t	qsbr_snap[QSBR_MAX_READERS];
+	bool		destroy_done;
+	bool		create_running;	/* CREATE hook not finished */
+	bool		links_made;
+	unsigned	rp_reverts;	/* rp_filter set back to 0 */
+	_Atomic uint32_t table;		/* its own routing table, 0 = none */
+};
+
+int eni_table_init(unsigned max_enis);
+/* Lock-free: workers, inside their QSBR online section. */
+struct eni *eni_lookup(uint64_t id);
+/* A worker met an unknown ENI: publish it PENDING and queue it for the
+ * manager; NULL (counted in ts) at --max-enis or out of memory. */
+struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
+    struct thread_stats *ts);
+/* Write one inner packet to a queue of e's gwi- link, counted in ts. */
+int eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p,
+    size_t len, struct thread_stats *ts);
+/* A PENDING ENI: hold the packet (bounded); UP by now: deliver it. */
+void eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue,
+    const uint8_t *p, size_t len, struct thread_stats *ts);
+/* Manager: deliver what the backlog holds, in order, and mark e UP. */
+void eni_backlog_flush(struct eni *e);
+/* Manager: drop what the backlog holds, counted as why. */
+void eni_backlog_drop(struct eni *e, enum drop_reason why);
+unsigned eni_count(void);
+/* Call fn on every published ENI with the table locked (for readers). */
+void eni_foreach(void (*fn)(struct eni *, void *), void *arg);
+/* Up to max published ENIs, collected under the lock, used without it. */
+unsigned eni_collect(struct eni **list, unsigned max);
+/* Ask the manager to tear one ENI down; -ENOENT if there is none. */
+int eni_request_destroy(uint64_t id);
+/* Manager: the ids asked for since the last call. */
+unsigned eni_take_destroy_requests(uint64_t *ids, unsigned max);
+/* Manager: the ENIs workers created since the last call, oldest first,
+ * linked through mgr_next. */
+struct eni *eni_take_creates(void);
+/* Manager: take e out of the table (its memory stays until eni_free). */
+void eni_unpublish(struct eni *e);
+void eni_free(struct eni *e);
+/* Sum of one ENI's per-thread counters. */
+void eni_stats_sum(const struct eni *e, struct eni_stats *out);
+uint64_t eni_idle_ns(const struct eni *e, uint64_t now);
+
+#endif

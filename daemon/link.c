@@ -1,0 +1,106 @@
+/*
+ * An ENI's links: the multi-queue TUN links gwi-X (and gwo-X) made with
+ * TUNSETIFF and set up over rtnetlink (MTU, up, rp_filter 0, link group),
+ * their queues handed to the reply workers' epoll sets, and their removal.
+ * Manager thread only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "eni_table.h"
+#include "link.h"
+#include "log.h"
+#include "nl.h"
+#include "state.h"
+#include "tun.h"
+#include "worker.h"
+
+void
+link_watch_queues(struct eni *e, bool on)
+{
+	if (conf.no_return || D.n_tun == 0)
+		return;
+	for (unsigned q = 0; q < e->nqueues; q++) {
+		struct worker *w = &D.workers[D.n_rx + q % D.n_tun];
+
+		for (int dir = 0; dir < 2; dir++) {
+			struct tunq *t = &e->tq[dir * e->nqueues + q];
+			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t };
+
+			t->eni = e;
+			t->fd = dir ? e->qfd_out[q] : e->qfd_in[q];
+			t->out = dir;
+			if (t->fd < 0)
+				continue;
+			if (on)
+				epoll_ctl(w->fd, EPOLL_CTL_ADD, t->fd, &ev);
+			else
+				epoll_ctl(w->fd, EPOLL_CTL_DEL, t->fd, NULL);
+		}
+	}
+}
+
+static int
+link_make_one(struct eni *e, const char *name, int *fds, int *ifindex)
+{
+	int err;
+
+	err = tun_open_queues(name, fds, e->nqueues);
+	if (err < 0) {
+		log_msg(LOG_TUNNEL, LOG_CRITICAL, "%s: cannot create TUN link: %s",
+		    name, strerror(-err));
+		return err;
+	}
+	err = nl_link_index(name);
+	if (err < 0) {
+		log_msg(LOG_NETLINK, LOG_CRITICAL, "%s: cannot find the new link: %s",
+		    name, strerror(-err));
+		return err;
+	}
+	*ifindex = err;
+	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen, D.link_group);
+	if (err < 0) {
+		log_msg(LOG_NETLINK, LOG_CRITICAL, "%s: cannot set MTU %u, up, rp_filter 0: %s",
+		    name, conf.mtu, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int
+link_make(struct eni *e)
+{
+	int err;
+
+	err = link_make_one(e, e->if_in, e->qfd_in, &e->ifindex_in);
+	if (!err && !conf.no_return)
+		err = link_make_one(e, e->if_out, e->qfd_out, &e->ifindex_out);
+	if (err) {
+		tun_close_queues(e->qfd_in, e->nqueues);
+		tun_close_queues(e->qfd_out, e->nqueues);
+	}
+	return err;
+}
+
+/* The links (deleted first when del_links: one unregister per link is much
+ * faster than detaching its queues one close at a time), then the queues. */
+void
+link_remove(struct eni *e, bool del_links)
+{
+	if (del_links) {
+		nl_link_del(e->ifindex_in);
+		if (!conf.no_return)
+			nl_link_del(e->ifindex_out);
+	}
+	tun_close_queues(e->qfd_in, e->nqueues);
+	tun_close_queues(e->qfd_out, e->nqueues);
+}
+
+int
+link_remove_group(void)
+{
+	return nl_link_del_group(D.link_group);
+}

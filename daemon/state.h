@@ -1,0 +1,39 @@
+/*
+ * What every module of the daemon may read about the running daemon:
+ * its workers, the manager's counter slot and wake-up descriptor, the link
+ * group of our links and daemon-wide counters.  Filled by main() before
+ * any thread starts.  A leaf: it depends only on counters.h.
+ */
+#ifndef GWLBTUND_STATE_H
+#define GWLBTUND_STATE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "counters.h"
+
+struct worker;
+
+struct daemon_state {
+	struct worker	*workers;	/* rx first, then reply */
+	unsigned	n_rx;
+	unsigned	n_tun;
+	unsigned	nthreads;	/* workers + the manager's slot */
+	unsigned	mgr_slot;	/* eni->stats index the manager uses */
+	struct thread_stats mgr_stats;
+	struct stats_snap mgr_base;
+	_Atomic bool	stopping;
+	int		wake_fd;	/* eventfd: ENI creation requests */
+	uint32_t	link_group;	/* IFLA_GROUP of our links: ours alone */
+	_Atomic uint64_t rp_reverts;	/* rp_filter flipped on a link of ours and set back */
+	_Atomic uint64_t links_lost;	/* links of ours deleted behind our back */
+	_Atomic uint64_t nl_resyncs;	/* event socket overflows */
+	time_t		started_wall;
+	uint64_t	started_ns;
+};
+
+extern struct daemon_state D;
+
+#endif
