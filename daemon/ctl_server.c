@@ -444,7 +444,7 @@ send_errorf(struct ctl_server *s, struct conn *c, uint32_t seq, int err,
 /* --- replies ------------------------------------------------------------- */
 
 static void
-reply_flush(struct ctl_reply *r)
+ctl_reply_flush(struct ctl_reply *r)
 {
 	const void *data;
 	size_t len;
@@ -557,7 +557,7 @@ ctl_rec_end(struct ctl_reply *r)
 	}
 	ctl_msg_rec_end(&r->rec);
 	if (ctl_msg_append(&r->cur, &r->rec) < 0) {
-		reply_flush(r);
+		ctl_reply_flush(r);
 		if (!reply_live(r))
 			return;
 		if (ctl_msg_append(&r->cur, &r->rec) < 0) {
@@ -609,7 +609,7 @@ run_handler(struct ctl_server *s, struct conn *c, uint32_t seq,
 	ret = s->h[a->id].fn(r, a, s->h[a->id].arg);
 	if (r->in_rec)
 		ctl_rec_end(r);
-	reply_flush(r);
+	ctl_reply_flush(r);
 	if (c->dead)
 		return;
 	if (r->overflow) {
