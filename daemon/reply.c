@@ -32,7 +32,7 @@
 #include "pkt.h"
 #include "reply.h"
 
-#define RET_BATCH	64
+#define REPLY_BATCH	64
 #define OUTER_LEN	(20 + 8)
 #define HEADROOM	(OUTER_LEN + GENEVE_MAX_HDR_LEN)
 #define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
@@ -45,11 +45,11 @@ struct reply_state {
 	size_t		slot_size;
 	uint8_t		*bufs;
 	uint16_t	ip_id;
-	struct mmsghdr	msgs[RET_BATCH];
-	struct iovec	iov[RET_BATCH];
-	struct sockaddr_in dst[RET_BATCH];
-	struct eni	*eni[RET_BATCH];
-	uint32_t	inner_len[RET_BATCH];
+	struct mmsghdr	msgs[REPLY_BATCH];
+	struct iovec	iov[REPLY_BATCH];
+	struct sockaddr_in dst[REPLY_BATCH];
+	struct eni	*eni[REPLY_BATCH];
+	uint32_t	inner_len[REPLY_BATCH];
 };
 
 /* Later fragments of a reply follow the header their first fragment used. */
@@ -201,7 +201,7 @@ reply_worker_init(struct worker *w)
 		return -errno;
 	}
 	st->slot_size = HEADROOM + conf.mtu + 64;
-	st->bufs = aligned_alloc(64, st->slot_size * RET_BATCH + 64 - (st->slot_size * RET_BATCH) % 64);
+	st->bufs = aligned_alloc(64, st->slot_size * REPLY_BATCH + 64 - (st->slot_size * REPLY_BATCH) % 64);
 	if (!st->bufs) {
 		close(st->raw);
 		free(st);
@@ -245,7 +245,7 @@ link_local(const struct pkt_key *k)
 }
 
 static void
-ret_drop(struct worker *w, struct eni *e, enum drop_reason why)
+reply_drop(struct worker *w, struct eni *e, enum drop_reason why)
 {
 	STAT_ADD(w->stats.drops[why], 1);
 	STAT_ADD(e->stats[w->idx].drops, 1);
@@ -253,7 +253,7 @@ ret_drop(struct worker *w, struct eni *e, enum drop_reason why)
 
 /* Prepare the packet in slot st->n (inner at bufs + slot + HEADROOM). */
 static void
-ret_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out, size_t len,
+reply_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out, size_t len,
     uint64_t now)
 {
 	uint8_t *slot = st->bufs + st->n * st->slot_size;
@@ -269,16 +269,16 @@ ret_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out, s
 	uint32_t sum;
 
 	if (len > GWLB_MTU) {
-		ret_drop(w, e, DROP_TOO_BIG);
+		reply_drop(w, e, DROP_TOO_BIG);
 		return;
 	}
 	if (pkt_parse(inner, len, &pi) != PKT_OK) {
-		ret_drop(w, e, DROP_REPLY_BAD);
+		reply_drop(w, e, DROP_REPLY_BAD);
 		return;
 	}
 	if (pi.frag == PKT_FRAG_LATER) {
 		if (!frag_find(e, &pi, now, &copy.h)) {
-			ret_drop(w, e, DROP_NO_FLOW);
+			reply_drop(w, e, DROP_NO_FLOW);
 			return;
 		}
 		h = &copy.h;
@@ -298,7 +298,7 @@ ret_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out, s
 				log_rl(&rl_noflow, LOG_TUNNEL, LOG_DEBUG, "%s: no flow for %s%s",
 				    out ? e->if_out : e->if_in, k, pi.icmp_error ? " (quoted by an ICMP error)" : "");
 			}
-			ret_drop(w, e, DROP_NO_FLOW);
+			reply_drop(w, e, DROP_NO_FLOW);
 			return;
 		}
 		if (pi.frag == PKT_FRAG_FIRST)
@@ -384,7 +384,7 @@ reply_flush(struct worker *w)
 			/* The first message failed: count it, go on with the rest. */
 			log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending a reply to GWLB: %s",
 			    strerror(errno));
-			ret_drop(w, st->eni[done], DROP_SEND);
+			reply_drop(w, st->eni[done], DROP_SEND);
 			done++;
 			continue;
 		}
@@ -408,7 +408,7 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 	struct eni *e = q->eni;
 	uint64_t now = 0;
 
-	for (int budget = 0; budget < RET_BATCH; budget++) {
+	for (int budget = 0; budget < REPLY_BATCH; budget++) {
 		uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
 		ssize_t r = read(q->fd, inner, st->slot_size - HEADROOM);
 
@@ -426,17 +426,14 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 		if (r == 0)
 			break;
 		if (!now) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-			now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			now = coarse_ns();
 			STAT_ADD(w->stats.batches, 1);
 		}
 		STAT_ADD(w->stats.packets, 1);
 		STAT_ADD(w->stats.bytes, (uint64_t)r);
 		atomic_store_explicit(&e->stats[w->idx].last_ns, now, memory_order_relaxed);
-		ret_prepare(w, st, e, q->out, (size_t)r, now);
-		if (st->n == RET_BATCH)
+		reply_prepare(w, st, e, q->out, (size_t)r, now);
+		if (st->n == REPLY_BATCH)
 			reply_flush(w);
 	}
 }

@@ -2,8 +2,8 @@
  * The return path: learning flows from what GWLB sends, and sending the
  * appliance's replies back to GWLB with the header the flow came with.
  */
-#ifndef GWLBTUND_RET_H
-#define GWLBTUND_RET_H
+#ifndef GWLBTUND_REPLY_H
+#define GWLBTUND_REPLY_H
 
 #include <netinet/in.h>
 #include <stdint.h>
@@ -17,7 +17,7 @@ int reply_init(void);
 void reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
     const uint8_t *buf, const struct sockaddr_in *src, const struct in_addr *dst,
     uint64_t now);
-/* tun side */
+/* reply workers */
 int reply_worker_init(struct worker *w);
 void reply_worker_fini(struct worker *w);
 void reply_queue_ready(struct worker *w, struct tunq *q);
