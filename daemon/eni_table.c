@@ -420,3 +420,23 @@ eni_collect(struct eni **list, unsigned max)
 	pthread_mutex_unlock(&tbl_lock);
 	return n;
 }
+
+void
+eni_table_fini(void)
+{
+	struct eni *list[64];
+	unsigned n;
+
+	/* Nothing runs any more: no grace period to wait for. */
+	while ((n = eni_collect(list, 64)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			eni_unpublish(list[i]);
+			eni_free(list[i]);
+		}
+	}
+	create_q = NULL;
+	n_destroy_req = 0;
+	free(slots);
+	slots = NULL;
+	slot_mask = 0;
+}

@@ -81,6 +81,8 @@ struct eni {
 };
 
 int eni_table_init(unsigned max_enis);
+/* Free the table and every ENI still in it (tests; the daemon exits). */
+void eni_table_fini(void);
 /* Lock-free: workers, inside their QSBR online section. */
 struct eni *eni_lookup(uint64_t id);
 /* A worker met an unknown ENI: publish it PENDING and queue it for the
