@@ -94,7 +94,7 @@ rec_eni(struct ctl_reply *r, struct eni *e, uint64_t now, bool detail)
 	ctl_rec_u64(r, "bytes_out", v.bytes_out);
 	ctl_rec_u64(r, "drops", v.drops);
 	ctl_rec_u64(r, "flows", v.flows);
-	ctl_rec_u64(r, "table", atomic_load(&e->table));
+	ctl_rec_u64(r, "table", route_eni_table(e->id));
 	ctl_rec_u64(r, "idle_s", v.idle_ns / 1000000000ull);
 	if (detail) {
 		char att[NAME_HEX_MAX], created[32];

@@ -77,7 +77,6 @@ struct eni {
 	bool		create_running;	/* CREATE hook not finished */
 	bool		links_made;
 	unsigned	rp_reverts;	/* rp_filter set back to 0 */
-	_Atomic uint32_t table;		/* its own routing table, 0 = none */
 };
 
 int eni_table_init(unsigned max_enis);

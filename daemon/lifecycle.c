@@ -107,7 +107,15 @@ eni_bring_up(struct eni *e)
 	}
 	e->links_made = true;
 	link_watch_queues(e, true);
-	route_eni_up(e);
+	{
+		struct route_eni re = { .id = e->id, .ifindex_in = e->ifindex_in,
+		    .ifindex_out = e->ifindex_out };
+
+		memcpy(re.hex, e->hex, sizeof(re.hex));
+		memcpy(re.if_in, e->if_in, sizeof(re.if_in));
+		memcpy(re.if_out, e->if_out, sizeof(re.if_out));
+		route_eni_up(&re);
+	}
 	log_msg(LOG_CORE, LOG_INFO, "ENI %s: %s%s%s up (attachment %017llx)",
 	    e->hex, e->if_in, conf.no_return ? "" : " and ",
 	    conf.no_return ? "" : e->if_out, (unsigned long long)e->attachment);
@@ -207,7 +215,7 @@ lifecycle_reap(void)
 		if (e->destroy_done && !e->create_running && qsbr_passed_since(e->qsbr_snap)) {
 			*pp = e->mgr_next;
 			if (e->links_made)
-				route_eni_down(e);
+				route_eni_down(e->id);
 			if (e->links_made && shutting_down) {
 				/* Shutdown: the links go together, in one batch. */
 				e->mgr_next = dead;
@@ -438,5 +446,5 @@ lifecycle_give_up(void)
 	 * and (lifecycle_bury) their links. */
 	for (struct eni *c = closing; c; c = c->mgr_next)
 		if (c->links_made)
-			route_eni_down(c);
+			route_eni_down(c->id);
 }

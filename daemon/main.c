@@ -119,7 +119,8 @@ main(int argc, char **argv)
 		errno = -err;
 		fatal("netlink");
 	}
-	if (eni_table_init(conf.max_enis) < 0 || reply_init() < 0 || route_init() < 0)
+	if (eni_table_init(conf.max_enis) < 0 || reply_init() < 0 ||
+	    route_init(D.wake_fd) < 0)
 		fatalx("out of memory");
 	for (unsigned i = 0; i < conf.n_cfg_routes; i++) {
 		char rerr[256];

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "nl.h"
+#include "route_model.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -349,31 +350,32 @@ nl_link_rp_filter_off(int ifindex, const char *name)
 }
 
 static int
-nl_put_route(struct nlmsghdr *nlh, size_t cap, const struct nl_route *r)
+nl_put_route(struct nlmsghdr *nlh, size_t cap, const struct route_inst *ri)
 {
+	const struct route_spec *s = &ri->spec;
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	size_t alen = r->family == AF_INET ? 4 : 16;
+	size_t alen = ri->family == AF_INET ? 4 : 16;
 
-	rtm->rtm_family = (uint8_t)r->family;
-	rtm->rtm_dst_len = r->plen;
-	rtm->rtm_table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC;
+	rtm->rtm_family = (uint8_t)ri->family;
+	rtm->rtm_dst_len = s->plen;
+	rtm->rtm_table = ri->table < 256 ? (uint8_t)ri->table : RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = RTPROT_GWLBTUN;
-	rtm->rtm_scope = r->via_set ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	rtm->rtm_scope = s->via_set ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
-	if (r->plen && !mnl_attr_put_check(nlh, cap, RTA_DST, alen, r->dst))
+	if (s->plen && !mnl_attr_put_check(nlh, cap, RTA_DST, alen, s->prefix))
 		return -EMSGSIZE;
-	if (!mnl_attr_put_u32_check(nlh, cap, RTA_OIF, (uint32_t)r->oif) ||
-	    !mnl_attr_put_u32_check(nlh, cap, RTA_TABLE, r->table))
+	if (!mnl_attr_put_u32_check(nlh, cap, RTA_OIF, (uint32_t)ri->oif) ||
+	    !mnl_attr_put_u32_check(nlh, cap, RTA_TABLE, ri->table))
 		return -EMSGSIZE;
-	if (r->via_set && !mnl_attr_put_check(nlh, cap, RTA_GATEWAY, alen, r->via))
+	if (s->via_set && !mnl_attr_put_check(nlh, cap, RTA_GATEWAY, alen, s->via))
 		return -EMSGSIZE;
-	if (r->metric_set && !mnl_attr_put_u32_check(nlh, cap, RTA_PRIORITY, r->metric))
+	if (s->metric_set && !mnl_attr_put_u32_check(nlh, cap, RTA_PRIORITY, s->metric))
 		return -EMSGSIZE;
 	return 0;
 }
 
 int
-nl_route(bool add, const struct nl_route *r, const char *what, char *err, size_t errlen)
+nl_route(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
@@ -384,14 +386,14 @@ nl_route(bool add, const struct nl_route *r, const char *what, char *err, size_t
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	ret = nl_put_route(nlh, sizeof(buf), r);
+	ret = nl_put_route(nlh, sizeof(buf), ri);
 	if (ret < 0)
 		return ret;
 	return nl_talk(nlh, &req);
 }
 
 int
-nl_rule(bool add, const struct nl_rule *r, const char *what, char *err, size_t errlen)
+nl_rule(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
@@ -403,14 +405,13 @@ nl_rule(bool add, const struct nl_rule *r, const char *what, char *err, size_t e
 	nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
-	frh->family = (uint8_t)r->family;
+	frh->family = (uint8_t)ri->family;
 	frh->action = FR_ACT_TO_TBL;
-	frh->table = r->table < 256 ? (uint8_t)r->table : RT_TABLE_UNSPEC;
-	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), FRA_IIFNAME, r->iif) ||
-	    !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_TABLE, r->table) ||
+	frh->table = ri->table < 256 ? (uint8_t)ri->table : RT_TABLE_UNSPEC;
+	/* No FRA_PRIORITY: the kernel picks one below the last rule. */
+	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), FRA_IIFNAME, ri->dev) ||
+	    !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_TABLE, ri->table) ||
 	    !mnl_attr_put_u8_check(nlh, sizeof(buf), FRA_PROTOCOL, RTPROT_GWLBTUN))
-		return -EMSGSIZE;
-	if (r->prio && !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_PRIORITY, r->prio))
 		return -EMSGSIZE;
 	return nl_talk(nlh, &req);
 }

@@ -23,41 +23,22 @@ int nl_link_del_group(uint32_t group);
 /* Delete a link by index; 0, or -errno (-ENODEV if already gone). */
 int nl_link_del(int ifindex);
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
 /* rtm_protocol of every route and rule we install, so leftovers are ours to
  * find (not in iproute2's rt_protos; `ip route show proto 247`). */
 #define RTPROT_GWLBTUN	247
 #define NL_TABLE_MAIN	254	/* RT_TABLE_MAIN */
 
-
-struct nl_route {
-	int		family;		/* AF_INET or AF_INET6 */
-	uint8_t		dst[16];
-	uint8_t		plen;
-	int		oif;
-	bool		via_set;
-	uint8_t		via[16];
-	uint32_t	table;
-	bool		metric_set;
-	uint32_t	metric;
-};
-
-struct nl_rule {
-	int		family;
-	const char	*iif;
-	uint32_t	table;
-	uint32_t	prio;		/* 0: the kernel picks */
-};
+struct route_inst;	/* route_model.h */
 
 /*
- * Add (NLM_F_EXCL) or delete; 0 or -errno.  err gets the kernel's reason
- * with its extended ACK text.  Deleting what is not there is not logged.
+ * Add (NLM_F_EXCL) or delete one instance of the route model; 0 or -errno.
+ * err gets the kernel's reason with its extended ACK text.  Deleting what
+ * is not there is not logged.
  */
-int nl_route(bool add, const struct nl_route *r, const char *what, char *err, size_t errlen);
-int nl_rule(bool add, const struct nl_rule *r, const char *what, char *err, size_t errlen);
+int nl_route(bool add, const struct route_inst *ri, const char *what, char *err,
+    size_t errlen);
+int nl_rule(bool add, const struct route_inst *ri, const char *what, char *err,
+    size_t errlen);
 /* Remove routes and rules with our protocol; returns how many. */
 int nl_sweep_leftovers(void);
 

@@ -12,13 +12,19 @@
  * routes) when it goes.  Everything carries rtm_protocol RTPROT_GWLBTUN,
  * so what a crashed run left is found and removed at start.
  *
+ * The manager says which ENIs are up (route_eni_up/down with a struct
+ * route_eni); this file keeps that list itself, so it never looks into
+ * the ENI table.  Requests go to the kernel as the route model's
+ * instances (route_model.h) through nl_route() and nl_rule(), which the
+ * unit test replaces with a recorder.
+ *
  * gwlbctl's route/rule add/del reach the manager through a one-slot
  * request queue and wait for the answer, so netlink stays on one thread
  * and the caller learns what the kernel said.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "ctl_server.h"
 #include "hook.h"
 #include "log.h"
@@ -35,27 +42,35 @@
 #include "route_model.h"
 #include "state.h"
 
-struct route_inst {
-	struct route_spec spec;		/* a copy: specs may go first */
-	int		family;
-	uint32_t	table;
+/* One instance as installed, and what the kernel said of it. */
+struct inst {
+	struct route_inst ri;
 	int		err;		/* 0 installed, else -errno */
 	char		errmsg[160];
-	char		text[200];	/* as ip would print it */
-	struct route_inst *next;
+	char		text[200];	/* route_inst_text() */
+	struct inst	*next;
 };
 
+/* An ENI that is up, as the manager described it, and what it has. */
 struct eni_routes {
-	uint64_t	eni;
+	struct route_eni eni;
 	uint32_t	table;		/* its own table, 0 = none */
-	struct route_inst *list;
+	struct inst	*list;		/* routes before the rules that use them */
 	struct eni_routes *next;
 };
 
-static pthread_mutex_t route_lock = PTHREAD_MUTEX_INITIALIZER;	/* specs, per-ENI lists */
+/*
+ * route_lock: specs and the per-ENI lists, held by the manager across
+ * netlink requests.  table_lock: per_eni's links and tables, held briefly,
+ * so route_eni_table() (called with the ENI table locked) never waits for
+ * the kernel.  Order: route_lock, then table_lock.
+ */
+static pthread_mutex_t route_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct route_spec *specs;
 static struct eni_routes *per_eni;
 static uint8_t *table_used;		/* [table_hi - table_lo + 1] */
+static int wake;			/* the manager's eventfd */
 
 /* route_request()'s slot */
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,14 +82,51 @@ static bool req_done;
 static char req_err[512];
 
 int
-route_init(void)
+route_init(int wake_fd)
 {
+	wake = wake_fd;
 	table_used = calloc(conf.table_hi - conf.table_lo + 1, 1);
 	return table_used ? 0 : -ENOMEM;
 }
 
+static void
+inst_free_list(struct inst *i)
+{
+	while (i) {
+		struct inst *next = i->next;
+
+		free(i);
+		i = next;
+	}
+}
+
+void
+route_fini(void)
+{
+	/* What is installed stays: route_eni_down() is what removes it. */
+	pthread_mutex_lock(&route_lock);
+	pthread_mutex_lock(&table_lock);
+	while (per_eni) {
+		struct eni_routes *er = per_eni;
+
+		per_eni = er->next;
+		inst_free_list(er->list);
+		free(er);
+	}
+	pthread_mutex_unlock(&table_lock);
+	while (specs) {
+		struct route_spec *s = specs;
+
+		specs = s->next;
+		free(s);
+	}
+	free(table_used);
+	table_used = NULL;
+	pthread_mutex_unlock(&route_lock);
+}
+
 static bool
-spec_applies(const struct route_spec *s, const struct eni *e)
+spec_applies(const struct route_spec *s, const struct route_eni *e)
 {
 	return s->eni_any || s->eni == e->id;
 }
@@ -105,21 +157,15 @@ route_config_add(const struct ctl_cmd_args *a, char *err, size_t errlen)
 }
 
 static struct eni_routes *
-eni_routes_get(uint64_t id, bool create)
+eni_routes_find(uint64_t id)
 {
-	struct eni_routes *r;
+	struct eni_routes *er;
 
-	for (r = per_eni; r; r = r->next)
-		if (r->eni == id)
-			return r;
-	if (!create || !(r = calloc(1, sizeof(*r))))
-		return NULL;
-	r->eni = id;
-	r->next = per_eni;
-	per_eni = r;
-	return r;
+	for (er = per_eni; er; er = er->next)
+		if (er->eni.id == id)
+			return er;
+	return NULL;
 }
-
 
 static void
 route_hook_done(void *arg, enum hook_state res)
@@ -129,14 +175,15 @@ route_hook_done(void *arg, enum hook_state res)
 }
 
 static void
-route_hook(const struct eni *e, const struct route_inst *ri, bool add)
+route_hook(const struct route_eni *e, const struct inst *in, bool add)
 {
 	char f_action[32], f_family[32], f_route[240], f_eni[48], f_table[32], f_in[48],
 	    f_out[48], table[16], tag[64];
+	const struct route_inst *ri = &in->ri;
 	const char *action = ri->spec.rule ? (add ? "RULE-ADD" : "RULE-DEL") :
 	    (add ? "ROUTE-ADD" : "ROUTE-DEL");
 	const char *family = ri->family == AF_INET6 ? "inet6" : "inet";
-	const char *args[] = { action, family, ri->text, e->hex, table, NULL };
+	const char *args[] = { action, family, in->text, e->hex, table, NULL };
 	const char *facts[] = { f_action, f_family, f_route, f_eni, f_table, f_in, f_out, NULL };
 	int err;
 
@@ -145,7 +192,7 @@ route_hook(const struct eni *e, const struct route_inst *ri, bool add)
 	snprintf(table, sizeof(table), "%u", ri->table);
 	snprintf(f_action, sizeof(f_action), "GWLB_ACTION=%s", action);
 	snprintf(f_family, sizeof(f_family), "GWLB_FAMILY=%s", family);
-	snprintf(f_route, sizeof(f_route), "GWLB_ROUTE=%s", ri->text);
+	snprintf(f_route, sizeof(f_route), "GWLB_ROUTE=%s", in->text);
 	snprintf(f_eni, sizeof(f_eni), "GWLB_ENI=%s", e->hex);
 	snprintf(f_table, sizeof(f_table), "GWLB_TABLE=%u", ri->table);
 	snprintf(f_in, sizeof(f_in), "GWLB_IFACE_IN=%s", e->if_in);
@@ -177,182 +224,187 @@ table_free(uint32_t t)
 		table_used[t - conf.table_lo] = 0;
 }
 
-/* Install one instance; fills err/errmsg/text. */
+/* Install or remove one instance; fills err and errmsg. */
 static void
-inst_apply(const struct eni *e, struct route_inst *ri, bool add)
+inst_apply(const struct route_eni *e, struct inst *in, bool add)
 {
-	const struct route_spec *s = &ri->spec;
-	const char *dev = s->dev == CTL_DIR_IN ? e->if_in : e->if_out;
+	const struct route_inst *ri = &in->ri;
 	char what[240];
 
-	if (s->rule) {
-		struct nl_rule nr = { .family = ri->family, .iif = dev, .table = ri->table };
-
-		snprintf(ri->text, sizeof(ri->text), "iif %s lookup %u proto %d", dev,
-		    ri->table, RTPROT_GWLBTUN);
+	if (ri->spec.rule) {
 		snprintf(what, sizeof(what), "%s rule %s%s", add ? "add" : "delete",
-		    ri->family == AF_INET6 ? "-6 " : "", ri->text);
-		ri->err = nl_rule(add, &nr, what, ri->errmsg, sizeof(ri->errmsg));
+		    ri->family == AF_INET6 ? "-6 " : "", in->text);
+		in->err = nl_rule(add, ri, what, in->errmsg, sizeof(in->errmsg));
 	} else {
-		struct nl_route nr = { .family = ri->family, .plen = s->plen,
-		    .oif = s->dev == CTL_DIR_IN ? e->ifindex_in : e->ifindex_out,
-		    .via_set = s->via_set, .table = ri->table,
-		    .metric_set = s->metric_set, .metric = s->metric };
-		char pfx[INET6_ADDRSTRLEN], via[INET6_ADDRSTRLEN + 5] = "", met[24] = "";
-
-		memcpy(nr.dst, s->prefix, 16);
-		memcpy(nr.via, s->via, 16);
-		inet_ntop(ri->family, s->prefix, pfx, sizeof(pfx));
-		if (s->via_set) {
-			memcpy(via, "via ", 4);
-			inet_ntop(ri->family, s->via, via + 4, sizeof(via) - 4);
-			strcat(via, " ");
-		}
-		if (s->metric_set)
-			snprintf(met, sizeof(met), " metric %u", s->metric);
-		snprintf(ri->text, sizeof(ri->text), "%s/%u %sdev %s table %u proto %d%s",
-		    pfx, s->plen, via, dev, ri->table, RTPROT_GWLBTUN, met);
-		snprintf(what, sizeof(what), "%s route %s", add ? "add" : "delete", ri->text);
-		ri->err = nl_route(add, &nr, what, ri->errmsg, sizeof(ri->errmsg));
+		snprintf(what, sizeof(what), "%s route %s", add ? "add" : "delete", in->text);
+		in->err = nl_route(add, ri, what, in->errmsg, sizeof(in->errmsg));
 	}
-	if (add && ri->err == 0)
-		ri->errmsg[0] = '\0';
-	if (ri->err == 0)
-		route_hook(e, ri, add);
+	if (add && in->err == 0)
+		in->errmsg[0] = '\0';
+	if (in->err == 0)
+		route_hook(e, in, add);
 }
 
-/* Instances of spec s for ENI e: a route has one family, a rule both. */
+/* Instances of spec s for ENI er: a route has one family, a rule both. */
 static int
-eni_add_spec(struct eni_routes *er, struct eni *e, const struct route_spec *s,
-    char *err, size_t errlen)
+eni_add_spec(struct eni_routes *er, const struct route_spec *s, char *err, size_t errlen)
 {
+	const struct route_eni *e = &er->eni;
 	int families[2] = { s->family, 0 }, ret = 0;
+	bool in = s->dev == CTL_DIR_IN;
 
 	if (s->rule) {
 		families[0] = AF_INET;
 		families[1] = AF_INET6;
 	}
 	if (s->table_eni && !er->table) {
-		er->table = table_alloc();
-		if (!er->table) {
+		uint32_t t = table_alloc();
+
+		if (!t) {
 			snprintf(err, errlen, "no free table in --table-range %u-%u",
 			    conf.table_lo, conf.table_hi);
 			return -ENOSPC;
 		}
-		atomic_store(&e->table, er->table);
+		pthread_mutex_lock(&table_lock);
+		er->table = t;
+		pthread_mutex_unlock(&table_lock);
 	}
 	for (int i = 0; i < 2 && families[i]; i++) {
-		struct route_inst *ri = calloc(1, sizeof(*ri)), **tail;
+		struct inst *n = calloc(1, sizeof(*n)), **tail;
 
-		if (!ri)
+		if (!n)
 			return -ENOMEM;
-		ri->spec = *s;
-		ri->spec.next = NULL;
-		ri->family = families[i];
-		ri->table = s->table_eni ? er->table : s->table;
-		inst_apply(e, ri, true);
-		if (ri->err && !ret) {
-			ret = ri->err;
-			snprintf(err, errlen, "ENI %s: %s: %s", e->hex, ri->text, ri->errmsg);
+		route_inst_make(&n->ri, s, families[i], s->table_eni ? er->table : s->table,
+		    in ? e->if_in : e->if_out, in ? e->ifindex_in : e->ifindex_out);
+		route_inst_text(&n->ri, n->text, sizeof(n->text));
+		inst_apply(e, n, true);
+		if (n->err && !ret) {
+			ret = n->err;
+			snprintf(err, errlen, "ENI %s: %s: %s", e->hex, n->text, n->errmsg);
 		}
 		/* Keep the order: routes before the rules that point at them. */
 		for (tail = &er->list; *tail; tail = &(*tail)->next)
 			;
-		*tail = ri;
+		*tail = n;
 	}
 	return ret;
 }
 
 void
-route_eni_up(struct eni *e)
+route_eni_up(const struct route_eni *e)
 {
 	struct eni_routes *er;
 	char err[256];
 
 	pthread_mutex_lock(&route_lock);
-	er = eni_routes_get(e->id, true);
+	if (eni_routes_find(e->id)) {
+		pthread_mutex_unlock(&route_lock);
+		log_msg(LOG_CORE, LOG_IMPORTANT, "ENI %s: routes already up", e->hex);
+		return;
+	}
+	er = calloc(1, sizeof(*er));
 	if (er) {
+		er->eni = *e;
+		pthread_mutex_lock(&table_lock);
+		er->next = per_eni;
+		per_eni = er;
+		pthread_mutex_unlock(&table_lock);
 		/* Routes first, then the rules that send traffic to them. */
 		for (int pass = 0; pass < 2; pass++)
 			for (struct route_spec *s = specs; s; s = s->next)
 				if (s->rule == (pass == 1) && spec_applies(s, e) &&
-				    eni_add_spec(er, e, s, err, sizeof(err)) < 0)
+				    eni_add_spec(er, s, err, sizeof(err)) < 0)
 					log_msg(LOG_NETLINK, LOG_IMPORTANT, "%s", err);
 	}
 	pthread_mutex_unlock(&route_lock);
 }
 
 static void
-inst_remove_list(const struct eni *e, struct route_inst **list, const struct route_spec *only)
+inst_remove_list(struct eni_routes *er, const struct route_spec *only)
 {
 	/* Rules first (they point at routes), then routes. */
 	for (int pass = 0; pass < 2; pass++) {
-		struct route_inst **pp = list;
+		struct inst **pp = &er->list;
 
 		while (*pp) {
-			struct route_inst *ri = *pp;
+			struct inst *in = *pp;
 
-			if (ri->spec.rule != (pass == 0) || (only && !route_spec_eq(&ri->spec, only))) {
-				pp = &ri->next;
+			if (in->ri.spec.rule != (pass == 0) ||
+			    (only && !route_spec_eq(&in->ri.spec, only))) {
+				pp = &in->next;
 				continue;
 			}
-			if (ri->err == 0)
-				inst_apply(e, ri, false);
-			*pp = ri->next;
-			free(ri);
+			if (in->err == 0)
+				inst_apply(&er->eni, in, false);
+			*pp = in->next;
+			free(in);
 		}
 	}
 }
 
 void
-route_eni_down(struct eni *e)
+route_eni_down(uint64_t id)
 {
 	struct eni_routes **pp, *er;
 
 	pthread_mutex_lock(&route_lock);
 	for (pp = &per_eni; *pp; pp = &(*pp)->next) {
-		if ((*pp)->eni != e->id)
+		if ((*pp)->eni.id != id)
 			continue;
 		er = *pp;
-		inst_remove_list(e, &er->list, NULL);
+		inst_remove_list(er, NULL);
 		table_free(er->table);
-		atomic_store(&e->table, 0);
+		pthread_mutex_lock(&table_lock);
 		*pp = er->next;
+		pthread_mutex_unlock(&table_lock);
 		free(er);
 		break;
 	}
 	pthread_mutex_unlock(&route_lock);
 }
 
-struct apply_ctx {
-	const struct route_spec *s;
-	bool		add;
-	int		ret;
-	char		*err;
-	size_t		errlen;
-	unsigned	n;
-};
-
-static void
-apply_one(struct eni *e, void *arg)
+uint32_t
+route_eni_table(uint64_t id)
 {
-	struct apply_ctx *c = arg;
 	struct eni_routes *er;
-	int ret;
+	uint32_t t = 0;
 
-	if (atomic_load(&e->state) != ENI_UP || !spec_applies(c->s, e))
-		return;
-	er = eni_routes_get(e->id, c->add);
-	if (!er)
-		return;
-	c->n++;
-	if (!c->add) {
-		inst_remove_list(e, &er->list, c->s);
-		return;
+	pthread_mutex_lock(&table_lock);
+	for (er = per_eni; er; er = er->next)
+		if (er->eni.id == id) {
+			t = er->table;
+			break;
+		}
+	pthread_mutex_unlock(&table_lock);
+	return t;
+}
+
+/* Add or remove spec s on every ENI that is up and it applies to; with
+ * add, the first error (in err) is returned but every ENI is tried. */
+static int
+apply_all(const struct route_spec *s, bool add, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (struct eni_routes *er = per_eni; er; er = er->next) {
+		int r;
+
+		if (!spec_applies(s, &er->eni))
+			continue;
+		if (!add) {
+			inst_remove_list(er, s);
+			continue;
+		}
+		r = eni_add_spec(er, s, err, errlen);
+		if (r < 0 && !ret)
+			ret = r;
+		if (ret < 0) {
+			/* Later errors must not replace the first one's text. */
+			err = NULL;
+			errlen = 0;
+		}
 	}
-	ret = eni_add_spec(er, e, c->s, c->err, c->errlen);
-	if (ret < 0 && !c->ret)
-		c->ret = ret;
+	return ret;
 }
 
 /* Manager: do one route/rule add/del for gwlbctl. */
@@ -361,7 +413,7 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 {
 	bool add = a->id == CTL_CMD_ROUTE_ADD || a->id == CTL_CMD_RULE_ADD;
 	struct route_spec s, **pp;
-	struct apply_ctx c = { .s = &s, .add = add, .err = err, .errlen = errlen };
+	int ret;
 
 	route_spec_from_args(a, &s);
 	if (route_spec_check(&s, conf.no_return, err, errlen) < 0)
@@ -396,14 +448,11 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 		*pp = old->next;
 		free(old);
 	}
-	/* eni_foreach takes the table lock inside ours: always in this order. */
-	eni_foreach(apply_one, &c);
-	if (add && c.ret < 0) {
+	ret = apply_all(&s, add, err, errlen);
+	if (add && ret < 0) {
 		/* All or nothing: a refused `route add` leaves no trace, so the
 		 * same command can simply be given again once it can work. */
-		struct apply_ctx undo = { .s = &s, .add = false, .err = NULL, .errlen = 0 };
-
-		eni_foreach(apply_one, &undo);
+		apply_all(&s, false, NULL, 0);
 		for (pp = &specs; *pp; pp = &(*pp)->next) {
 			if (route_spec_eq(*pp, &s)) {
 				struct route_spec *old = *pp;
@@ -415,7 +464,7 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 		}
 	}
 	pthread_mutex_unlock(&route_lock);
-	return c.ret;
+	return ret;
 }
 
 void
@@ -446,11 +495,8 @@ route_reload(const struct ctl_cmd_args *list, unsigned n)
 		next = s->next;
 		for (f = fresh; f && !route_spec_eq(f, s); f = f->next)
 			;
-		if (!f) {
-			struct apply_ctx c = { .s = s, .add = false };
-
-			eni_foreach(apply_one, &c);
-		}
+		if (!f)
+			apply_all(s, false, NULL, 0);
 		free(s);
 	}
 	specs = fresh;
@@ -458,16 +504,10 @@ route_reload(const struct ctl_cmd_args *list, unsigned n)
 		bool had = false;
 
 		for (struct eni_routes *er = per_eni; er && !had; er = er->next)
-			for (struct route_inst *ri = er->list; ri && !had; ri = ri->next)
-				had = route_spec_eq(&ri->spec, s);
-		if (!had) {
-			struct apply_ctx c = { .s = s, .add = true, .err = err,
-			    .errlen = sizeof(err) };
-
-			eni_foreach(apply_one, &c);
-			if (c.ret < 0)
-				log_msg(LOG_NETLINK, LOG_IMPORTANT, "reload: %s", err);
-		}
+			for (struct inst *in = er->list; in && !had; in = in->next)
+				had = route_spec_eq(&in->ri.spec, s);
+		if (!had && apply_all(s, true, err, sizeof(err)) < 0)
+			log_msg(LOG_NETLINK, LOG_IMPORTANT, "reload: %s", err);
 	}
 	pthread_mutex_unlock(&route_lock);
 }
@@ -487,7 +527,7 @@ route_request(const struct ctl_cmd_args *a, char *err, size_t errlen)
 	{
 		uint64_t one = 1;
 
-		(void)!write(D.wake_fd, &one, sizeof(one));
+		(void)!write(wake, &one, sizeof(one));
 	}
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 10;
@@ -539,21 +579,20 @@ route_show(struct ctl_reply *r, const uint64_t *only)
 	/* All routes, then all rules: one table each in gwlbctl. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (struct eni_routes *er = per_eni; er; er = er->next) {
-			char hex[NAME_HEX_MAX];
-
-			if (only && er->eni != *only)
+			if (only && er->eni.id != *only)
 				continue;
-			name_hex(er->eni, hex);
-			for (struct route_inst *ri = er->list; ri; ri = ri->next) {
+			for (struct inst *in = er->list; in; in = in->next) {
+				const struct route_inst *ri = &in->ri;
+
 				if (ri->spec.rule != (pass == 1))
 					continue;
 				ctl_rec_begin(r, ri->spec.rule ? "rule" : "route");
-				ctl_rec_str(r, "eni", hex);
+				ctl_rec_str(r, "eni", er->eni.hex);
 				ctl_rec_str(r, "family", ri->family == AF_INET6 ? "inet6" : "inet");
-				ctl_rec_str(r, ri->spec.rule ? "rule" : "route", ri->text);
+				ctl_rec_str(r, ri->spec.rule ? "rule" : "route", in->text);
 				ctl_rec_u64(r, "table", ri->table);
-				ctl_rec_str(r, "state", ri->err ? "error" : "installed");
-				ctl_rec_str(r, "error", ri->err ? ri->errmsg : "");
+				ctl_rec_str(r, "state", in->err ? "error" : "installed");
+				ctl_rec_str(r, "error", in->err ? in->errmsg : "");
 				ctl_rec_end(r);
 			}
 		}

@@ -1,25 +1,43 @@
 /*
  * Routes and policy rules gwlbtund installs for ENIs, declared in the
  * configuration file or added with gwlbctl.  Manager thread only, except
- * route_request() and route_show(), which any thread may call.
+ * route_request(), route_show() and route_eni_table(), which any thread
+ * may call.  route.c knows nothing of the ENI table: the manager tells it
+ * which ENIs are up with a struct route_eni.
  */
 #ifndef GWLBTUND_ROUTE_H
 #define GWLBTUND_ROUTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ctl_commands.h"
-#include "eni_table.h"
+#include "name.h"
 
 struct ctl_reply;
 
-int route_init(void);
+/* What routes need to know of an ENI whose links are up. */
+struct route_eni {
+	uint64_t	id;
+	char		hex[NAME_HEX_MAX];
+	char		if_in[NAME_IF_MAX];
+	char		if_out[NAME_IF_MAX];
+	int		ifindex_in;
+	int		ifindex_out;	/* 0 with --no-return */
+};
+
+/* wake_fd: the manager's eventfd, written when route_request() has work. */
+int route_init(int wake_fd);
+/* Forget everything (what is installed stays installed). */
+void route_fini(void);
 /* A route/rule from the configuration (a parsed "route add ..."). */
 int route_config_add(const struct ctl_cmd_args *a, char *err, size_t errlen);
 /* Links up: install what applies, before the CREATE hook.  Manager. */
-void route_eni_up(struct eni *e);
-/* Links about to go: remove what we installed.  Manager. */
-void route_eni_down(struct eni *e);
+void route_eni_up(const struct route_eni *e);
+/* Links about to go: remove what we installed for ENI id.  Manager. */
+void route_eni_down(uint64_t id);
+/* The ENI's own routing table ("table eni"), 0 = none.  Any thread. */
+uint32_t route_eni_table(uint64_t id);
 /* gwlbctl route/rule add/del: runs on the manager, waits for it. */
 int route_request(const struct ctl_cmd_args *a, char *err, size_t errlen);
 /* The manager's side of route_request(): call on every wake-up. */

@@ -1,6 +1,7 @@
 /* The route model (route_model.h). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,3 +71,39 @@ route_args_check(const struct ctl_cmd_args *a, bool no_return, char *err, size_t
 	return route_spec_check(&s, no_return, err, errlen);
 }
 
+
+void
+route_inst_make(struct route_inst *ri, const struct route_spec *s, int family,
+    uint32_t table, const char *dev, int oif)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->spec = *s;
+	ri->spec.next = NULL;
+	ri->family = family;
+	ri->table = table;
+	ri->oif = s->rule ? 0 : oif;
+	snprintf(ri->dev, sizeof(ri->dev), "%s", dev);
+}
+
+void
+route_inst_text(const struct route_inst *ri, char *buf, size_t len)
+{
+	const struct route_spec *s = &ri->spec;
+	char pfx[INET6_ADDRSTRLEN], via[INET6_ADDRSTRLEN + 5] = "", met[24] = "";
+
+	if (s->rule) {
+		snprintf(buf, len, "iif %s lookup %u proto %d", ri->dev, ri->table,
+		    RTPROT_GWLBTUN);
+		return;
+	}
+	inet_ntop(ri->family, s->prefix, pfx, sizeof(pfx));
+	if (s->via_set) {
+		memcpy(via, "via ", 4);
+		inet_ntop(ri->family, s->via, via + 4, sizeof(via) - 4);
+		strcat(via, " ");
+	}
+	if (s->metric_set)
+		snprintf(met, sizeof(met), " metric %u", s->metric);
+	snprintf(buf, len, "%s/%u %sdev %s table %u proto %d%s", pfx, s->plen, via, ri->dev,
+	    ri->table, RTPROT_GWLBTUN, met);
+}

@@ -1,0 +1,690 @@
+/*
+ * Tests of the routes and rules per ENI (daemon/route.c with the route
+ * model, daemon/route_model.c), without root: the netlink requests
+ * (nl_route, nl_rule), the route hook (hook_run_argv) and the control
+ * records (ctl_rec_*) are this file's own recorders, linked in place of
+ * nl.c, hook.c and ctl_server.c.  Commands are parsed with the real
+ * command table (lib/ctl_commands.c), as the configuration file and
+ * gwlbctl are.  gwlbctl's requests go through route_request() on a thread
+ * of their own, with this thread as the manager calling route_serve().
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/conf.h"
+#include "daemon/ctl_server.h"
+#include "daemon/hook.h"
+#include "daemon/nl.h"
+#include "daemon/route.h"
+#include "daemon/route_model.h"
+#include "name.h"
+
+#define TABLE_LO	1000
+#define TABLE_HI	1001	/* two tables: room for two ENIs */
+#define ENI_A		0x1234u
+#define ENI_B		0x5678u
+#define ENI_C		0x9abcu
+
+struct config conf;
+
+/* --- netlink recorder ---------------------------------------------------- */
+
+struct nlreq {
+	bool		add;
+	bool		rule;
+	int		family;
+	uint32_t	table;
+	int		oif;
+	char		dev[NAME_IF_MAX];
+	char		text[200];	/* route_inst_text() of what was sent */
+};
+
+#define NLREQ_MAX	64
+static struct nlreq reqs[NLREQ_MAX];
+static unsigned nreq;
+/* Adds on this link are refused with refuse_err and refuse_msg. */
+static char refuse_dev[NAME_IF_MAX];
+static char refuse_prefix[64];	/* or: routes whose text starts with this */
+static int refuse_err;
+static const char *refuse_msg;
+
+static int
+fake_nl(bool add, const struct route_inst *ri, char *err, size_t errlen)
+{
+	struct nlreq *q;
+
+	assert_true(nreq < NLREQ_MAX);
+	q = &reqs[nreq++];
+	q->add = add;
+	q->rule = ri->spec.rule;
+	q->family = ri->family;
+	q->table = ri->table;
+	q->oif = ri->oif;
+	snprintf(q->dev, sizeof(q->dev), "%s", ri->dev);
+	route_inst_text(ri, q->text, sizeof(q->text));
+	if (add && ((refuse_dev[0] && strcmp(ri->dev, refuse_dev) == 0) ||
+	    (refuse_prefix[0] && strncmp(q->text, refuse_prefix, strlen(refuse_prefix)) == 0))) {
+		snprintf(err, errlen, "%s", refuse_msg);
+		return refuse_err;
+	}
+	return 0;
+}
+
+int
+nl_route(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
+{
+	assert_false(ri->spec.rule);
+	assert_non_null(strstr(what, add ? "add route " : "delete route "));
+	return fake_nl(add, ri, err, errlen);
+}
+
+int
+nl_rule(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
+{
+	assert_true(ri->spec.rule);
+	assert_non_null(strstr(what, add ? "add rule " : "delete rule "));
+	return fake_nl(add, ri, err, errlen);
+}
+
+/* --- hook recorder ------------------------------------------------------- */
+
+struct hookcall {
+	char		path[64];
+	char		args[HOOK_ARGS_MAX][200];
+	unsigned	nargs;
+	char		facts[10][240];
+	unsigned	nfacts;
+	unsigned	timeout_s;
+};
+
+static struct hookcall hooks[16];
+static unsigned nhook;
+
+int
+hook_run_argv(const char *path, const char *const *args, const char *const *facts,
+    const char *tag, unsigned timeout_s, hook_done_fn done, void *arg)
+{
+	struct hookcall *h;
+
+	(void)tag;
+	(void)done;
+	(void)arg;
+	assert_true(nhook < 16);
+	h = &hooks[nhook++];
+	snprintf(h->path, sizeof(h->path), "%s", path);
+	for (h->nargs = 0; args[h->nargs]; h->nargs++) {
+		assert_true(h->nargs < HOOK_ARGS_MAX);
+		snprintf(h->args[h->nargs], sizeof(h->args[0]), "%s", args[h->nargs]);
+	}
+	for (h->nfacts = 0; facts[h->nfacts]; h->nfacts++) {
+		assert_true(h->nfacts < 10);
+		snprintf(h->facts[h->nfacts], sizeof(h->facts[0]), "%s", facts[h->nfacts]);
+	}
+	h->timeout_s = timeout_s;
+	return 0;
+}
+
+static bool
+hook_has_fact(const struct hookcall *h, const char *fact)
+{
+	for (unsigned i = 0; i < h->nfacts; i++)
+		if (strcmp(h->facts[i], fact) == 0)
+			return true;
+	return false;
+}
+
+/* --- control records recorder ---------------------------------------------- */
+
+struct rec {
+	char		type[16];
+	char		keys[8][16];
+	char		vals[8][200];
+	unsigned	n;
+};
+
+static struct rec recs[32];
+static unsigned nrec;
+
+void
+ctl_rec_begin(struct ctl_reply *r, const char *type)
+{
+	(void)r;
+	assert_true(nrec < 32);
+	memset(&recs[nrec], 0, sizeof(recs[nrec]));
+	snprintf(recs[nrec].type, sizeof(recs[0].type), "%s", type);
+}
+
+void
+ctl_rec_str(struct ctl_reply *r, const char *key, const char *v)
+{
+	struct rec *c = &recs[nrec];
+
+	(void)r;
+	assert_true(c->n < 8);
+	snprintf(c->keys[c->n], sizeof(c->keys[0]), "%s", key);
+	snprintf(c->vals[c->n], sizeof(c->vals[0]), "%s", v);
+	c->n++;
+}
+
+void
+ctl_rec_u64(struct ctl_reply *r, const char *key, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	ctl_rec_str(r, key, buf);
+}
+
+void
+ctl_rec_end(struct ctl_reply *r)
+{
+	(void)r;
+	nrec++;
+}
+
+static const char *
+rec_get(unsigned i, const char *key)
+{
+	assert_true(i < nrec);
+	for (unsigned k = 0; k < recs[i].n; k++)
+		if (strcmp(recs[i].keys[k], key) == 0)
+			return recs[i].vals[k];
+	fail_msg("record %u has no %s", i, key);
+	return NULL;
+}
+
+static void
+show(const uint64_t *only)
+{
+	nrec = 0;
+	route_show(NULL, only);
+}
+
+/* --- helpers ------------------------------------------------------------- */
+
+static int wake_fd = -1;
+
+static void
+parse(const char *line, struct ctl_cmd_args *a)
+{
+	char buf[256], *save = NULL, err[256] = "";
+	const char *words[CTL_WORDS_MAX];
+	unsigned n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		assert_true(n < CTL_WORDS_MAX);
+		words[n++] = w;
+	}
+	if (ctl_cmd_parse(n, words, a, err, sizeof(err)) != 0)
+		fail_msg("%s: %s", line, err);
+}
+
+static void
+config(const char *const *lines, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct ctl_cmd_args a;
+		char err[256] = "";
+
+		parse(lines[i], &a);
+		if (route_config_add(&a, err, sizeof(err)) != 0)
+			fail_msg("%s: %s", lines[i], err);
+	}
+}
+
+static struct route_eni
+mk_eni(uint64_t id)
+{
+	struct route_eni e = { .id = id, .ifindex_in = (int)(100 + 2 * id),
+	    .ifindex_out = (int)(101 + 2 * id) };
+
+	name_hex(id, e.hex);
+	name_ifname(id, NAME_IN, e.if_in);
+	name_ifname(id, NAME_OUT, e.if_out);
+	return e;
+}
+
+static void
+up(uint64_t id)
+{
+	struct route_eni e = mk_eni(id);
+
+	route_eni_up(&e);
+}
+
+static void
+clear(void)
+{
+	nreq = 0;
+	nhook = 0;
+	nrec = 0;
+}
+
+/* The request as `ip` would print it: "add route ..." / "del rule -6 ...". */
+static void
+req_is(unsigned i, bool add, const char *text, int family)
+{
+	assert_true(i < nreq);
+	assert_int_equal(reqs[i].add, add);
+	assert_string_equal(reqs[i].text, text);
+	assert_int_equal(reqs[i].family, family);
+}
+
+struct rq {
+	struct ctl_cmd_args a;
+	char		err[512];
+	int		ret;
+};
+
+static void *
+rq_thread(void *p)
+{
+	struct rq *r = p;
+
+	r->ret = route_request(&r->a, r->err, sizeof(r->err));
+	return NULL;
+}
+
+/* gwlbctl's way in: a control thread asks, this thread serves as the manager. */
+static int
+request(const char *line, char *err, size_t errlen)
+{
+	struct rq r = { .ret = 1 };
+	pthread_t t;
+	bool served = false;
+
+	parse(line, &r.a);
+	assert_int_equal(pthread_create(&t, NULL, rq_thread, &r), 0);
+	for (int i = 0; i < 100 && !served; i++) {
+		struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+		uint64_t v;
+
+		if (poll(&pfd, 1, 100) == 1) {
+			assert_int_equal(read(wake_fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+			route_serve();
+			served = true;
+		}
+	}
+	pthread_join(t, NULL);
+	assert_true(served);
+	snprintf(err, errlen, "%s", r.err);
+	return r.ret;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&conf, 0, sizeof(conf));
+	conf.table_lo = TABLE_LO;
+	conf.table_hi = TABLE_HI;
+	conf.hook_timeout_s = 7;
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(wake_fd >= 0);
+	assert_int_equal(route_init(wake_fd), 0);
+	clear();
+	refuse_dev[0] = '\0';
+	refuse_prefix[0] = '\0';
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	route_fini();
+	close(wake_fd);
+	wake_fd = -1;
+	return 0;
+}
+
+static const char *const cfg_mixed[] = {
+	"rule add eni any iif in table eni",
+	"route add 192.0.2.0/24 eni any dev in table eni",
+	"route add 2001:db8:1::/64 eni any dev out via 2001:db8::1 table 100 metric 5",
+	"route add 198.51.100.0/24 eni any dev out",
+	"route add 203.0.113.0/24 eni 5678 dev in",	/* ENI_B's only */
+};
+
+/* --- tests --------------------------------------------------------------- */
+
+/* Up: every route that applies, in file order, then the rules. */
+static void
+up_installs_routes_then_rules(void **state)
+{
+	struct route_eni a = mk_eni(ENI_A);
+	char t[200];
+
+	(void)state;
+	config(cfg_mixed, 5);
+	up(ENI_A);
+	assert_int_equal(nreq, 5);
+	snprintf(t, sizeof(t), "192.0.2.0/24 dev %s table 1000 proto 247", a.if_in);
+	req_is(0, true, t, AF_INET);
+	assert_int_equal(reqs[0].oif, a.ifindex_in);
+	snprintf(t, sizeof(t), "2001:db8:1::/64 via 2001:db8::1 dev %s table 100 proto 247 "
+	    "metric 5", a.if_out);
+	req_is(1, true, t, AF_INET6);
+	assert_int_equal(reqs[1].oif, a.ifindex_out);
+	snprintf(t, sizeof(t), "198.51.100.0/24 dev %s table 254 proto 247", a.if_out);
+	req_is(2, true, t, AF_INET);
+	/* A rule is one instance per family, on the ENI's own table. */
+	snprintf(t, sizeof(t), "iif %s lookup 1000 proto 247", a.if_in);
+	req_is(3, true, t, AF_INET);
+	assert_true(reqs[3].rule);
+	assert_string_equal(reqs[3].dev, a.if_in);
+	req_is(4, true, t, AF_INET6);
+	assert_int_equal(route_eni_table(ENI_A), TABLE_LO);
+	/* show routes: four routes would be wrong (ENI_B's is not A's). */
+	show(NULL);
+	assert_int_equal(nrec, 5);
+	assert_string_equal(recs[0].type, "route");
+	assert_string_equal(rec_get(0, "eni"), a.hex);
+	assert_string_equal(rec_get(0, "state"), "installed");
+	assert_string_equal(recs[3].type, "rule");
+	assert_string_equal(rec_get(4, "family"), "inet6");
+	assert_string_equal(rec_get(4, "table"), "1000");
+}
+
+/* "table eni": one table per ENI from --table-range, given back on down. */
+static void
+table_eni_from_range(void **state)
+{
+	static const char *const cfg[] = { "route add 192.0.2.0/24 eni any dev in table eni" };
+
+	(void)state;
+	config(cfg, 1);
+	up(ENI_A);
+	up(ENI_B);
+	assert_int_equal(route_eni_table(ENI_A), TABLE_LO);
+	assert_int_equal(route_eni_table(ENI_B), TABLE_LO + 1);
+	assert_int_equal(nreq, 2);
+	assert_int_equal(reqs[1].table, TABLE_LO + 1);
+	/* The range is used up: nothing is installed in a table of no one. */
+	clear();
+	up(ENI_C);
+	assert_int_equal(nreq, 0);
+	assert_int_equal(route_eni_table(ENI_C), 0);
+	route_eni_down(ENI_C);
+	route_eni_down(ENI_A);
+	assert_int_equal(route_eni_table(ENI_A), 0);
+	assert_int_equal(nreq, 1);
+	assert_false(reqs[0].add);
+	assert_int_equal(reqs[0].table, TABLE_LO);
+	/* A's table is free again: C gets it. */
+	clear();
+	up(ENI_C);
+	assert_int_equal(route_eni_table(ENI_C), TABLE_LO);
+	assert_int_equal(nreq, 1);
+	assert_true(reqs[0].add);
+	assert_int_equal(reqs[0].table, TABLE_LO);
+}
+
+/* Down: the rules go first (traffic stops being steered), then routes. */
+static void
+down_removes_rules_then_routes(void **state)
+{
+	struct route_eni a = mk_eni(ENI_A);
+	char t[200];
+
+	(void)state;
+	config(cfg_mixed, 5);
+	up(ENI_A);
+	up(ENI_B);
+	clear();
+	route_eni_down(ENI_A);
+	assert_int_equal(nreq, 5);
+	snprintf(t, sizeof(t), "iif %s lookup 1000 proto 247", a.if_in);
+	req_is(0, false, t, AF_INET);
+	req_is(1, false, t, AF_INET6);
+	snprintf(t, sizeof(t), "192.0.2.0/24 dev %s table 1000 proto 247", a.if_in);
+	req_is(2, false, t, AF_INET);
+	assert_false(reqs[3].rule);
+	assert_int_equal(reqs[3].family, AF_INET6);
+	snprintf(t, sizeof(t), "198.51.100.0/24 dev %s table 254 proto 247", a.if_out);
+	req_is(4, false, t, AF_INET);
+	/* B keeps all of its own, and A is gone from show routes. */
+	show(NULL);
+	assert_int_equal(nrec, 6);
+	for (unsigned i = 0; i < nrec; i++)
+		assert_string_equal(rec_get(i, "eni"), mk_eni(ENI_B).hex);
+	clear();
+	route_eni_down(ENI_A);
+	assert_int_equal(nreq, 0);
+}
+
+/* A route add the kernel refuses for one ENI is taken back from all. */
+static void
+route_add_all_or_nothing(void **state)
+{
+	struct route_eni b = mk_eni(ENI_B);
+	const char *cmd = "route add 192.0.2.0/24 eni any dev in";
+	char err[512], t[200];
+	unsigned dels = 0;
+
+	(void)state;
+	up(ENI_A);
+	up(ENI_B);
+	snprintf(refuse_dev, sizeof(refuse_dev), "%s", b.if_in);
+	refuse_err = -ENETDOWN;
+	refuse_msg = "Network is down: Nexthop device is not up";
+	assert_int_equal(request(cmd, err, sizeof(err)), -ENETDOWN);
+	assert_non_null(strstr(err, b.hex));
+	assert_non_null(strstr(err, "Nexthop device is not up"));
+	assert_int_equal(nreq, 3);
+	for (unsigned i = 0; i < nreq; i++) {
+		if (reqs[i].add)
+			continue;
+		dels++;
+		snprintf(t, sizeof(t), "192.0.2.0/24 dev %s table 254 proto 247",
+		    mk_eni(ENI_A).if_in);
+		assert_string_equal(reqs[i].text, t);
+	}
+	assert_int_equal(dels, 1);
+	show(NULL);
+	assert_int_equal(nrec, 0);
+	/* Not kept: once the kernel agrees, the same command works. */
+	refuse_dev[0] = '\0';
+	clear();
+	assert_int_equal(request(cmd, err, sizeof(err)), 0);
+	assert_int_equal(nreq, 2);
+	assert_true(reqs[0].add && reqs[1].add);
+	show(NULL);
+	assert_int_equal(nrec, 2);
+	clear();
+	assert_int_equal(request(cmd, err, sizeof(err)), -EEXIST);
+	assert_int_equal(nreq, 0);
+	/* route del: gone from every ENI, then unknown. */
+	assert_int_equal(request("route del 192.0.2.0/24 eni any dev in", err, sizeof(err)), 0);
+	assert_int_equal(nreq, 2);
+	assert_false(reqs[0].add || reqs[1].add);
+	assert_int_equal(request("route del 192.0.2.0/24 eni any dev in", err, sizeof(err)),
+	    -ENOENT);
+	assert_int_equal(nreq, 2);
+}
+
+static void
+parse_all(const char *const *lines, unsigned n, struct ctl_cmd_args *out)
+{
+	for (unsigned i = 0; i < n; i++)
+		parse(lines[i], &out[i]);
+}
+
+/* SIGHUP with the same file: nothing is touched. */
+static void
+reload_unchanged(void **state)
+{
+	struct ctl_cmd_args list[5];
+
+	(void)state;
+	config(cfg_mixed, 5);
+	up(ENI_A);
+	up(ENI_B);
+	clear();
+	parse_all(cfg_mixed, 5, list);
+	route_reload(list, 5);
+	assert_int_equal(nreq, 0);
+	show(NULL);
+	assert_int_equal(nrec, 5 + 6);
+}
+
+/* SIGHUP with one route changed: only that one is replaced. */
+static void
+reload_one_changed(void **state)
+{
+	static const char *const changed[] = {
+		"rule add eni any iif in table eni",
+		"route add 192.0.2.0/24 eni any dev in table eni",
+		"route add 2001:db8:1::/64 eni any dev out via 2001:db8::1 table 100 metric 6",
+		"route add 198.51.100.0/24 eni any dev out",
+		"route add 203.0.113.0/24 eni 5678 dev in",
+	};
+	struct route_eni a = mk_eni(ENI_A);
+	struct ctl_cmd_args list[5];
+	char t[200];
+
+	(void)state;
+	config(cfg_mixed, 5);
+	up(ENI_A);
+	clear();
+	parse_all(changed, 5, list);
+	route_reload(list, 5);
+	assert_int_equal(nreq, 2);
+	snprintf(t, sizeof(t), "2001:db8:1::/64 via 2001:db8::1 dev %s table 100 proto 247 "
+	    "metric 5", a.if_out);
+	req_is(0, false, t, AF_INET6);
+	snprintf(t, sizeof(t), "2001:db8:1::/64 via 2001:db8::1 dev %s table 100 proto 247 "
+	    "metric 6", a.if_out);
+	req_is(1, true, t, AF_INET6);
+	/* The ENI's table survives a reload that keeps "table eni". */
+	assert_int_equal(route_eni_table(ENI_A), TABLE_LO);
+}
+
+/* What the kernel refused stays visible with its words; nothing to undo. */
+static void
+refused_route_shows_error(void **state)
+{
+	static const char *const cfg[] = {
+		"route add 192.0.2.0/24 eni any dev out via 198.51.100.1",
+		"route add 203.0.113.0/24 eni any dev in",
+	};
+	struct route_eni a = mk_eni(ENI_A);
+	uint64_t other = ENI_B, id = ENI_A;
+	char t[200];
+
+	(void)state;
+	config(cfg, 2);
+	snprintf(refuse_prefix, sizeof(refuse_prefix), "192.0.2.0/24");
+	refuse_err = -ENETUNREACH;
+	refuse_msg = "Network is unreachable: Nexthop has invalid gateway";
+	up(ENI_A);
+	show(NULL);
+	assert_int_equal(nrec, 2);
+	snprintf(t, sizeof(t), "192.0.2.0/24 via 198.51.100.1 dev %s table 254 proto 247",
+	    a.if_out);
+	assert_string_equal(rec_get(0, "route"), t);
+	assert_string_equal(rec_get(0, "state"), "error");
+	assert_string_equal(rec_get(0, "error"),
+	    "Network is unreachable: Nexthop has invalid gateway");
+	assert_string_equal(rec_get(1, "state"), "installed");
+	assert_string_equal(rec_get(1, "error"), "");
+	show(&other);
+	assert_int_equal(nrec, 0);
+	show(&id);
+	assert_int_equal(nrec, 2);
+	clear();
+	route_eni_down(ENI_A);
+	assert_int_equal(nreq, 1);
+	snprintf(t, sizeof(t), "203.0.113.0/24 dev %s table 254 proto 247", a.if_in);
+	req_is(0, false, t, AF_INET);
+}
+
+/* The route hook: what was done, with the same facts as the ENI hooks. */
+static void
+route_hook_runs(void **state)
+{
+	static const char *const cfg[] = {
+		"route add 192.0.2.0/24 eni any dev in table 100",
+		"route add 198.51.100.0/24 eni any dev out",
+		"rule add eni any iif in table 100",
+	};
+	struct route_eni a = mk_eni(ENI_A);
+	char t[200], f[240];
+
+	(void)state;
+	conf.route_hook = "/etc/gwlbtun/route-hook";
+	config(cfg, 3);
+	snprintf(refuse_prefix, sizeof(refuse_prefix), "198.51.100.0/24");
+	refuse_err = -EINVAL;
+	refuse_msg = "Invalid argument";
+	up(ENI_A);
+	/* The refused route runs no hook. */
+	assert_int_equal(nhook, 3);
+	assert_string_equal(hooks[0].path, "/etc/gwlbtun/route-hook");
+	assert_int_equal(hooks[0].timeout_s, 7);
+	assert_int_equal(hooks[0].nargs, 5);
+	snprintf(t, sizeof(t), "192.0.2.0/24 dev %s table 100 proto 247", a.if_in);
+	assert_string_equal(hooks[0].args[0], "ROUTE-ADD");
+	assert_string_equal(hooks[0].args[1], "inet");
+	assert_string_equal(hooks[0].args[2], t);
+	assert_string_equal(hooks[0].args[3], a.hex);
+	assert_string_equal(hooks[0].args[4], "100");
+	assert_true(hook_has_fact(&hooks[0], "GWLB_ACTION=ROUTE-ADD"));
+	assert_true(hook_has_fact(&hooks[0], "GWLB_FAMILY=inet"));
+	snprintf(f, sizeof(f), "GWLB_ROUTE=%s", t);
+	assert_true(hook_has_fact(&hooks[0], f));
+	snprintf(f, sizeof(f), "GWLB_ENI=%s", a.hex);
+	assert_true(hook_has_fact(&hooks[0], f));
+	assert_true(hook_has_fact(&hooks[0], "GWLB_TABLE=100"));
+	snprintf(f, sizeof(f), "GWLB_IFACE_IN=%s", a.if_in);
+	assert_true(hook_has_fact(&hooks[0], f));
+	snprintf(f, sizeof(f), "GWLB_IFACE_OUT=%s", a.if_out);
+	assert_true(hook_has_fact(&hooks[0], f));
+	snprintf(t, sizeof(t), "iif %s lookup 100 proto 247", a.if_in);
+	assert_string_equal(hooks[1].args[0], "RULE-ADD");
+	assert_string_equal(hooks[1].args[1], "inet");
+	assert_string_equal(hooks[1].args[2], t);
+	assert_string_equal(hooks[2].args[0], "RULE-ADD");
+	assert_string_equal(hooks[2].args[1], "inet6");
+	clear();
+	route_eni_down(ENI_A);
+	assert_int_equal(nhook, 3);
+	assert_string_equal(hooks[0].args[0], "RULE-DEL");
+	assert_string_equal(hooks[1].args[0], "RULE-DEL");
+	assert_string_equal(hooks[2].args[0], "ROUTE-DEL");
+	assert_true(hook_has_fact(&hooks[2], "GWLB_ACTION=ROUTE-DEL"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(up_installs_routes_then_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(table_eni_from_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(down_removes_rules_then_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(route_add_all_or_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(reload_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(reload_one_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(refused_route_shows_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(route_hook_runs, setup, teardown),
+	};
+
+	log_set_all(LOG_CRITICAL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
