@@ -861,14 +861,14 @@ test_no_flow(void **state)
 
 /*
  * What the kernel sends on a new link by itself (MLD reports, router
- * solicitations, DAD, IGMP) has no flow and never will: counted as
+ * solicitations, DAD, neighbour discovery, IGMP) has no flow and never will: counted as
  * link-local, not as no-flow, and not as a drop of the ENI.
  */
 static void
 test_link_local(void **state)
 {
-	uint8_t rs[128], mld[128], dad[128], igmp[64], t[64];
-	size_t lrs, lmld, ldad, ligmp;
+	uint8_t rs[128], mld[128], dad[128], na[128], igmp[64], t[64];
+	size_t lrs, lmld, ldad, lna, ligmp;
 
 	(void)state;
 	memset(t, 0, sizeof(t));
@@ -892,18 +892,25 @@ test_link_local(void **state)
 	ldad = ip6(dad, IPPROTO_ICMPV6, "::", "ff02::1:ff00:1", t, 24);
 
 	memset(t, 0, sizeof(t));
+	t[0] = 136;				/* neighbour advertisement, unicast */
+	t[4] = 0x40;
+	addr6("fe80::1", t + 8);
+	lna = ip6(na, IPPROTO_ICMPV6, "fe80::1", "fe80::2", t, 24);
+
+	memset(t, 0, sizeof(t));
 	t[0] = 0x22;				/* IGMPv3 report */
 	ligmp = ip4(igmp, IPPROTO_IGMP, "192.0.2.1", "224.0.0.22", 1, 0x4000, t, 8);
 
 	put(0, rs, lrs);
 	put(0, mld, lmld);
 	put(0, dad, ldad);
+	put(0, na, lna);
 	put(0, igmp, ligmp);
 	run(0);
 	assert_int_equal(n_sent, 0);
-	assert_int_equal(drops(DROP_LINK_LOCAL), 4);
+	assert_int_equal(drops(DROP_LINK_LOCAL), 5);
 	assert_int_equal(drops(DROP_NO_FLOW), 0);
-	assert_int_equal(all_drops(), 4);
+	assert_int_equal(all_drops(), 5);
 	assert_int_equal(STAT_GET(ES(0)->drops), 0);
 }
 
