@@ -1,0 +1,1075 @@
+/*
+ * Unit tests for the return path (daemon/reply.c) without root: what
+ * gwlbtund sends back to GWLB for a reply the appliance writes to a TUN
+ * queue.  The raw socket and sendmmsg are replaced through
+ * -Wl,--wrap=socket -Wl,--wrap=sendmmsg: every datagram is recorded, and a
+ * send can be made to fail on demand.  The TUN queue is one end of an
+ * AF_UNIX datagram socketpair, so each write is one packet as a TUN read
+ * returns it.  The ENI comes from eni_get_or_create() with the daemon's
+ * state set up for one receive and one reply worker, as gwlbtund has it.
+ *
+ * The captured datagrams are parsed here, independently of reply.c: the
+ * checksums are recomputed with a byte-wise RFC 1071 sum of our own (not
+ * reply.c's helpers), the GENEVE header is compared with the bytes the
+ * test handed to reply_learn(), the inner packet with what the appliance
+ * wrote.  Flows are learnt the way the receive worker does it: from a
+ * GENEVE datagram decoded by geneve_decode().
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "drop.h"
+#include "eni_table.h"
+#include "geneve.h"
+#include "log.h"
+#include "qsbr.h"
+#include "reply.h"
+#include "state.h"
+#include "worker.h"
+
+/* What the daemon's conf.c sets by default; the test links no conf.c. */
+struct config conf = {
+	.tcp_idle_s = 350,
+	.udp_idle_s = 120,
+	.geneve_port = GENEVE_PORT,
+	.max_enis = 64,
+	.mtu = 8500,
+	.max_flows_per_eni = 1024,
+};
+
+#define ATT_ID		0x0123456789abcdefULL
+#define GWLB_ADDR	"198.18.0.1"		/* GWLB's address */
+#define GWLB_SPORT	54321			/* GWLB's source port */
+#define LOCAL_ADDR	"198.18.0.2"		/* the address GWLB sent to */
+#define GWLB_MTU	8500			/* GWLB's limit on inner packets */
+#define MAX_SENT	160
+#define MAX_DGRAM	(20 + 8 + GENEVE_MAX_HDR_LEN + GWLB_MTU + 64)
+
+/* --- fake raw socket and sendmmsg ---------------------------------------- */
+
+int __real_socket(int domain, int type, int protocol);
+int __wrap_socket(int domain, int type, int protocol);
+int __wrap_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+
+struct sent {
+	uint8_t		data[MAX_DGRAM];
+	size_t		len;
+	struct sockaddr_in to;
+	socklen_t	tolen;
+};
+
+static struct sent sent[MAX_SENT];
+static unsigned n_sent;
+static unsigned n_calls;		/* sendmmsg calls */
+static unsigned attempts;		/* messages sent or failed so far */
+static bool fail_attempt[MAX_SENT];	/* this message fails */
+static int raw_fd = -1;			/* the fake raw socket */
+static int raw_domain, raw_type, raw_proto;
+static int socket_errno;		/* != 0: the next raw socket fails */
+
+int
+__wrap_socket(int domain, int type, int protocol)
+{
+	int fd;
+
+	if (domain != AF_INET || (type & 0xf) != SOCK_RAW)
+		return __real_socket(domain, type, protocol);
+	raw_domain = domain;
+	raw_type = type;
+	raw_proto = protocol;
+	if (socket_errno) {
+		errno = socket_errno;
+		socket_errno = 0;
+		return -1;
+	}
+	/* A descriptor close() accepts, that nothing can be sent on. */
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	raw_fd = fd;
+	return fd;
+}
+
+/*
+ * As the kernel does it: messages go out in order; a failure on the first
+ * message of a call is -1 with errno, a failure after some were sent ends
+ * the call with their count (the failing one is first in the next call).
+ */
+int
+__wrap_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	assert_int_equal(fd, raw_fd);
+	assert_int_equal(flags, 0);
+	assert_true(vlen > 0);
+	n_calls++;
+	for (unsigned i = 0; i < vlen; i++) {
+		const struct msghdr *m = &vec[i].msg_hdr;
+		struct sent *s;
+		size_t len = 0;
+
+		if (attempts < MAX_SENT && fail_attempt[attempts]) {
+			if (i == 0) {
+				attempts++;
+				errno = ENOBUFS;
+				return -1;
+			}
+			return (int)i;
+		}
+		attempts++;
+		assert_true(n_sent < MAX_SENT);
+		s = &sent[n_sent++];
+		for (size_t j = 0; j < m->msg_iovlen; j++) {
+			assert_true(len + m->msg_iov[j].iov_len <= sizeof(s->data));
+			memcpy(s->data + len, m->msg_iov[j].iov_base, m->msg_iov[j].iov_len);
+			len += m->msg_iov[j].iov_len;
+		}
+		s->len = len;
+		s->tolen = m->msg_namelen;
+		assert_non_null(m->msg_name);
+		assert_true(m->msg_namelen <= sizeof(s->to));
+		memcpy(&s->to, m->msg_name, m->msg_namelen);
+		vec[i].msg_len = (unsigned)len;
+	}
+	return (int)vlen;
+}
+
+/* --- the test's own checksum (RFC 1071, big-endian words) ----------------- */
+
+static uint32_t
+sum16(uint32_t s, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+static uint16_t
+fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)(~s & 0xffff);
+}
+
+static uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void
+wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* --- packets ---------------------------------------------------------------- */
+
+static void
+addr4(const char *s, uint8_t *out)
+{
+	assert_int_equal(inet_pton(AF_INET, s, out), 1);
+}
+
+static void
+addr6(const char *s, uint8_t *out)
+{
+	assert_int_equal(inet_pton(AF_INET6, s, out), 1);
+}
+
+/* IPv4 header (IHL 5, TTL 64, checksum set) + l4; frag = flags|offset. */
+static size_t
+ip4(uint8_t *b, uint8_t proto, const char *src, const char *dst, uint16_t id,
+    uint16_t frag, const uint8_t *l4, size_t l4_len)
+{
+	b[0] = 0x45;
+	b[1] = 0;
+	wr16(b + 2, (uint16_t)(20 + l4_len));
+	wr16(b + 4, id);
+	wr16(b + 6, frag);
+	b[8] = 64;
+	b[9] = proto;
+	b[10] = b[11] = 0;
+	addr4(src, b + 12);
+	addr4(dst, b + 16);
+	wr16(b + 10, fold(sum16(0, b, 20)));
+	memcpy(b + 20, l4, l4_len);
+	return 20 + l4_len;
+}
+
+/* UDP or TCP header + data (TCP: a 20-byte header, ACK). */
+static size_t
+l4(uint8_t *b, uint8_t proto, uint16_t sport, uint16_t dport, const uint8_t *data,
+    size_t len)
+{
+	size_t h = proto == IPPROTO_TCP ? 20 : 8;
+
+	memset(b, 0, h);
+	wr16(b, sport);
+	wr16(b + 2, dport);
+	if (proto == IPPROTO_TCP) {
+		b[12] = 5 << 4;
+		b[13] = 0x10;
+		wr16(b + 14, 65535);
+	} else {
+		wr16(b + 4, (uint16_t)(8 + len));
+	}
+	memcpy(b + h, data, len);
+	return h + len;
+}
+
+static size_t
+udp4(uint8_t *b, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+    const uint8_t *data, size_t len)
+{
+	uint8_t t[GWLB_MTU + 64];
+
+	assert_true(len + 8 <= sizeof(t));
+	return ip4(b, IPPROTO_UDP, src, dst, 0x1000, 0x4000, t,
+	    l4(t, IPPROTO_UDP, sport, dport, data, len));
+}
+
+static size_t
+ip6(uint8_t *b, uint8_t nh, const char *src, const char *dst, const uint8_t *pl,
+    size_t pl_len)
+{
+	b[0] = 0x60;
+	b[1] = b[2] = b[3] = 0;
+	wr16(b + 4, (uint16_t)pl_len);
+	b[6] = nh;
+	b[7] = 64;
+	addr6(src, b + 8);
+	addr6(dst, b + 24);
+	memcpy(b + 40, pl, pl_len);
+	return 40 + pl_len;
+}
+
+static size_t
+l4_6(uint8_t *b, uint8_t proto, const char *src, uint16_t sport, const char *dst,
+    uint16_t dport, const uint8_t *data, size_t len)
+{
+	uint8_t t[512];
+
+	assert_true(len + 20 <= sizeof(t));
+	return ip6(b, proto, src, dst, t, l4(t, proto, sport, dport, data, len));
+}
+
+/*
+ * The header GWLB sends, laid out by hand (RFC 8926 and AWS's options):
+ * base header, ENI id (class 0x0108 type 1), attachment id (type 2), flow
+ * cookie (type 3): 40 bytes.  extra adds a 4-byte non-critical option of
+ * another class at the end (48 bytes), so the length is not always 40.
+ */
+static size_t
+gwlb_hdr(uint8_t *b, uint64_t eni, uint32_t cookie, uint16_t proto, bool extra)
+{
+	size_t n = 0;
+	uint8_t opt_words = extra ? 10 : 8;
+
+	b[n++] = opt_words;
+	b[n++] = 0;
+	wr16(b + n, proto);
+	n += 2;
+	memset(b + n, 0, 4);
+	n += 4;
+	b[n++] = 0x01, b[n++] = 0x08, b[n++] = 0x01, b[n++] = 0x02;
+	for (int i = 7; i >= 0; i--)
+		b[n++] = (uint8_t)(eni >> (8 * i));
+	b[n++] = 0x01, b[n++] = 0x08, b[n++] = 0x02, b[n++] = 0x02;
+	for (int i = 7; i >= 0; i--)
+		b[n++] = (uint8_t)(ATT_ID >> (8 * i));
+	b[n++] = 0x01, b[n++] = 0x08, b[n++] = 0x03, b[n++] = 0x01;
+	for (int i = 3; i >= 0; i--)
+		b[n++] = (uint8_t)(cookie >> (8 * i));
+	if (extra) {
+		b[n++] = 0xff, b[n++] = 0x01, b[n++] = 0x05, b[n++] = 0x01;
+		b[n++] = 0xa1, b[n++] = 0xb2, b[n++] = 0xc3, b[n++] = 0xd4;
+	}
+	assert_int_equal(n, 8 + opt_words * 4);
+	return n;
+}
+
+/* --- the daemon around reply.c ------------------------------------------------ */
+
+static struct worker workers[2];	/* [0] receive, [1] reply: D.workers */
+#define RX	(&workers[0])
+#define W	(&workers[1])
+#define MAX_ENIS_PER_TEST 4
+
+struct fx {
+	struct eni	*e[MAX_ENIS_PER_TEST];
+	unsigned	n_eni;
+	int		sv[MAX_ENIS_PER_TEST][2];	/* [0] the TUN queue, [1] the appliance */
+	struct tunq	q[MAX_ENIS_PER_TEST];
+};
+
+static struct fx fx;
+static uint64_t next_eni = 0x0e5a000000000001ULL;
+
+/* A new ENI (as a receive worker meets it) and a gwi- queue for it. */
+static unsigned
+add_eni(void)
+{
+	unsigned i = fx.n_eni++;
+	struct eni *e;
+
+	assert_true(i < MAX_ENIS_PER_TEST);
+	e = eni_get_or_create(next_eni++, ATT_ID, RX->idx, &RX->stats);
+	assert_non_null(e);
+	assert_ptr_equal(eni_take_creates(), e);
+	assert_non_null(e->flows);
+	fx.e[i] = e;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, fx.sv[i]), 0);
+	fx.q[i] = (struct tunq){ .eni = e, .fd = fx.sv[i][0], .out = false };
+	return i;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(sent, 0, sizeof(sent));
+	n_sent = n_calls = attempts = 0;
+	memset(fail_attempt, 0, sizeof(fail_attempt));
+	raw_fd = -1;
+	memset(&fx, 0, sizeof(fx));
+	memset(W, 0, sizeof(*W));
+	W->idx = 1;
+	W->kidx = 0;
+	W->kind = WORKER_REPLY;
+	W->fd = W->kick_fd = -1;
+	if (reply_worker_init(W) != 0)
+		return -1;
+	add_eni();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	reply_worker_fini(W);
+	for (unsigned i = 0; i < fx.n_eni; i++) {
+		close(fx.sv[i][0]);
+		close(fx.sv[i][1]);
+		eni_unpublish(fx.e[i]);
+		eni_free(fx.e[i]);
+	}
+	qsbr_reclaim();		/* replaced headers: no reader is online */
+	return 0;
+}
+
+/* The receive side: GWLB sent hdr + inner from gwlb:gport to local. */
+static void
+learn_from(unsigned i, const uint8_t *hdr, size_t hlen, const uint8_t *inner,
+    size_t ilen, const char *gwlb, uint16_t gport, const char *local)
+{
+	uint8_t *dg = malloc(hlen + ilen);
+	struct geneve_pkt g;
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(gport) };
+	struct in_addr dst;
+
+	assert_non_null(dg);
+	memcpy(dg, hdr, hlen);
+	memcpy(dg + hlen, inner, ilen);
+	assert_int_equal(geneve_decode(dg, hlen + ilen, &g), GENEVE_OK);
+	assert_int_equal(g.hdr_len, hlen);
+	addr4(gwlb, (uint8_t *)&src.sin_addr);
+	addr4(local, (uint8_t *)&dst);
+	reply_learn(fx.e[i], RX, &g, dg, &src, &dst, coarse_ns());
+	free(dg);
+}
+
+static void
+learn(unsigned i, const uint8_t *hdr, size_t hlen, const uint8_t *inner, size_t ilen)
+{
+	learn_from(i, hdr, hlen, inner, ilen, GWLB_ADDR, GWLB_SPORT, LOCAL_ADDR);
+}
+
+/* The appliance writes one packet to queue i. */
+static void
+put(unsigned i, const uint8_t *p, size_t len)
+{
+	assert_int_equal(write(fx.sv[i][1], p, len), (ssize_t)len);
+}
+
+/* The reply worker's epoll said queue i is readable; then its flush. */
+static void
+run(unsigned i)
+{
+	reply_queue_ready(W, &fx.q[i]);
+	reply_flush(W);
+}
+
+/*
+ * One datagram for GWLB, parsed here: outer IPv4 to gwlb from local, DF,
+ * TTL 64, UDP from gport to the GENEVE port, both checksums right, then
+ * the GENEVE header and the inner packet byte for byte.
+ */
+static void
+check_dgram(const struct sent *s, const char *local, const char *gwlb, uint16_t gport,
+    const uint8_t *hdr, size_t hlen, const uint8_t *inner, size_t ilen)
+{
+	const uint8_t *b = s->data;
+	const uint8_t *u = b + 20;
+	uint8_t a_local[4], a_gwlb[4], pseudo[12], hcopy[20];
+	size_t ulen = 8 + hlen + ilen;
+	uint16_t want;
+
+	addr4(local, a_local);
+	addr4(gwlb, a_gwlb);
+	/* Where sendmmsg sends it: GWLB. */
+	assert_int_equal(s->tolen, sizeof(struct sockaddr_in));
+	assert_int_equal(s->to.sin_family, AF_INET);
+	assert_memory_equal(&s->to.sin_addr, a_gwlb, 4);
+
+	assert_int_equal(s->len, 20 + ulen);
+	/* IPv4 */
+	assert_int_equal(b[0], 0x45);
+	assert_int_equal(b[1], 0);
+	assert_int_equal(rd16(b + 2), 20 + ulen);
+	assert_int_equal(rd16(b + 6), 0x4000);		/* DF, offset 0 */
+	assert_int_equal(b[8], 64);
+	assert_int_equal(b[9], IPPROTO_UDP);
+	assert_memory_equal(b + 12, a_local, 4);
+	assert_memory_equal(b + 16, a_gwlb, 4);
+	memcpy(hcopy, b, 20);
+	hcopy[10] = hcopy[11] = 0;
+	assert_int_equal(rd16(b + 10), fold(sum16(0, hcopy, 20)));
+	assert_int_equal(fold(sum16(0, b, 20)), 0);	/* as a receiver checks it */
+
+	/* UDP */
+	assert_int_equal(rd16(u), gport);
+	assert_int_equal(rd16(u + 2), conf.geneve_port);
+	assert_int_equal(rd16(u + 4), ulen);
+	memcpy(pseudo, a_local, 4);
+	memcpy(pseudo + 4, a_gwlb, 4);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_UDP;
+	wr16(pseudo + 10, (uint16_t)ulen);
+	{
+		uint8_t uh[8];
+		uint32_t sum;
+
+		memcpy(uh, u, 8);
+		uh[6] = uh[7] = 0;
+		sum = sum16(sum16(sum16(0, pseudo, 12), uh, 8), u + 8, ulen - 8);
+		want = fold(sum);
+		if (want == 0)
+			want = 0xffff;
+	}
+	assert_int_equal(rd16(u + 6), want);
+	assert_int_equal(fold(sum16(sum16(0, pseudo, 12), u, ulen)), 0);
+
+	/* GENEVE as learnt, then the inner packet as written. */
+	assert_memory_equal(u + 8, hdr, hlen);
+	assert_memory_equal(u + 8 + hlen, inner, ilen);
+}
+
+/*
+ * The reply worker's count of one drop reason, by the name gwlbctl show
+ * drops prints; each reason the return path counts is on the reply side.
+ */
+static uint64_t
+drops(const char *name)
+{
+	for (int r = 0; r < DROP__MAX; r++) {
+		if (strcmp(drop_str((enum drop_reason)r), name) != 0)
+			continue;
+		assert_int_equal(drop_side((enum drop_reason)r), DROP_SIDE_REPLY);
+		return STAT_GET(W->stats.drops[r]);
+	}
+	fail_msg("no drop reason named %s", name);
+	return 0;
+}
+
+static uint64_t
+all_drops(void)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < DROP__MAX; r++)
+		n += STAT_GET(W->stats.drops[r]);
+	return n;
+}
+
+#define ES(i)	(&fx.e[i]->stats[W->idx])
+
+/* --- tests ------------------------------------------------------------------ */
+
+/* The raw socket is the one IP_HDRINCL comes with: we write the IPv4 header. */
+static void
+test_raw_socket(void **state)
+{
+	struct worker w2 = { .idx = 1 };
+
+	(void)state;
+	assert_true(raw_fd >= 0);
+	assert_int_equal(raw_domain, AF_INET);
+	assert_int_equal(raw_type & 0xf, SOCK_RAW);
+	assert_int_equal(raw_proto, IPPROTO_RAW);
+	/* Without the right to open it (no CAP_NET_RAW) the worker fails. */
+	socket_errno = EPERM;
+	assert_int_equal(reply_worker_init(&w2), -EPERM);
+	assert_null(w2.reply);
+}
+
+/*
+ * The common case: a UDP reply (odd length, so the checksum's last byte is
+ * a half word) to a flow GWLB sent; and on the gwo- queue a packet in the
+ * flow's own direction (forwarded by the appliance) goes back the same way.
+ */
+static void
+test_v4_udp(void **state)
+{
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128], rep[128], fwd[128];
+	const uint8_t q[] = "query", a[] = { 'a', 'n', 's', 'w', 'e', 'r', '!' };
+	size_t hl, rl, ql, fl;
+
+	(void)state;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xdeadbeef, ETHERTYPE_IPV4, false);
+	assert_int_equal(hl, GENEVE_AWS_HDR_LEN);
+	ql = udp4(req, "192.0.2.1", 12345, "198.51.100.2", 53, q, sizeof(q));
+	learn(0, hdr, hl, req, ql);
+
+	rl = udp4(rep, "198.51.100.2", 53, "192.0.2.1", 12345, a, sizeof(a));
+	assert_true(rl & 1);
+	put(0, rep, rl);
+	run(0);
+	assert_int_equal(n_sent, 1);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, rep, rl);
+
+	fl = udp4(fwd, "192.0.2.1", 12345, "198.51.100.2", 53, a, 6);
+	fx.q[0].out = true;
+	put(0, fwd, fl);
+	run(0);
+	assert_int_equal(n_sent, 2);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, fwd, fl);
+	assert_int_equal(all_drops(), 0);
+	assert_int_equal(STAT_GET(ES(0)->drops), 0);
+}
+
+/*
+ * A UDP checksum that sums to 0 is sent as 0xffff: 0 would tell GWLB the
+ * datagram has none.  Two payload bytes are chosen so the sum is 0.
+ */
+static void
+test_udp_csum_zero(void **state)
+{
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128], rep[128], ubuf[256], pseudo[12];
+	uint8_t data[8] = { 0, 0, 1, 2, 3, 4, 5, 6 };
+	size_t hl, rl, ql, ulen;
+	uint32_t sum;
+
+	(void)state;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0x00c0ffee, ETHERTYPE_IPV4, false);
+	ql = udp4(req, "192.0.2.7", 40000, "203.0.113.9", 4789, data, 4);
+	learn(0, hdr, hl, req, ql);
+
+	/* The outer UDP datagram as it will be, checksum field 0, data[0..1] 0. */
+	rl = udp4(rep, "203.0.113.9", 4789, "192.0.2.7", 40000, data, sizeof(data));
+	ulen = 8 + hl + rl;
+	memset(ubuf, 0, 8);
+	wr16(ubuf, GWLB_SPORT);
+	wr16(ubuf + 2, GENEVE_PORT);
+	wr16(ubuf + 4, (uint16_t)ulen);
+	memcpy(ubuf + 8, hdr, hl);
+	memcpy(ubuf + 8 + hl, rep, rl);
+	addr4(LOCAL_ADDR, pseudo);
+	addr4(GWLB_ADDR, pseudo + 4);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_UDP;
+	wr16(pseudo + 10, (uint16_t)ulen);
+	sum = sum16(sum16(0, pseudo, 12), ubuf, ulen);
+	/* data[0..1] sits at an even offset of the UDP datagram (8 + 40 + 28). */
+	assert_int_equal((8 + hl + 28) % 2, 0);
+	wr16(rep + 28, fold(sum));
+	assert_int_equal(fold(sum16(sum16(0, pseudo, 12), ubuf, ulen) + rd16(rep + 28)), 0);
+
+	put(0, rep, rl);
+	run(0);
+	assert_int_equal(n_sent, 1);
+	assert_int_equal(rd16(sent[0].data + 26), 0xffff);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, rep, rl);
+}
+
+/*
+ * GWLB reuses a 5-tuple with a new cookie (and here a new source port):
+ * the reply after the second learn carries the new header, not the old.
+ */
+static void
+test_cookie_change(void **state)
+{
+	uint8_t h1[GENEVE_MAX_HDR_LEN], h2[GENEVE_MAX_HDR_LEN], req[128], rep[128];
+	size_t l1, l2, rl, ql;
+
+	(void)state;
+	l1 = gwlb_hdr(h1, fx.e[0]->id, 0x11111111, ETHERTYPE_IPV4, false);
+	l2 = gwlb_hdr(h2, fx.e[0]->id, 0x22222222, ETHERTYPE_IPV4, false);
+	ql = udp4(req, "192.0.2.1", 1111, "198.51.100.2", 2222, (const uint8_t *)"x", 1);
+	rl = udp4(rep, "198.51.100.2", 2222, "192.0.2.1", 1111, (const uint8_t *)"yz", 2);
+
+	learn(0, h1, l1, req, ql);
+	put(0, rep, rl);
+	run(0);
+	assert_int_equal(n_sent, 1);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h1, l1, rep, rl);
+
+	learn_from(0, h2, l2, req, ql, GWLB_ADDR, 60001, LOCAL_ADDR);
+	put(0, rep, rl);
+	run(0);
+	assert_int_equal(n_sent, 2);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, 60001, h2, l2, rep, rl);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * An IPv6 TCP flow; its header carries an extra option (48 bytes), which
+ * is replayed as it came.  The outer header is IPv4 all the same, from
+ * the address GWLB sent to (a second local address here).
+ */
+static void
+test_v6(void **state)
+{
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[256], rep[256];
+	const uint8_t d[] = "HTTP/1.1 200 OK\r\n";
+	size_t hl, rl, ql;
+
+	(void)state;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xabcdef01, ETHERTYPE_IPV6, true);
+	assert_int_equal(hl, 48);
+	ql = l4_6(req, IPPROTO_TCP, "2001:db8::1", 40000, "2001:db8:1::2", 443,
+	    (const uint8_t *)"GET", 3);
+	learn_from(0, hdr, hl, req, ql, "198.18.1.1", 40001, "198.18.0.3");
+
+	rl = l4_6(rep, IPPROTO_TCP, "2001:db8:1::2", 443, "2001:db8::1", 40000, d, sizeof(d));
+	put(0, rep, rl);
+	run(0);
+	assert_int_equal(n_sent, 1);
+	check_dgram(&sent[0], "198.18.0.3", "198.18.1.1", 40001, hdr, hl, rep, rl);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * Fragments: the first carries the ports and finds the flow; a later one
+ * has none and goes out with the first one's header.  A later fragment
+ * of another datagram (another id) has no first fragment: no flow.
+ * IPv4 and IPv6 (fragment header).
+ */
+static void
+test_fragments(void **state)
+{
+	uint8_t h4[GENEVE_MAX_HDR_LEN], h6[GENEVE_MAX_HDR_LEN], req[256];
+	uint8_t f1[256], f2[256], f3[256], t[256];
+	uint8_t g1[256], g2[256], g3[256];
+	uint8_t data[40];
+	size_t hl4, hl6, ql, l1, l2, l3, m1, m2, m3, n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0x30 + i);
+	hl4 = gwlb_hdr(h4, fx.e[0]->id, 0x4f4f4f4f, ETHERTYPE_IPV4, false);
+	hl6 = gwlb_hdr(h6, fx.e[0]->id, 0x6f6f6f6f, ETHERTYPE_IPV6, false);
+
+	/* IPv4: a 48-byte UDP datagram (8 + 40) cut in 24 + 24. */
+	ql = udp4(req, "192.0.2.10", 5000, "198.51.100.20", 5001, data, 4);
+	learn(0, h4, hl4, req, ql);
+	n = l4(t, IPPROTO_UDP, 5001, 5000, data, 40);
+	assert_int_equal(n, 48);
+	l1 = ip4(f1, IPPROTO_UDP, "198.51.100.20", "192.0.2.10", 0x4242, 0x2000, t, 24);
+	l2 = ip4(f2, IPPROTO_UDP, "198.51.100.20", "192.0.2.10", 0x4242, 24 / 8, t + 24, 24);
+	l3 = ip4(f3, IPPROTO_UDP, "198.51.100.20", "192.0.2.10", 0x4343, 24 / 8, t + 24, 24);
+
+	/* IPv6: the same cut behind a fragment header (id 0x01020304). */
+	ql = l4_6(req, IPPROTO_UDP, "2001:db8::10", 7000, "2001:db8::20", 7001, data, 4);
+	learn(0, h6, hl6, req, ql);
+	n = l4(t + 8, IPPROTO_UDP, 7001, 7000, data, 40);
+	assert_int_equal(n, 48);
+	t[0] = IPPROTO_UDP;
+	t[1] = 0;
+	wr16(t + 2, 0x0001);			/* offset 0, M */
+	memcpy(t + 4, "\x01\x02\x03\x04", 4);
+	m1 = ip6(g1, 44, "2001:db8::20", "2001:db8::10", t, 8 + 24);
+	memmove(t + 8, t + 8 + 24, 24);
+	wr16(t + 2, (uint16_t)(24 / 8) << 3);	/* offset 24, no M */
+	m2 = ip6(g2, 44, "2001:db8::20", "2001:db8::10", t, 8 + 24);
+	memcpy(t + 4, "\x01\x02\x03\x05", 4);
+	m3 = ip6(g3, 44, "2001:db8::20", "2001:db8::10", t, 8 + 24);
+
+	put(0, f1, l1);
+	put(0, f2, l2);
+	put(0, f3, l3);
+	put(0, g1, m1);
+	put(0, g2, m2);
+	put(0, g3, m3);
+	run(0);
+	assert_int_equal(n_sent, 4);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h4, hl4, f1, l1);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h4, hl4, f2, l2);
+	check_dgram(&sent[2], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h6, hl6, g1, m1);
+	check_dgram(&sent[3], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h6, hl6, g2, m2);
+	assert_int_equal(drops("no-flow"), 2);
+	assert_int_equal(all_drops(), 2);
+	assert_int_equal(STAT_GET(ES(0)->drops), 2);
+}
+
+/*
+ * ICMP errors the appliance (or a router behind it) sends about a flow
+ * come from an address of their own; they are matched through the packet
+ * they quote.  IPv4 port unreachable and ICMPv6 packet too big; an error
+ * quoting a packet of no flow is dropped as no-flow.
+ */
+static void
+test_icmp_error(void **state)
+{
+	uint8_t h4[GENEVE_MAX_HDR_LEN], h6[GENEVE_MAX_HDR_LEN], req4[128], req6[128];
+	uint8_t other[128], icmp[256], e4[256], e6[256], e0[256];
+	size_t hl4, hl6, ql4, ql6, ol, l4e, l6e, l0e;
+
+	(void)state;
+	hl4 = gwlb_hdr(h4, fx.e[0]->id, 0x0badcafe, ETHERTYPE_IPV4, false);
+	hl6 = gwlb_hdr(h6, fx.e[0]->id, 0x0badf00d, ETHERTYPE_IPV6, false);
+	ql4 = udp4(req4, "192.0.2.1", 33434, "198.51.100.2", 33435, (const uint8_t *)"probe", 5);
+	learn(0, h4, hl4, req4, ql4);
+	ql6 = l4_6(req6, IPPROTO_TCP, "2001:db8::1", 40000, "2001:db8:1::2", 443,
+	    (const uint8_t *)"", 0);
+	learn(0, h6, hl6, req6, ql6);
+
+	/* ICMP 3/3 from 203.0.113.1 quoting the request (IP header + 8). */
+	memset(icmp, 0, 8);
+	icmp[0] = 3;
+	icmp[1] = 3;
+	memcpy(icmp + 8, req4, 28);
+	wr16(icmp + 2, fold(sum16(0, icmp, 36)));
+	l4e = ip4(e4, IPPROTO_ICMP, "203.0.113.1", "192.0.2.1", 7, 0, icmp, 36);
+
+	/* ICMPv6 2 (packet too big, MTU 1280) quoting the TCP request. */
+	memset(icmp, 0, 8);
+	icmp[0] = 2;
+	icmp[6] = 0x05;
+	memcpy(icmp + 8, req6, ql6);
+	l6e = ip6(e6, IPPROTO_ICMPV6, "2001:db8:ffff::1", "2001:db8::1", icmp, 8 + ql6);
+
+	/* The same IPv4 error quoting a request of no flow (other port). */
+	ol = udp4(other, "192.0.2.1", 33436, "198.51.100.2", 33435, (const uint8_t *)"probe", 5);
+	memset(icmp, 0, 8);
+	icmp[0] = 3;
+	icmp[1] = 3;
+	memcpy(icmp + 8, other, 28);
+	assert_true(ol >= 28);
+	l0e = ip4(e0, IPPROTO_ICMP, "203.0.113.1", "192.0.2.1", 8, 0, icmp, 36);
+
+	put(0, e4, l4e);
+	put(0, e6, l6e);
+	put(0, e0, l0e);
+	run(0);
+	assert_int_equal(n_sent, 2);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h4, hl4, e4, l4e);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h6, hl6, e6, l6e);
+	assert_int_equal(drops("no-flow"), 1);
+	assert_int_equal(all_drops(), 1);
+}
+
+/*
+ * GWLB loses inner packets over 8500 bytes without a word: 8501 is
+ * dropped and counted as too-big, 8500 goes out.
+ */
+static void
+test_too_big(void **state)
+{
+	static uint8_t big[GWLB_MTU + 64], data[GWLB_MTU];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128];
+	size_t hl, ql, l8501, l8500;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0x8500, ETHERTYPE_IPV4, false);
+	ql = udp4(req, "192.0.2.1", 9000, "198.51.100.2", 9001, data, 1);
+	learn(0, hdr, hl, req, ql);
+
+	l8501 = udp4(big, "198.51.100.2", 9001, "192.0.2.1", 9000, data, 8501 - 28);
+	assert_int_equal(l8501, 8501);
+	put(0, big, l8501);
+	run(0);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(drops("too-big"), 1);
+	assert_int_equal(all_drops(), 1);
+	assert_int_equal(STAT_GET(ES(0)->drops), 1);
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), 0);
+
+	l8500 = udp4(big, "198.51.100.2", 9001, "192.0.2.1", 9000, data, 8500 - 28);
+	put(0, big, l8500);
+	run(0);
+	assert_int_equal(n_sent, 1);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, big, l8500);
+	assert_int_equal(all_drops(), 1);
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), 1);
+	assert_int_equal(STAT_GET(ES(0)->bytes_out), 8500);
+}
+
+/*
+ * Replies without a flow: never learnt, learnt on another ENI, IPv6
+ * global unicast; and a packet that is no IP packet at all.
+ */
+static void
+test_no_flow(void **state)
+{
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128], p1[128], p2[128], p3[128];
+	const uint8_t junk[24] = { 0x00, 0x11, 0x22 };
+	size_t hl, ql, l1, l2, l3;
+	unsigned b;
+
+	(void)state;
+	b = add_eni();
+	hl = gwlb_hdr(hdr, fx.e[b]->id, 0x12345678, ETHERTYPE_IPV4, false);
+	ql = udp4(req, "192.0.2.1", 1000, "198.51.100.2", 2000, (const uint8_t *)"q", 1);
+	learn(b, hdr, hl, req, ql);
+
+	l1 = udp4(p1, "198.51.100.2", 2000, "192.0.2.1", 1000, (const uint8_t *)"r", 1);
+	l2 = udp4(p2, "198.51.100.3", 2000, "192.0.2.1", 1000, (const uint8_t *)"r", 1);
+	l3 = l4_6(p3, IPPROTO_UDP, "2001:db8::2", 53, "2001:db8::1", 5353, (const uint8_t *)"r", 1);
+	put(0, p1, l1);		/* the flow is ENI b's, not this one's */
+	put(0, p2, l2);
+	put(0, p3, l3);
+	put(0, junk, sizeof(junk));
+	run(0);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(drops("no-flow"), 3);
+	assert_int_equal(drops("reply-bad-packet"), 1);
+	assert_int_equal(all_drops(), 4);
+	assert_int_equal(STAT_GET(ES(0)->drops), 4);
+	assert_int_equal(STAT_GET(ES(b)->drops), 0);
+	assert_int_equal(STAT_GET(W->stats.packets), 4);
+
+	/* On ENI b's own queue the same reply finds its flow. */
+	put(b, p1, l1);
+	run(b);
+	assert_int_equal(n_sent, 1);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, p1, l1);
+}
+
+/*
+ * What the kernel sends on a new link by itself (MLD reports, router
+ * solicitations, DAD, neighbour discovery, IGMP) has no flow and never will: counted as
+ * link-local, not as no-flow, and not as a drop of the ENI.
+ */
+static void
+test_link_local(void **state)
+{
+	uint8_t rs[128], mld[128], dad[128], na[128], igmp[64], t[64];
+	size_t lrs, lmld, ldad, lna, ligmp;
+
+	(void)state;
+	memset(t, 0, sizeof(t));
+	t[0] = 133;				/* router solicitation */
+	lrs = ip6(rs, IPPROTO_ICMPV6, "fe80::1", "ff02::2", t, 8);
+
+	/* hop-by-hop: router alert (MLD) + PadN, then an MLDv2 report. */
+	memset(t, 0, sizeof(t));
+	t[0] = IPPROTO_ICMPV6;
+	t[1] = 0;
+	memcpy(t + 2, "\x05\x02\x00\x00\x01\x00", 6);
+	t[8] = 143;
+	wr16(t + 14, 1);
+	t[16] = 4;				/* change to exclude */
+	addr6("ff02::1:ff00:1", t + 20);
+	lmld = ip6(mld, 0, "fe80::1", "ff02::16", t, 8 + 8 + 4 + 16);
+
+	memset(t, 0, sizeof(t));
+	t[0] = 135;				/* neighbour solicitation */
+	addr6("2001:db8::1", t + 8);
+	ldad = ip6(dad, IPPROTO_ICMPV6, "::", "ff02::1:ff00:1", t, 24);
+
+	memset(t, 0, sizeof(t));
+	t[0] = 136;				/* neighbour advertisement, unicast */
+	t[4] = 0x40;
+	addr6("fe80::1", t + 8);
+	lna = ip6(na, IPPROTO_ICMPV6, "fe80::1", "fe80::2", t, 24);
+
+	memset(t, 0, sizeof(t));
+	t[0] = 0x22;				/* IGMPv3 report */
+	ligmp = ip4(igmp, IPPROTO_IGMP, "192.0.2.1", "224.0.0.22", 1, 0x4000, t, 8);
+
+	put(0, rs, lrs);
+	put(0, mld, lmld);
+	put(0, dad, ldad);
+	put(0, na, lna);
+	put(0, igmp, ligmp);
+	run(0);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(drops("link-local"), 5);
+	assert_int_equal(drops("no-flow"), 0);
+	assert_int_equal(all_drops(), 5);
+	assert_int_equal(STAT_GET(ES(0)->drops), 0);
+}
+
+/*
+ * sendmmsg refuses a message: it is counted as send-failed (for the worker
+ * and the ENI) and the rest of the batch still goes out, whether the
+ * failure is the first message of a call or one after others.
+ */
+static void
+test_send_failed(void **state)
+{
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128], rep[5][128];
+	size_t hl, ql, rl[5];
+	uint8_t d[2];
+
+	(void)state;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0x5e4d0000, ETHERTYPE_IPV4, false);
+	ql = udp4(req, "192.0.2.1", 3000, "198.51.100.2", 3001, (const uint8_t *)"q", 1);
+	learn(0, hdr, hl, req, ql);
+	for (unsigned i = 0; i < 5; i++) {
+		d[0] = 'a';
+		d[1] = (uint8_t)('0' + i);
+		rl[i] = udp4(rep[i], "198.51.100.2", 3001, "192.0.2.1", 3000, d, 1 + i % 2);
+		put(0, rep[i], rl[i]);
+	}
+	fail_attempt[0] = true;		/* first message of the first call */
+	fail_attempt[2] = true;		/* third: after one went out */
+	run(0);
+	assert_int_equal(n_sent, 3);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, rep[1], rl[1]);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, rep[3], rl[3]);
+	check_dgram(&sent[2], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, rep[4], rl[4]);
+	assert_int_equal(drops("send-failed"), 2);
+	assert_int_equal(all_drops(), 2);
+	assert_int_equal(STAT_GET(ES(0)->drops), 2);
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), 3);
+	assert_int_equal(STAT_GET(ES(0)->bytes_out), rl[1] + rl[3] + rl[4]);
+	assert_int_equal(STAT_GET(W->stats.delivered), 3);
+	assert_int_equal(STAT_GET(W->stats.delivered_bytes), rl[1] + rl[3] + rl[4]);
+	assert_int_equal(STAT_GET(W->stats.packets), 5);
+}
+
+/*
+ * Counters across batches and ENIs: 70 replies on ENI a (more than one
+ * read round of 64: a full batch is sent before the round ends) and 3 on
+ * ENI b, sent in one flush with a's last 6.  Per ENI: pkts_out and
+ * bytes_out (inner bytes); per worker: packets, bytes, batches,
+ * delivered, delivered_bytes.
+ */
+static void
+test_counters(void **state)
+{
+	static uint8_t ra[70][128], rb[3][128];
+	uint8_t ha[GENEVE_MAX_HDR_LEN], hb[GENEVE_MAX_HDR_LEN], req[128];
+	size_t hla, hlb, ql, la[70], lb[3];
+	uint64_t bytes_a = 0, bytes_b = 0, before;
+	unsigned b;
+	uint8_t d[64];
+
+	(void)state;
+	memset(d, 0x5a, sizeof(d));
+	b = add_eni();
+	hla = gwlb_hdr(ha, fx.e[0]->id, 0xaaaa0001, ETHERTYPE_IPV4, false);
+	hlb = gwlb_hdr(hb, fx.e[b]->id, 0xbbbb0001, ETHERTYPE_IPV4, false);
+	ql = udp4(req, "192.0.2.1", 4000, "198.51.100.2", 4001, (const uint8_t *)"q", 1);
+	learn(0, ha, hla, req, ql);
+	learn_from(b, hb, hlb, req, ql, "198.18.2.1", 50000, "198.18.0.4");
+
+	for (unsigned i = 0; i < 70; i++) {
+		d[0] = (uint8_t)i;
+		la[i] = udp4(ra[i], "198.51.100.2", 4001, "192.0.2.1", 4000, d, 1 + i % 60);
+		put(0, ra[i], la[i]);
+		bytes_a += la[i];
+	}
+	before = coarse_ns();
+	reply_queue_ready(W, &fx.q[0]);
+	assert_int_equal(n_sent, 64);		/* the full batch went out */
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), 64);
+	reply_queue_ready(W, &fx.q[0]);
+	assert_int_equal(n_sent, 64);		/* 6 prepared, not yet sent */
+	for (unsigned i = 0; i < 3; i++) {
+		d[0] = (uint8_t)(0xb0 + i);
+		lb[i] = udp4(rb[i], "198.51.100.2", 4001, "192.0.2.1", 4000, d, 10 + i);
+		put(b, rb[i], lb[i]);
+		bytes_b += lb[i];
+	}
+	reply_queue_ready(W, &fx.q[b]);
+	reply_flush(W);
+	assert_int_equal(n_sent, 73);
+	for (unsigned i = 0; i < 70; i++)
+		check_dgram(&sent[i], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, ha, hla, ra[i], la[i]);
+	for (unsigned i = 0; i < 3; i++)
+		check_dgram(&sent[70 + i], "198.18.0.4", "198.18.2.1", 50000, hb, hlb,
+		    rb[i], lb[i]);
+
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), 70);
+	assert_int_equal(STAT_GET(ES(0)->bytes_out), bytes_a);
+	assert_int_equal(STAT_GET(ES(b)->pkts_out), 3);
+	assert_int_equal(STAT_GET(ES(b)->bytes_out), bytes_b);
+	assert_int_equal(STAT_GET(ES(0)->drops) + STAT_GET(ES(b)->drops), 0);
+	assert_true(STAT_GET(ES(0)->last_ns) >= before);
+	assert_true(STAT_GET(ES(b)->last_ns) >= before);
+	assert_int_equal(STAT_GET(W->stats.packets), 73);
+	assert_int_equal(STAT_GET(W->stats.bytes), bytes_a + bytes_b);
+	assert_int_equal(STAT_GET(W->stats.batches), 3);
+	assert_int_equal(STAT_GET(W->stats.delivered), 73);
+	assert_int_equal(STAT_GET(W->stats.delivered_bytes), bytes_a + bytes_b);
+	assert_int_equal(all_drops(), 0);
+	/* The receive side's slot is not the reply worker's. */
+	assert_int_equal(STAT_GET(fx.e[0]->stats[RX->idx].pkts_out), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_raw_socket),
+		T(test_v4_udp),
+		T(test_udp_csum_zero),
+		T(test_cookie_change),
+		T(test_v6),
+		T(test_fragments),
+		T(test_icmp_error),
+		T(test_too_big),
+		T(test_no_flow),
+		T(test_link_local),
+		T(test_send_failed),
+		T(test_counters),
+#undef T
+	};
+
+	/* The daemon as main() leaves it for one receive and one reply worker. */
+	D.workers = workers;
+	D.n_rx = 1;
+	D.n_tun = 1;
+	D.nthreads = 3;
+	D.mgr_slot = 2;
+	D.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	workers[0].idx = 0;
+	workers[0].kind = WORKER_RX;
+	log_levels[LOG_TUNNEL] = LOG_DEBUG;	/* the no-flow message too */
+	qsbr_init(D.nthreads);
+	if (D.wake_fd < 0 || eni_table_init(conf.max_enis) != 0 || reply_init() != 0) {
+		fprintf(stderr, "test_reply: set-up failed\n");
+		return 1;
+	}
+	return cmocka_run_group_tests_name("reply", tests, NULL, NULL);
+}
