@@ -3,7 +3,9 @@
  * so a slow hook stalled traffic and a hanging one stalled it forever.  Here
  * a hook is a child process the manager watches through a pidfd and a pipe
  * in its epoll set; its output is logged line by line, its exit status is
- * logged, and past the timeout its whole process group is killed.
+ * logged, and past the timeout its whole process group is killed.  Where
+ * pidfd_open fails (kernels before 5.3, valgrind), an eventfd stands in for
+ * the pidfd: hook_tick writes it once the hook has exited.
  */
 #include "config.h"
 
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,7 +38,9 @@ struct hook_job {
 	struct hook_ev	ev_pid;
 	struct hook_ev	ev_out;
 	pid_t		pid;
-	int		pidfd;
+	int		pidfd;		/* or the eventfd hook_tick writes (polled) */
+	bool		polled;		/* no pidfd: hook_tick looks for the exit */
+	bool		exited;		/* polled: the eventfd was written */
 	int		outfd;
 	uint64_t	deadline_ns;
 	bool		killed;
@@ -202,20 +207,35 @@ hook_run_argv(const char *path, const char *const *args, const char *const *fact
 	j->pid = pid;
 	j->outfd = pipefd[0];
 	j->pidfd = pidfd_open_(pid);
+	if (j->pidfd < 0) {
+		/* Not waited for here: that would stall the manager with no
+		 * timeout, and for good once the hook's output fills the pipe. */
+		static bool said;
+
+		if (!said)
+			log_msg(LOG_HOOK, LOG_IMPORTANT, "pidfd_open: %s: polling for "
+			    "the exits of hooks", strerror(errno));
+		said = true;
+		j->polled = true;
+		if ((j->pidfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+			err = -errno;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			close(pipefd[0]);
+			free(j);
+			return err;
+		}
+	}
 	j->deadline_ns = now_ns() + (uint64_t)timeout_s * 1000000000ull;
 	j->done = done;
 	j->arg = arg;
 	j->ev_pid = (struct hook_ev){ EV_HOOK_PID, j };
 	j->ev_out = (struct hook_ev){ EV_HOOK_OUT, j };
-	if (j->pidfd < 0) {
-		/* Cannot watch it: wait for it here rather than lose it. */
-		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: pidfd_open: %s; waiting synchronously",
-		    j->tag, strerror(errno));
-	} else {
-		ev.events = EPOLLIN;
-		ev.data.ptr = &j->ev_pid;
-		epoll_ctl(hook_epfd, EPOLL_CTL_ADD, j->pidfd, &ev);
-	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = &j->ev_pid;
+	epoll_ctl(hook_epfd, EPOLL_CTL_ADD, j->pidfd, &ev);
 	ev.events = EPOLLIN;
 	ev.data.ptr = &j->ev_out;
 	epoll_ctl(hook_epfd, EPOLL_CTL_ADD, j->outfd, &ev);
@@ -223,14 +243,6 @@ hook_run_argv(const char *path, const char *const *args, const char *const *fact
 	jobs = j;
 	n_jobs++;
 	log_msg(LOG_HOOK, LOG_DEBUG, "%s: started %s (pid %d)", j->tag, path, (int)pid);
-	if (j->pidfd < 0) {
-		int st = 0;
-		pid_t r;
-
-		while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
-			;
-		hook_finish(j, st, r == pid);
-	}
 	return 0;
 }
 
@@ -300,10 +312,8 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 		    j->tag, (unsigned long)(j->lines - HOOK_LOG_LINES));
 	epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->outfd, NULL);
 	close(j->outfd);
-	if (j->pidfd >= 0) {
-		epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->pidfd, NULL);
-		close(j->pidfd);
-	}
+	epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->pidfd, NULL);
+	close(j->pidfd);
 	if (j->killed) {
 		res = HOOK_TIMEOUT;
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: killed after %u s (--hook-timeout)",
@@ -334,6 +344,31 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 	free(j);
 }
 
+/*
+ * A polled job: once its hook has exited (still a zombie: WNOWAIT), make its
+ * eventfd readable, so that the exit is handled in hook_event like a pidfd's.
+ * Finishing the job here instead would free it while an event of its pipe
+ * may still wait in the manager's current batch.
+ */
+static void
+hook_poll_exit(struct hook_job *j)
+{
+	siginfo_t si;
+	int r;
+
+	if (!j->polled || j->exited)
+		return;
+	memset(&si, 0, sizeof(si));
+	r = waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG | WNOWAIT);
+	if (r < 0 && errno != ECHILD)
+		return;		/* EINTR: next tick */
+	if (r == 0 && si.si_pid == 0)
+		return;		/* still running */
+	/* Exited, or (ECHILD) gone: hook_event reaps it or says so. */
+	j->exited = true;
+	eventfd_write(j->pidfd, 1);
+}
+
 void
 hook_event(void *tag, uint32_t events)
 {
@@ -345,16 +380,25 @@ hook_event(void *tag, uint32_t events)
 	if (ev->kind == EV_HOOK_OUT) {
 		hook_read_output(j, 4);
 		if (events & (EPOLLHUP | EPOLLERR)) {
-			/* All writers gone; the exit comes through the pidfd. */
+			/* All writers gone; the exit comes through the pidfd
+			 * (polled: it is most likely there already). */
 			epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->outfd, NULL);
+			hook_poll_exit(j);
 		}
 		return;
+	}
+	if (j->polled) {
+		eventfd_t v;
+
+		(void)eventfd_read(j->pidfd, &v);
 	}
 	do {
 		r = waitpid(j->pid, &status, WNOHANG);
 	} while (r < 0 && errno == EINTR);
-	if (r == 0)
+	if (r == 0) {
+		j->exited = false;	/* polled: look again next tick */
 		return;		/* not yet */
+	}
 	hook_finish(j, status, r == j->pid);
 }
 
@@ -376,5 +420,6 @@ hook_tick(uint64_t now)
 			kill(-j->pid, SIGKILL);
 			kill(j->pid, SIGKILL);
 		}
+		hook_poll_exit(j);
 	}
 }

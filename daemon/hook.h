@@ -53,7 +53,8 @@ int hook_run_argv(const char *path, const char *const *args, const char *const *
     const char *tag, unsigned timeout_s, hook_done_fn done, void *arg);
 /* epoll said something about one of a job's descriptors. */
 void hook_event(void *tag, uint32_t events);
-/* Kill hooks past their deadline; call about once a second. */
+/* Kill hooks past their deadline, and (without pidfds) collect the hooks
+ * that exited; call a few times a second. */
 void hook_tick(uint64_t now_ns);
 unsigned hook_running(void);
 /* Shutdown giving up on hooks: kill what still runs (they are not waited for). */

@@ -162,6 +162,24 @@ nl_done_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
+/*
+ * The head of a request in buf, zeroed whole first: every request is built
+ * here, so no stack byte reaches the kernel.  libmnl before 1.0.5 leaves
+ * the padding after an attribute (a u8, a string) as it finds it, and
+ * whatever a builder does not set stays zero.
+ */
+static struct nlmsghdr *
+nl_msg(void *buf, size_t size, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh;
+
+	memset(buf, 0, size);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	return nlh;
+}
+
 /* Send one request and read until its ACK (or error). */
 static int
 nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
@@ -200,9 +218,7 @@ nl_link_index(const char *name)
 	struct nl_req req = { .what = "get link", .ifindex = -1 };
 	int ret;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh = nl_msg(buf, sizeof(buf), RTM_GETLINK, NLM_F_REQUEST);
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), IFLA_IFNAME, name))
@@ -215,13 +231,11 @@ nl_link_index(const char *name)
 
 /* The head of an RTM_*LINK request for one link (ifindex 0: none). */
 static struct nlmsghdr *
-nl_link_msg(char *buf, uint16_t type, int ifindex)
+nl_link_msg(char *buf, size_t size, uint16_t type, int ifindex)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh = nl_msg(buf, size, type, NLM_F_REQUEST);
 	struct ifinfomsg *ifi;
 
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
@@ -243,7 +257,7 @@ nl_link_no_addrgen(int ifindex, const char *name)
 	struct nl_req req = { .what = what, .ifindex = -1 };
 
 	snprintf(what, sizeof(what), "IPv6 address generation off on %s", name);
-	nlh = nl_link_msg(buf, RTM_NEWLINK, ifindex);
+	nlh = nl_link_msg(buf, sizeof(buf), RTM_NEWLINK, ifindex);
 	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	inet6 = mnl_attr_nest_start(nlh, AF_INET6);
 	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
@@ -291,9 +305,8 @@ nl_link_noqueue(int ifindex, const char *name)
 	int err;
 
 	snprintf(what, sizeof(what), "qdisc noqueue on %s", name);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWQDISC;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+	nlh = nl_msg(buf, sizeof(buf), RTM_NEWQDISC,
+	    NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE);
 	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
@@ -317,7 +330,7 @@ nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen,
 	nl_link_no_addrgen(ifindex, name);
 	nl_link_noqueue(ifindex, name);
 	snprintf(what, sizeof(what), "set up %s", name);
-	nlh = nl_link_msg(buf, RTM_NEWLINK, ifindex);
+	nlh = nl_link_msg(buf, sizeof(buf), RTM_NEWLINK, ifindex);
 	ifi = mnl_nlmsg_get_payload(nlh);
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
@@ -343,7 +356,7 @@ nl_link_rp_filter_off(int ifindex, const char *name)
 	struct nl_req req = { .what = what, .ifindex = 0 };
 
 	snprintf(what, sizeof(what), "rp_filter 0 on %s", name);
-	nlh = nl_link_msg(buf, RTM_NEWLINK, ifindex);
+	nlh = nl_link_msg(buf, sizeof(buf), RTM_NEWLINK, ifindex);
 	if (put_rp_filter_off(nlh, sizeof(buf)) < 0)
 		return -EMSGSIZE;
 	return nl_talk(nlh, &req);
@@ -383,9 +396,8 @@ nl_route(bool add, const struct route_inst *ri, const char *what, char *err, siz
 	    .ext_ack_len = errlen };
 	int ret;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	nlh = nl_msg(buf, sizeof(buf), add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
 	ret = nl_put_route(nlh, sizeof(buf), ri);
 	if (ret < 0)
 		return ret;
@@ -401,9 +413,8 @@ nl_rule(bool add, const struct route_inst *ri, const char *what, char *err, size
 	struct nl_req req = { .what = what, .quiet = add ? 0 : ENOENT, .ext_ack = err,
 	    .ext_ack_len = errlen };
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	nlh = nl_msg(buf, sizeof(buf), add ? RTM_NEWRULE : RTM_DELRULE,
+	    NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
 	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 	frh->family = (uint8_t)ri->family;
 	frh->action = FR_ACT_TO_TBL;
@@ -462,14 +473,13 @@ nl_sweep_leftovers(void)
 
 	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
 		char buf[64];
-		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+		struct nlmsghdr *nlh = nl_msg(buf, sizeof(buf), (uint16_t)what[i].get,
+		    NLM_F_REQUEST | NLM_F_DUMP);
 		struct rtgenmsg *g;
 		struct sweep sw = { .n = 0 };
 		struct nl_req req = { .what = "dump", .data_cb = sweep_cb, .data = &sw };
 		int ret;
 
-		nlh->nlmsg_type = (uint16_t)what[i].get;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 		g = mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
 		g->rtgen_family = (uint8_t)what[i].family;
 		ret = nl_talk(nlh, &req);
@@ -610,7 +620,7 @@ nl_dellink(int ifindex, uint32_t group, const char *what)
 	struct nlmsghdr *nlh;
 	struct nl_req req = { .what = what, .ifindex = -1 };
 
-	nlh = nl_link_msg(buf, RTM_DELLINK, ifindex);
+	nlh = nl_link_msg(buf, sizeof(buf), RTM_DELLINK, ifindex);
 	if (!ifindex)
 		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	return nl_talk(nlh, &req);

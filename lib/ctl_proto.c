@@ -51,12 +51,19 @@ msg_hdr(struct ctl_msg *m)
 	return (struct ctl_hdr *)(void *)(m->buf + HDR_OFF);
 }
 
+/*
+ * Every message, in the daemon and in gwlbctl, starts here, from zeroed
+ * memory: libmnl before 1.0.5 leaves the padding after an attribute (a
+ * string, a bool) as it finds it, and a reused buffer would otherwise send
+ * bytes of an earlier message, perhaps another client's reply.
+ */
 void
 ctl_msg_init(struct ctl_msg *m, enum ctl_msg_type type, uint32_t seq)
 {
 	struct nlmsghdr *nlh;
 	struct ctl_hdr *h;
 
+	memset(m->buf, 0, sizeof(m->buf));
 	m->rec_off = 0;
 	nlh = mnl_nlmsg_put_header(m->buf);
 	h = mnl_nlmsg_put_extra_header(nlh, sizeof(*h));

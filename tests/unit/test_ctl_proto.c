@@ -128,6 +128,73 @@ test_cmd_roundtrip(void **state)
 	free(m);
 }
 
+/*
+ * Messages built in buffers full of stale bytes (a reused buffer, or
+ * malloc's) are byte for byte what the raw writer makes from zeroed memory:
+ * the padding after strings and bools carries nothing of what was there.
+ */
+static void
+test_zeroed_padding(void **state)
+{
+	static const char *const in[] = { "a", "bc", "def", "ghij" };
+	struct ctl_msg *m = malloc(sizeof(*m)), *one = malloc(sizeof(*one));
+	struct raw *r = malloc(sizeof(*r));
+	const void *data;
+	size_t len;
+
+	(void)state;
+	memset(m, 0xa5, sizeof(*m));
+	assert_int_equal(ctl_msg_cmd(m, 7, 4, in), 0);
+	data = ctl_msg_finish(m, &len);
+	raw_init(r, CTL_MSG_CMD);
+	for (unsigned i = 0; i < 4; i++)
+		raw_str(r, CTL_A_WORD, in[i]);
+	assert_int_equal(len, raw_done(r));
+	assert_memory_equal(data, r->b, len);
+
+	memset(m, 0x5a, sizeof(*m));
+	assert_int_equal(ctl_msg_error(m, 7, ENOENT, "no ENI 1"), 0);
+	data = ctl_msg_finish(m, &len);
+	raw_init(r, CTL_MSG_ERROR);
+	{
+		uint32_t e = ENOENT;
+
+		raw_attr(r, CTL_A_ERRNO, &e, sizeof(e));
+	}
+	raw_str(r, CTL_A_ERRTEXT, "no ENI 1");
+	assert_int_equal(len, raw_done(r));
+	assert_memory_equal(data, r->b, len);
+
+	/* A record built apart and appended, as the daemon does. */
+	memset(m, 0xa5, sizeof(*m));
+	memset(one, 0x5a, sizeof(*one));
+	ctl_msg_init(m, CTL_MSG_RECORD, 7);
+	ctl_msg_init(one, CTL_MSG_RECORD, 7);
+	assert_int_equal(ctl_msg_rec_begin(one, "ab"), 0);
+	assert_int_equal(ctl_msg_rec_bool(one, "up", true), 0);
+	assert_int_equal(ctl_msg_rec_str(one, "name", "xyz12"), 0);
+	assert_int_equal(ctl_msg_rec_end(one), 0);
+	assert_int_equal(ctl_msg_append(m, one), 0);
+	data = ctl_msg_finish(m, &len);
+	raw_init(r, CTL_MSG_RECORD);
+	raw_nest(r, CTL_A_REC);
+	raw_str(r, CTL_RA_TYPE, "ab");
+	raw_nest(r, CTL_RA_FIELD);
+	raw_str(r, CTL_FA_NAME, "up");
+	raw_attr(r, CTL_FA_BOOL, "\1", 1);
+	raw_end(r);
+	raw_nest(r, CTL_RA_FIELD);
+	raw_str(r, CTL_FA_NAME, "name");
+	raw_str(r, CTL_FA_STR, "xyz12");
+	raw_end(r);
+	raw_end(r);
+	assert_int_equal(len, raw_done(r));
+	assert_memory_equal(data, r->b, len);
+	free(r);
+	free(one);
+	free(m);
+}
+
 static void
 test_error_roundtrip(void **state)
 {
@@ -763,6 +830,7 @@ main(void)
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_bad_error_msg),
 		cmocka_unit_test(test_damage),
+		cmocka_unit_test(test_zeroed_padding),
 	};
 
 	return cmocka_run_group_tests_name("ctl", tests, NULL, NULL);
