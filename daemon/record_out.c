@@ -300,7 +300,7 @@ js_end(struct rec_sink *s)
 		/* A record outside a list (status) is the page's top level.  A
 		 * field named like one of the page's lists is left out, the list
 		 * says it: status's "enis" is the length of "enis", its "drops"
-		 * the sum of "drops". */
+		 * the sum of "drops" but the kernel's queue. */
 		for (unsigned i = 0; i < o->r.n; i++) {
 			if (json_list_key(o->r.f[i].key))
 				continue;
