@@ -14,7 +14,7 @@
  * JSON: {"type": [ {field: value, ...}, ... ], ...}, types in order of
  * first appearance, fields in the daemon's order, numbers as numbers;
  * a failure adds "error": {"errno", "code", "message"}.  One document per
- * line.
+ * line, written by lib/json.c.
  */
 #include "config.h"
 
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "output.h"
 
 struct ofield {
@@ -323,78 +324,21 @@ const struct out_ops out_text = { "text", text_render };
 
 /* --- JSON ---------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 static void
-json_str(FILE *fp, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	fputc('"', fp);
-	while (*s) {
-		size_t n;
-
-		if (*s == '"' || *s == '\\') {
-			fprintf(fp, "\\%c", *s++);
-		} else if (*s < 0x20 || *s == 0x7f) {
-			fprintf(fp, "\\u%04x", *s++);
-		} else if ((n = utf8_len(s)) == 0) {
-			fputs("\\ufffd", fp);
-			s++;
-		} else {
-			fwrite(s, 1, n, fp);
-			s += n;
-		}
-	}
-	fputc('"', fp);
-}
-
-static void
-json_value(FILE *fp, const struct ofield *f)
+json_value(struct json *j, const struct ofield *f)
 {
 	switch (f->type) {
 	case CTL_FT_U64:
-		fprintf(fp, "%" PRIu64, f->u64);
+		json_u64(j, f->u64);
 		break;
 	case CTL_FT_S64:
-		fprintf(fp, "%" PRId64, f->s64);
+		json_s64(j, f->s64);
 		break;
 	case CTL_FT_BOOL:
-		fputs(f->b ? "true" : "false", fp);
+		json_bool(j, f->b);
 		break;
 	case CTL_FT_STR:
-		json_str(fp, f->str);
+		json_str(j, f->str);
 		break;
 	}
 }
@@ -403,57 +347,50 @@ static void
 json_render(struct out *o, int err, const char *text)
 {
 	bool *done = calloc(o->nrecs ? o->nrecs : 1, sizeof(*done));
-	bool firsttype = true;
+	struct json j;
 
 	if (!done)
 		return;
-	fputc('{', o->fp);
+	json_init(&j, o->fp);
+	json_obj_begin(&j);
 	for (size_t i = 0; i < o->nrecs; i++) {
-		bool firstrec = true;
-
 		if (done[i])
 			continue;
-		if (!firsttype)
-			fputc(',', o->fp);
-		firsttype = false;
-		json_str(o->fp, o->recs[i].type);
-		fputs(":[", o->fp);
+		json_key(&j, o->recs[i].type);
+		json_arr_begin(&j);
 		for (size_t k = i; k < o->nrecs; k++) {
 			const struct orec *r = &o->recs[k];
 
 			if (done[k] || strcmp(r->type, o->recs[i].type) != 0)
 				continue;
 			done[k] = true;
-			if (!firstrec)
-				fputc(',', o->fp);
-			firstrec = false;
-			fputc('{', o->fp);
+			json_obj_begin(&j);
 			for (unsigned c = 0; c < r->n; c++) {
-				if (c)
-					fputc(',', o->fp);
-				json_str(o->fp, r->f[c].name);
-				fputc(':', o->fp);
-				json_value(o->fp, &r->f[c]);
+				json_key(&j, r->f[c].name);
+				json_value(&j, &r->f[c]);
 			}
-			fputc('}', o->fp);
+			json_obj_end(&j);
 		}
-		fputc(']', o->fp);
+		json_arr_end(&j);
 	}
 	if (err) {
 		const char *code = strerrorname_np(err);
 
-		if (!firsttype)
-			fputc(',', o->fp);
-		fprintf(o->fp, "\"error\":{\"errno\":%d,\"code\":", err);
-		json_str(o->fp, code ? code : "");
-		fputs(",\"message\":", o->fp);
-		json_str(o->fp, text && *text ? text : strerror(err));
-		fputc('}', o->fp);
+		json_key(&j, "error");
+		json_obj_begin(&j);
+		json_key(&j, "errno");
+		json_s64(&j, err);
+		json_key(&j, "code");
+		json_str(&j, code ? code : "");
+		json_key(&j, "message");
+		json_str(&j, text && *text ? text : strerror(err));
+		json_obj_end(&j);
 		/* Still say it on stderr, for whoever runs the script. */
 		fprintf(o->errfp, "gwlbctl: %s\n", text && *text ? text : strerror(err));
 		fflush(o->errfp);
 	}
-	fputs("}\n", o->fp);
+	json_obj_end(&j);
+	fputc('\n', o->fp);
 	free(done);
 }
 

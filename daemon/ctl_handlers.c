@@ -1,8 +1,10 @@
 /*
  * The daemon's answers to gwlbctl: one handler per command of the shared
- * table (lib/ctl_commands.h), each filling records through daemon/ctl_server.h.  Field
- * names are part of the interface (scripts read them with gwlbctl -j):
- * change them only by adding new ones.
+ * table (lib/ctl_commands.h), each filling records through daemon/ctl_server.h.
+ * Status, workers, drops and ENIs come from the producers of record.h (the
+ * health page and /metrics use the same ones).  Field names are part of
+ * the interface (scripts read them with gwlbctl -j): change them only by
+ * adding new ones.
  */
 #include "config.h"
 
@@ -29,6 +31,8 @@
 #include "log.h"
 #include "name.h"
 #include "pkt.h"
+#include "record.h"
+#include "report.h"
 #include "route.h"
 
 /* Without `limit`, show flows stops here: a reply must fit the client's queue. */
@@ -36,93 +40,85 @@
 
 static struct ctl_server *srv;
 
-static int
-h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
-{
-	struct stats_snap rx, tun, all;
-	uint64_t now = now_ns();
+/*
+ * The control reply as a record sink: the producers of record.h write
+ * gwlbctl's records.  Lists are only brackets here (a reply is a flat
+ * sequence of records) and metrics are for /metrics.
+ */
+struct ctl_sink {
+	struct rec_sink	 s;
+	struct ctl_reply *r;
+};
 
-	(void)a;
-	(void)arg;
-	stats_kind(WORKER_RX, &rx);
-	stats_kind(WORKER_REPLY, &tun);
-	stats_kind(-1, &all);
-	ctl_rec_begin(r, "status");
-	ctl_rec_str(r, "version", PACKAGE_VERSION);
-	ctl_rec_u64(r, "pid", (uint64_t)getpid());
-	ctl_rec_u64(r, "uptime_s", (now - D.started_ns) / 1000000000ull);
-	ctl_rec_str(r, "mode", conf.no_return ? "no-return" : "return");
-	ctl_rec_u64(r, "rx_workers", D.n_rx);
-	ctl_rec_u64(r, "tun_workers", D.n_tun);
-	ctl_rec_u64(r, "port", conf.geneve_port);
-	ctl_rec_u64(r, "rcvbuf_bytes", D.n_rx ? (uint64_t)D.workers[0].rcvbuf_granted : 0);
-	ctl_rec_u64(r, "busy_poll_us", D.n_rx ? (uint64_t)D.workers[0].busy_poll_granted : 0);
-	ctl_rec_u64(r, "enis", eni_count());
-	ctl_rec_u64(r, "packets_in", rx.packets);
-	ctl_rec_u64(r, "bytes_in", rx.bytes);
-	/* In: GENEVE datagrams as they arrived; delivered: their inner packets
-	 * on gwi- links (a new ENI's backlog is delivered by the manager, not a
-	 * worker); out: replies sent to GWLB, inner bytes, like the ENIs'. */
-	ctl_rec_u64(r, "delivered", rx.delivered + STAT_GET(D.mgr_stats.delivered));
-	ctl_rec_u64(r, "packets_out", tun.delivered);
-	ctl_rec_u64(r, "bytes_out", tun.delivered_bytes);
-	ctl_rec_u64(r, "drops", all.drops);
-	ctl_rec_u64(r, "kernel_drops", all.kernel_drops);
-	ctl_rec_u64(r, "rp_filter_reverts", atomic_load(&D.rp_reverts));
-	ctl_rec_u64(r, "links_lost", atomic_load(&D.links_lost));
-	ctl_rec_u64(r, "netlink_resyncs", atomic_load(&D.nl_resyncs));
-	ctl_rec_bool(r, "healthy", !atomic_load(&D.stopping) &&
-	    !stats_stuck_workers(now, 5000000000ull));
-	ctl_rec_end(r);
-	return 0;
+#define CTL_SINK(sink)	((struct ctl_sink *)(void *)(sink))
+
+static void
+cs_list(struct rec_sink *s, const char *type)
+{
+	(void)s;
+	(void)type;
 }
 
 static void
-rec_eni(struct ctl_reply *r, struct eni *e, uint64_t now, bool detail)
+cs_begin(struct rec_sink *s, const char *type)
 {
-	struct eni_view v;
+	ctl_rec_begin(CTL_SINK(s)->r, type);
+}
 
-	eni_view(e, now, &v);
-	ctl_rec_begin(r, "eni");
-	ctl_rec_str(r, "eni", e->hex);
-	ctl_rec_str(r, "if_in", e->if_in);
-	ctl_rec_str(r, "if_out", e->if_out);
-	ctl_rec_str(r, "state", v.state);
-	ctl_rec_u64(r, "packets_in", v.pkts_in);
-	ctl_rec_u64(r, "bytes_in", v.bytes_in);
-	ctl_rec_u64(r, "packets_out", v.pkts_out);
-	ctl_rec_u64(r, "bytes_out", v.bytes_out);
-	ctl_rec_u64(r, "drops", v.drops);
-	ctl_rec_u64(r, "flows", v.flows);
-	ctl_rec_u64(r, "table", route_eni_table(e->id));
-	ctl_rec_u64(r, "idle_s", v.idle_ns / 1000000000ull);
-	if (detail) {
-		char att[NAME_HEX_MAX], created[32];
-		struct tm tm;
+static void
+cs_field(struct rec_sink *s, const struct rec_field *f)
+{
+	struct ctl_reply *r = CTL_SINK(s)->r;
 
-		name_hex(e->attachment, att);
-		gmtime_r(&e->created_wall, &tm);
-		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		ctl_rec_str(r, "attachment", att);
-		ctl_rec_str(r, "created", created);
-		ctl_rec_u64(r, "ifindex_in", (uint64_t)e->ifindex_in);
-		ctl_rec_u64(r, "ifindex_out", (uint64_t)e->ifindex_out);
-		ctl_rec_u64(r, "queues", e->nqueues);
-		ctl_rec_str(r, "hook_state", hook_state_str((enum hook_state)e->hook_state));
-		ctl_rec_u64(r, "hook_runs", e->hook_runs);
-		ctl_rec_u64(r, "hook_failures", e->hook_failures);
-		ctl_rec_u64(r, "backlog", e->bl_len);
-		ctl_rec_u64(r, "rp_filter_reverts", e->rp_reverts);
-		ctl_rec_u64(r, "flow_inserts", v.flow_inserts);
-		ctl_rec_u64(r, "flow_evictions", v.flow_evictions);
-		ctl_rec_u64(r, "flow_expired", v.flow_expired);
-		ctl_rec_u64(r, "flow_refused", v.flow_refused);
+	switch (f->type) {
+	case REC_U64:
+		ctl_rec_u64(r, f->key, f->v.u64);
+		break;
+	case REC_S64:
+		ctl_rec_s64(r, f->key, f->v.s64);
+		break;
+	case REC_STR:
+		ctl_rec_str(r, f->key, f->v.str);
+		break;
+	case REC_BOOL:
+		ctl_rec_bool(r, f->key, f->v.b);
+		break;
 	}
-	ctl_rec_end(r);
+}
+
+static void
+cs_end(struct rec_sink *s)
+{
+	ctl_rec_end(CTL_SINK(s)->r);
+}
+
+static int
+cs_finish(struct rec_sink *s)
+{
+	(void)s;
+	return 0;
+}
+
+static const struct rec_sink_ops ctl_sink_ops = {
+	cs_list, cs_list, cs_begin, cs_field, cs_end, cs_finish,
+};
+
+#define CTL_SINK_INIT(reply)	{ .s = { &ctl_sink_ops }, .r = (reply) }
+
+static int
+h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	struct ctl_sink cs = CTL_SINK_INIT(r);
+
+	(void)a;
+	(void)arg;
+	report_status(&cs.s, now_ns());
+	return 0;
 }
 
 struct walk {
 	struct ctl_reply *r;
+	struct ctl_sink	*cs;
 	uint64_t	now;
 	uint64_t	want;		/* one ENI, when one_set */
 	bool		one_set;
@@ -139,24 +135,25 @@ walk_show_eni(struct eni *e, void *arg)
 	if (w->one_set && e->id != w->want)
 		return;
 	w->found = true;
-	rec_eni(w->r, e, w->now, w->one_set);
+	report_eni(&w->cs->s, e, w->now, true);
 }
 
 static int
 h_show_enis(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
-	struct walk w = { .r = r, .now = now_ns() };
+	struct ctl_sink cs = CTL_SINK_INIT(r);
 
 	(void)a;
 	(void)arg;
-	eni_foreach(walk_show_eni, &w);
+	report_enis(&cs.s, now_ns(), false);
 	return 0;
 }
 
 static int
 h_show_eni(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
-	struct walk w = { .r = r, .now = now_ns(), .want = a->eni, .one_set = true };
+	struct ctl_sink cs = CTL_SINK_INIT(r);
+	struct walk w = { .r = r, .cs = &cs, .now = now_ns(), .want = a->eni, .one_set = true };
 	char hex[NAME_HEX_MAX];
 
 	(void)arg;
@@ -271,67 +268,22 @@ h_show_flows(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 static int
 h_show_drops(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
-	struct stats_snap all, per[MAX_WORKERS];
-	unsigned total = D.n_rx + D.n_tun;
+	struct ctl_sink cs = CTL_SINK_INIT(r);
 
 	(void)a;
 	(void)arg;
-	stats_kind(-1, &all);
-	for (unsigned i = 0; i < total; i++) {
-		memset(&per[i], 0, sizeof(per[i]));
-		stats_worker(&D.workers[i], &per[i]);
-	}
-	for (int d = 0; d < DROP__MAX; d++) {
-		ctl_rec_begin(r, "drop");
-		ctl_rec_str(r, "reason", drop_str((enum drop_reason)d));
-		ctl_rec_str(r, "side", drop_side_str(drop_side((enum drop_reason)d)));
-		ctl_rec_str(r, "worker", "all");
-		ctl_rec_u64(r, "count", all.drop[d]);
-		ctl_rec_end(r);
-		for (unsigned i = 0; i < total; i++) {
-			if (!per[i].drop[d])
-				continue;
-			ctl_rec_begin(r, "drop");
-			ctl_rec_str(r, "reason", drop_str((enum drop_reason)d));
-			ctl_rec_str(r, "side", drop_side_str(drop_side((enum drop_reason)d)));
-			ctl_rec_strf(r, "worker", "%s%u",
-			    D.workers[i].kind == WORKER_RX ? "rx" : "tun", D.workers[i].kidx);
-			ctl_rec_u64(r, "count", per[i].drop[d]);
-			ctl_rec_end(r);
-		}
-	}
-	ctl_rec_begin(r, "drop");
-	ctl_rec_str(r, "reason", "kernel-receive-queue");
-	ctl_rec_str(r, "side", drop_side_str(DROP_SIDE_RECEIVE));
-	ctl_rec_str(r, "worker", "all");
-	ctl_rec_u64(r, "count", all.kernel_drops);
-	ctl_rec_end(r);
+	report_drops(&cs.s);
 	return 0;
 }
 
 static int
 h_show_workers(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
+	struct ctl_sink cs = CTL_SINK_INIT(r);
+
 	(void)a;
 	(void)arg;
-	for (unsigned i = 0; i < D.n_rx + D.n_tun; i++) {
-		struct worker *w = &D.workers[i];
-		struct stats_snap s = { 0 };
-
-		stats_worker(w, &s);
-		ctl_rec_begin(r, "worker");
-		ctl_rec_u64(r, "id", w->kidx);
-		ctl_rec_str(r, "kind", w->kind == WORKER_RX ? "rx" : "tun");
-		ctl_rec_s64(r, "cpu", w->cpu);
-		ctl_rec_u64(r, "tid", (uint64_t)w->tid);
-		ctl_rec_u64(r, "packets", s.packets);
-		ctl_rec_u64(r, "bytes", s.bytes);
-		ctl_rec_u64(r, "batches", s.batches);
-		ctl_rec_u64(r, "delivered", s.delivered);
-		ctl_rec_u64(r, "drops", s.drops);
-		ctl_rec_u64(r, "kernel_drops", s.kernel_drops);
-		ctl_rec_end(r);
-	}
+	report_workers(&cs.s, now_ns());
 	return 0;
 }
 

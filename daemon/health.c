@@ -6,7 +6,9 @@
  * Content-Length.  Unlike upstream it reads the request, reports unhealthy
  * when it is (shutting down, or a worker whose loop stopped turning), never
  * touches the flow tables from the probe, and serves /metrics in the
- * Prometheus text format.
+ * Prometheus text format.  Every body is rendered from the records of
+ * record.h, the same gwlbctl shows, so the page, /metrics and gwlbctl
+ * cannot name or count a thing differently.
  *
  * One thread, one epoll, non-blocking sockets, a deadline per client and a
  * cap on clients: a slow or broken client costs a slot for five seconds,
@@ -27,20 +29,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "flow.h"
 #include "clock.h"
-#include "eni_table.h"
-#include "state.h"
-#include "worker.h"
-#include "stats.h"
 #include "health.h"
-#include "hook.h"
+#include "state.h"
+#include "stats.h"
 #include "log.h"
+#include "record.h"
+#include "report.h"
 
 #define HC_MAX_CLIENTS	64
 #define HC_REQ_MAX	4096
 #define HC_DEADLINE_NS	(5ull * 1000000000ull)
-#define STUCK_NS	(5ull * 1000000000ull)
 
 struct sbuf {
 	char	*p;
@@ -102,196 +101,48 @@ static bool hc_running;
 static struct hc_client *clients[HC_MAX_CLIENTS];
 static _Atomic uint64_t hc_served, hc_refused;
 
-static bool
-healthy(uint64_t now, const char **why)
-{
-	if (atomic_load(&D.stopping)) {
-		*why = "shutting down";
-		return false;
-	}
-	if (stats_stuck_workers(now, STUCK_NS)) {
-		*why = "a worker has stopped turning";
-		return false;
-	}
-	*why = "ok";
-	return true;
-}
+enum hc_body { HC_TEXT, HC_JSON, HC_METRICS };
 
-struct eni_walk {
-	struct sbuf	*b;
-	uint64_t	now;
-	int		fmt;	/* 0 text, 1 json, 2 prometheus */
-	bool		first;
-	int		metric;	/* prometheus: which one this pass */
-};
-
+/*
+ * A body from the producers of record.h through one of the health sinks:
+ * the same records gwlbctl shows.  On failure the body is empty (the
+ * status line still says healthy or not).
+ */
 static void
-eni_line(struct eni *e, void *arg)
+hc_body(struct sbuf *b, enum hc_body kind, uint64_t now, const char *why)
 {
-	struct eni_walk *w = arg;
-	struct eni_view v;
+	char *p = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&p, &len);
+	struct rec_sink *s;
+	int err;
 
-	eni_view(e, w->now, &v);
-	switch (w->fmt) {
-	case 0:
-		sb_printf(w->b, "%s %-16s %-16s %-8s %12llu %14llu %12llu %14llu %8llu %8llu %8.1f\n",
-		    e->hex, e->if_in, e->if_out, v.state,
-		    (unsigned long long)v.pkts_in, (unsigned long long)v.bytes_in,
-		    (unsigned long long)v.pkts_out, (unsigned long long)v.bytes_out,
-		    (unsigned long long)v.drops, (unsigned long long)v.flows,
-		    (double)v.idle_ns / 1e9);
-		break;
-	case 1:
-		sb_printf(w->b, "%s{\"eni\":\"%s\",\"if_in\":\"%s\",\"if_out\":\"%s\",\"state\":\"%s\","
-		    "\"packets_in\":%llu,\"bytes_in\":%llu,\"packets_out\":%llu,\"bytes_out\":%llu,"
-		    "\"drops\":%llu,\"flows\":%llu,\"flow_evictions\":%llu,\"idle_s\":%.1f}",
-		    w->first ? "" : ",", e->hex, e->if_in, e->if_out, v.state,
-		    (unsigned long long)v.pkts_in, (unsigned long long)v.bytes_in,
-		    (unsigned long long)v.pkts_out, (unsigned long long)v.bytes_out,
-		    (unsigned long long)v.drops, (unsigned long long)v.flows,
-		    (unsigned long long)v.flow_evictions, (double)v.idle_ns / 1e9);
-		w->first = false;
-		break;
-	default: {
-		static const char *const names[] = { "packets_in_total", "bytes_in_total",
-		    "packets_out_total", "bytes_out_total", "drops_total", "flows",
-		    "flow_evictions_total" };
-		uint64_t vals[] = { v.pkts_in, v.bytes_in, v.pkts_out, v.bytes_out, v.drops,
-		    v.flows, v.flow_evictions };
-
-		sb_printf(w->b, "gwlbtun_eni_%s{eni=\"%s\",interface=\"%s\"} %llu\n",
-		    names[w->metric], e->hex, e->if_in, (unsigned long long)vals[w->metric]);
-		break;
+	if (!fp)
+		return;
+	if (kind == HC_METRICS)
+		s = rec_prom_new(fp, report_metrics, report_metrics_count);
+	else if (kind == HC_JSON)
+		s = rec_json_new(fp, why);
+	else
+		s = rec_text_new(fp, why);
+	if (!s) {
+		fclose(fp);
+		free(p);
+		return;
 	}
+	report_status(s, now);
+	report_workers(s, now);
+	report_drops(s);
+	report_enis(s, now, true);
+	err = rec_sink_finish(s);
+	if (fclose(fp) == 0 && err == 0 && p) {
+		free(b->p);
+		*b = (struct sbuf){ .p = p, .len = len, .cap = len };
+		return;
 	}
-}
-
-static void
-body_text(struct sbuf *b, uint64_t now, bool ok, const char *why)
-{
-	struct stats_snap all;
-	struct eni_walk w = { b, now, 0, true, 0 };
-
-	stats_kind(-1, &all);
-	sb_printf(b, "<!DOCTYPE html>\n<html><head><title>gwlbtund health</title></head>"
-	    "<body><pre>\n");
-	sb_printf(b, "gwlbtund %s: %s (%s)\n", PACKAGE_VERSION, ok ? "healthy" : "UNHEALTHY", why);
-	sb_printf(b, "uptime %llu s, %s, %u receive and %u reply threads, %u ENIs\n\n",
-	    (unsigned long long)((now - D.started_ns) / 1000000000ull),
-	    conf.no_return ? "no return traffic" : "return traffic on",
-	    D.n_rx, D.n_tun, eni_count());
-	sb_printf(b, "%-6s %-4s %4s %14s %16s %12s %10s %12s %8s\n", "thread", "kind", "cpu",
-	    "packets", "bytes", "delivered", "drops", "kernel-drops", "idle-ms");
-	for (unsigned i = 0; i < D.n_rx + D.n_tun; i++) {
-		struct worker *wk = &D.workers[i];
-		struct stats_snap s = { 0 };
-		uint64_t hb = STAT_GET(wk->heartbeat_ns);
-
-		stats_worker(wk, &s);
-		sb_printf(b, "%-6u %-4s %4d %14llu %16llu %12llu %10llu %12llu %8llu\n", wk->kidx,
-		    wk->kind == WORKER_RX ? "rx" : "tun", wk->cpu,
-		    (unsigned long long)s.packets, (unsigned long long)s.bytes,
-		    (unsigned long long)s.delivered, (unsigned long long)s.drops,
-		    (unsigned long long)s.kernel_drops,
-		    (unsigned long long)(hb && now > hb ? (now - hb) / 1000000 : 0));
-	}
-	sb_printf(b, "\ndrops by reason:\n");
-	for (int i = 0; i < DROP__MAX; i++)
-		sb_printf(b, "  %-28s %llu\n", drop_str((enum drop_reason)i),
-		    (unsigned long long)all.drop[i]);
-	sb_printf(b, "  %-28s %llu\n", "kernel-receive-queue", (unsigned long long)all.kernel_drops);
-	sb_printf(b, "\n%-17s %-16s %-16s %-8s %12s %14s %12s %14s %8s %8s %8s\n", "eni",
-	    "in", "out", "state", "packets-in", "bytes-in", "packets-out", "bytes-out",
-	    "drops", "flows", "idle-s");
-	eni_foreach(eni_line, &w);
-	sb_printf(b, "</pre></body></html>\n");
-}
-
-static void
-body_json(struct sbuf *b, uint64_t now, bool ok, const char *why)
-{
-	struct stats_snap all;
-	struct eni_walk w = { b, now, 1, true, 0 };
-
-	stats_kind(-1, &all);
-	sb_printf(b, "{\"healthy\":%s,\"reason\":\"%s\",\"version\":\"%s\",\"uptime_s\":%llu,"
-	    "\"mode\":\"%s\",\"enis_count\":%u,\"workers\":[", ok ? "true" : "false", why,
-	    PACKAGE_VERSION, (unsigned long long)((now - D.started_ns) / 1000000000ull),
-	    conf.no_return ? "no-return" : "return", eni_count());
-	for (unsigned i = 0; i < D.n_rx + D.n_tun; i++) {
-		struct worker *wk = &D.workers[i];
-		struct stats_snap s = { 0 };
-
-		stats_worker(wk, &s);
-		sb_printf(b, "%s{\"id\":%u,\"kind\":\"%s\",\"cpu\":%d,\"packets\":%llu,\"bytes\":%llu,"
-		    "\"delivered\":%llu,\"drops\":%llu,\"kernel_drops\":%llu}", i ? "," : "",
-		    wk->kidx, wk->kind == WORKER_RX ? "rx" : "tun", wk->cpu,
-		    (unsigned long long)s.packets, (unsigned long long)s.bytes,
-		    (unsigned long long)s.delivered, (unsigned long long)s.drops,
-		    (unsigned long long)s.kernel_drops);
-	}
-	sb_printf(b, "],\"drops\":{");
-	for (int i = 0; i < DROP__MAX; i++)
-		sb_printf(b, "%s\"%s\":%llu", i ? "," : "", drop_str((enum drop_reason)i),
-		    (unsigned long long)all.drop[i]);
-	sb_printf(b, ",\"kernel-receive-queue\":%llu},\"enis\":[",
-	    (unsigned long long)all.kernel_drops);
-	eni_foreach(eni_line, &w);
-	sb_printf(b, "]}\n");
-}
-
-static void
-body_metrics(struct sbuf *b, uint64_t now, bool ok)
-{
-	struct stats_snap all;
-	struct eni_walk w = { b, now, 2, true, 0 };
-
-	stats_kind(-1, &all);
-	sb_printf(b, "# HELP gwlbtun_healthy 1 when the health check answers 200.\n"
-	    "# TYPE gwlbtun_healthy gauge\ngwlbtun_healthy %d\n", ok);
-	sb_printf(b, "# TYPE gwlbtun_uptime_seconds gauge\ngwlbtun_uptime_seconds %llu\n",
-	    (unsigned long long)((now - D.started_ns) / 1000000000ull));
-	sb_printf(b, "# TYPE gwlbtun_enis gauge\ngwlbtun_enis %u\n", eni_count());
-	{
-		static const char *const wm[] = { "packets_total", "bytes_total",
-		    "delivered_total", "kernel_drops_total" };
-
-		for (int m = 0; m < 4; m++) {
-			sb_printf(b, "# TYPE gwlbtun_worker_%s counter\n", wm[m]);
-			for (unsigned i = 0; i < D.n_rx + D.n_tun; i++) {
-				struct worker *wk = &D.workers[i];
-				struct stats_snap s = { 0 };
-				uint64_t v[4];
-
-				if (m == 3 && wk->kind != WORKER_RX)
-					continue;
-				stats_worker(wk, &s);
-				v[0] = s.packets;
-				v[1] = s.bytes;
-				v[2] = s.delivered;
-				v[3] = s.kernel_drops;
-				sb_printf(b, "gwlbtun_worker_%s{worker=\"%u\",kind=\"%s\"} %llu\n",
-				    wm[m], wk->kidx, wk->kind == WORKER_RX ? "rx" : "tun",
-				    (unsigned long long)v[m]);
-			}
-		}
-	}
-	sb_printf(b, "# HELP gwlbtun_drops_total Packets dropped, by reason.\n"
-	    "# TYPE gwlbtun_drops_total counter\n");
-	for (int i = 0; i < DROP__MAX; i++)
-		sb_printf(b, "gwlbtun_drops_total{reason=\"%s\"} %llu\n",
-		    drop_str((enum drop_reason)i), (unsigned long long)all.drop[i]);
-	{
-		static const char *const em[] = { "packets_in_total counter",
-		    "bytes_in_total counter", "packets_out_total counter",
-		    "bytes_out_total counter", "drops_total counter", "flows gauge",
-		    "flow_evictions_total counter" };
-
-		for (w.metric = 0; w.metric < 7; w.metric++) {
-			sb_printf(b, "# TYPE gwlbtun_eni_%s\n", em[w.metric]);
-			eni_foreach(eni_line, &w);
-		}
-	}
+	if (err)
+		log_msg(LOG_HEALTH, LOG_IMPORTANT, "health page: cannot render: %s", strerror(-err));
+	free(p);
 }
 
 static void
@@ -301,7 +152,7 @@ hc_respond(struct hc_client *c)
 	const char *why;
 	uint64_t now = now_ns();
 	struct sbuf body = { 0 };
-	bool ok = healthy(now, &why), head, metrics;
+	bool ok = report_healthy(now, &why), head, metrics;
 	const char *ctype = conf.health_json ? "application/json" : "text/html";
 
 	sscanf(c->req, "%7s %255s", method, path);
@@ -314,13 +165,10 @@ hc_respond(struct hc_client *c)
 		return;
 	}
 	if (metrics) {
-		body_metrics(&body, now, ok);
+		hc_body(&body, HC_METRICS, now, why);
 		ctype = "text/plain; version=0.0.4";
 	} else if (!conf.health_status_only) {
-		if (conf.health_json)
-			body_json(&body, now, ok, why);
-		else
-			body_text(&body, now, ok, why);
+		hc_body(&body, conf.health_json ? HC_JSON : HC_TEXT, now, why);
 	}
 	if (body.oom) {
 		free(body.p);

@@ -1,0 +1,275 @@
+/*
+ * The producers of records (report.h, record.h): status, workers, drops and ENIs, each the one
+ * place where its field names, types and metrics are written down.
+ * gwlbctl (show status, show workers, show drops, show enis, show eni) and
+ * the health port (text, JSON, /metrics) all call these.  Field names are
+ * part of the interface (scripts read them with gwlbctl -j, dashboards
+ * scrape /metrics): change them only by adding new ones.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flow.h"
+#include "clock.h"
+#include "eni_table.h"
+#include "route.h"
+#include "state.h"
+#include "worker.h"
+#include "hook.h"
+#include "name.h"
+#include "report.h"
+#include "stats.h"
+
+/* A worker whose loop has not turned for this long makes the daemon unhealthy. */
+#define STUCK_NS	(5ull * 1000000000ull)
+
+enum {
+	M_HEALTHY, M_UPTIME, M_ENIS,
+	M_WORKER_PACKETS, M_WORKER_BYTES, M_WORKER_DELIVERED, M_WORKER_KERNEL_DROPS,
+	M_DROPS,
+	M_ENI_PACKETS_IN, M_ENI_BYTES_IN, M_ENI_PACKETS_OUT, M_ENI_BYTES_OUT, M_ENI_DROPS,
+	M_ENI_FLOWS, M_ENI_FLOW_EVICTIONS,
+	M__MAX
+};
+
+#define WORKER_LABELS	{ { "worker", "id" }, { "kind", "kind" } }
+#define ENI_LABELS	{ { "eni", "eni" }, { "interface", "if_in" } }
+
+const struct rec_metric report_metrics[] = {
+	[M_HEALTHY] = { "gwlbtun_healthy", "gauge",
+	    "1 when the health check answers 200.", { { NULL, NULL } } },
+	[M_UPTIME] = { "gwlbtun_uptime_seconds", "gauge",
+	    "Seconds since gwlbtund started.", { { NULL, NULL } } },
+	[M_ENIS] = { "gwlbtun_enis", "gauge",
+	    "ENIs the daemon holds.", { { NULL, NULL } } },
+	[M_WORKER_PACKETS] = { "gwlbtun_worker_packets_total", "counter",
+	    "Packets received (rx) or read from links (tun), per worker.", WORKER_LABELS },
+	[M_WORKER_BYTES] = { "gwlbtun_worker_bytes_total", "counter",
+	    "Bytes received (rx) or read from links (tun), per worker.", WORKER_LABELS },
+	[M_WORKER_DELIVERED] = { "gwlbtun_worker_delivered_total", "counter",
+	    "Packets delivered to a gwi- link (rx) or sent back to GWLB (tun), per worker.",
+	    WORKER_LABELS },
+	[M_WORKER_KERNEL_DROPS] = { "gwlbtun_worker_kernel_drops_total", "counter",
+	    "Datagrams the kernel dropped on a receive worker's socket.", WORKER_LABELS },
+	[M_DROPS] = { "gwlbtun_drops_total", "counter",
+	    "Packets dropped, by reason.", { { "reason", "reason" } } },
+	[M_ENI_PACKETS_IN] = { "gwlbtun_eni_packets_in_total", "counter",
+	    "Packets from GWLB for this ENI.", ENI_LABELS },
+	[M_ENI_BYTES_IN] = { "gwlbtun_eni_bytes_in_total", "counter",
+	    "Inner bytes from GWLB for this ENI.", ENI_LABELS },
+	[M_ENI_PACKETS_OUT] = { "gwlbtun_eni_packets_out_total", "counter",
+	    "Packets sent back to GWLB for this ENI.", ENI_LABELS },
+	[M_ENI_BYTES_OUT] = { "gwlbtun_eni_bytes_out_total", "counter",
+	    "Inner bytes sent back to GWLB for this ENI.", ENI_LABELS },
+	[M_ENI_DROPS] = { "gwlbtun_eni_drops_total", "counter",
+	    "Packets of this ENI dropped.", ENI_LABELS },
+	[M_ENI_FLOWS] = { "gwlbtun_eni_flows", "gauge",
+	    "Flows in this ENI's flow table.", ENI_LABELS },
+	[M_ENI_FLOW_EVICTIONS] = { "gwlbtun_eni_flow_evictions_total", "counter",
+	    "Flows evicted from a full flow table of this ENI.", ENI_LABELS },
+};
+_Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
+const size_t report_metrics_count = M__MAX;
+
+bool
+report_healthy(uint64_t now, const char **why)
+{
+	const char *w = "ok";
+	bool ok = true;
+
+	if (atomic_load(&D.stopping)) {
+		w = "shutting down";
+		ok = false;
+	} else if (stats_stuck_workers(now, STUCK_NS)) {
+		w = "a worker has stopped turning";
+		ok = false;
+	}
+	if (why)
+		*why = w;
+	return ok;
+}
+
+void
+report_status(struct rec_sink *s, uint64_t now)
+{
+	struct stats_snap rx, tun, all;
+
+	stats_kind(WORKER_RX, &rx);
+	stats_kind(WORKER_REPLY, &tun);
+	stats_kind(-1, &all);
+	rec_begin(s, "status");
+	rec_str(s, "version", PACKAGE_VERSION);
+	rec_u64(s, "pid", (uint64_t)getpid());
+	rec_u64m(s, "uptime_s", (now - D.started_ns) / 1000000000ull, &report_metrics[M_UPTIME]);
+	rec_str(s, "mode", conf.no_return ? "no-return" : "return");
+	rec_u64(s, "rx_workers", D.n_rx);
+	rec_u64(s, "tun_workers", D.n_tun);
+	rec_u64(s, "port", conf.geneve_port);
+	rec_u64(s, "rcvbuf_bytes", D.n_rx ? (uint64_t)D.workers[0].rcvbuf_granted : 0);
+	rec_u64(s, "busy_poll_us", D.n_rx ? (uint64_t)D.workers[0].busy_poll_granted : 0);
+	rec_u64m(s, "enis", eni_count(), &report_metrics[M_ENIS]);
+	rec_u64(s, "packets_in", rx.packets);
+	rec_u64(s, "bytes_in", rx.bytes);
+	/* In: GENEVE datagrams as they arrived; delivered: their inner packets
+	 * on gwi- links (a new ENI's backlog is delivered by the manager, not a
+	 * worker); out: replies sent to GWLB, inner bytes, like the ENIs'. */
+	rec_u64(s, "delivered", rx.delivered + STAT_GET(D.mgr_stats.delivered));
+	rec_u64(s, "packets_out", tun.delivered);
+	rec_u64(s, "bytes_out", tun.delivered_bytes);
+	rec_u64(s, "drops", all.drops);
+	rec_u64(s, "kernel_drops", all.kernel_drops);
+	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
+	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
+	rec_u64(s, "netlink_resyncs", atomic_load(&D.nl_resyncs));
+	rec_boolm(s, "healthy", report_healthy(now, NULL), &report_metrics[M_HEALTHY]);
+	rec_end(s);
+}
+
+void
+report_workers(struct rec_sink *s, uint64_t now)
+{
+	rec_list_begin(s, "worker");
+	for (unsigned i = 0; i < D.n_rx + D.n_tun; i++) {
+		struct worker *w = &D.workers[i];
+		struct stats_snap st = { 0 };
+		uint64_t hb = STAT_GET(w->heartbeat_ns);
+		bool rx = w->kind == WORKER_RX;
+
+		stats_worker(w, &st);
+		rec_begin(s, "worker");
+		rec_u64(s, "id", w->kidx);
+		rec_str(s, "kind", rx ? "rx" : "tun");
+		rec_s64(s, "cpu", w->cpu);
+		rec_u64(s, "tid", (uint64_t)w->tid);
+		rec_u64m(s, "packets", st.packets, &report_metrics[M_WORKER_PACKETS]);
+		rec_u64m(s, "bytes", st.bytes, &report_metrics[M_WORKER_BYTES]);
+		rec_u64(s, "batches", st.batches);
+		rec_u64m(s, "delivered", st.delivered, &report_metrics[M_WORKER_DELIVERED]);
+		rec_u64(s, "drops", st.drops);
+		/* Only a receive worker has a socket the kernel can drop on. */
+		rec_u64m(s, "kernel_drops", st.kernel_drops,
+		    rx ? &report_metrics[M_WORKER_KERNEL_DROPS] : NULL);
+		/* Since its loop last turned: what makes a worker "stuck". */
+		rec_u64(s, "idle_ms", hb && now > hb ? (now - hb) / 1000000 : 0);
+		rec_end(s);
+	}
+	rec_list_end(s, "worker");
+}
+
+static void
+drop_rec(struct rec_sink *s, const char *reason, const char *side, const char *worker,
+    uint64_t count, const struct rec_metric *m)
+{
+	rec_begin(s, "drop");
+	rec_str(s, "reason", reason);
+	rec_str(s, "side", side);
+	rec_str(s, "worker", worker);
+	rec_u64m(s, "count", count, m);
+	rec_end(s);
+}
+
+void
+report_drops(struct rec_sink *s)
+{
+	struct stats_snap all, per[MAX_WORKERS];
+	unsigned total = D.n_rx + D.n_tun;
+
+	stats_kind(-1, &all);
+	for (unsigned i = 0; i < total; i++) {
+		memset(&per[i], 0, sizeof(per[i]));
+		stats_worker(&D.workers[i], &per[i]);
+	}
+	rec_list_begin(s, "drop");
+	for (int d = 0; d < DROP__MAX; d++) {
+		const char *reason = drop_str((enum drop_reason)d);
+		const char *side = drop_side_str(drop_side((enum drop_reason)d));
+
+		drop_rec(s, reason, side, "all", all.drop[d], &report_metrics[M_DROPS]);
+		for (unsigned i = 0; i < total; i++) {
+			char wname[16];
+
+			if (!per[i].drop[d])
+				continue;
+			snprintf(wname, sizeof(wname), "%s%u",
+			    D.workers[i].kind == WORKER_RX ? "rx" : "tun", D.workers[i].kidx);
+			drop_rec(s, reason, side, wname, per[i].drop[d], NULL);
+		}
+	}
+	/* Not a packet we dropped: not in gwlbtun_drops_total (see the
+	 * workers' gwlbtun_worker_kernel_drops_total). */
+	drop_rec(s, "kernel-receive-queue", drop_side_str(DROP_SIDE_RECEIVE), "all",
+	    all.kernel_drops, NULL);
+	rec_list_end(s, "drop");
+}
+
+void
+report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
+{
+	struct eni_view v;
+
+	eni_view(e, now, &v);
+	rec_begin(s, "eni");
+	rec_str(s, "eni", e->hex);
+	rec_str(s, "if_in", e->if_in);
+	rec_str(s, "if_out", e->if_out);
+	rec_str(s, "state", v.state);
+	rec_u64m(s, "packets_in", v.pkts_in, &report_metrics[M_ENI_PACKETS_IN]);
+	rec_u64m(s, "bytes_in", v.bytes_in, &report_metrics[M_ENI_BYTES_IN]);
+	rec_u64m(s, "packets_out", v.pkts_out, &report_metrics[M_ENI_PACKETS_OUT]);
+	rec_u64m(s, "bytes_out", v.bytes_out, &report_metrics[M_ENI_BYTES_OUT]);
+	rec_u64m(s, "drops", v.drops, &report_metrics[M_ENI_DROPS]);
+	rec_u64m(s, "flows", v.flows, &report_metrics[M_ENI_FLOWS]);
+	rec_u64(s, "table", route_eni_table(e->id));
+	rec_u64(s, "idle_s", v.idle_ns / 1000000000ull);
+	if (detail) {
+		char att[NAME_HEX_MAX], created[32];
+		struct tm tm;
+
+		name_hex(e->attachment, att);
+		gmtime_r(&e->created_wall, &tm);
+		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		rec_str(s, "attachment", att);
+		rec_str(s, "created", created);
+		rec_u64(s, "ifindex_in", (uint64_t)e->ifindex_in);
+		rec_u64(s, "ifindex_out", (uint64_t)e->ifindex_out);
+		rec_u64(s, "queues", e->nqueues);
+		rec_str(s, "hook_state", hook_state_str((enum hook_state)e->hook_state));
+		rec_u64(s, "hook_runs", e->hook_runs);
+		rec_u64(s, "hook_failures", e->hook_failures);
+		rec_u64(s, "backlog", e->bl_len);
+		rec_u64(s, "rp_filter_reverts", e->rp_reverts);
+		rec_u64(s, "flow_inserts", v.flow_inserts);
+		rec_u64m(s, "flow_evictions", v.flow_evictions,
+		    &report_metrics[M_ENI_FLOW_EVICTIONS]);
+		rec_u64(s, "flow_expired", v.flow_expired);
+		rec_u64(s, "flow_refused", v.flow_refused);
+	}
+	rec_end(s);
+}
+
+struct eni_walk {
+	struct rec_sink	*s;
+	uint64_t	 now;
+	bool		 detail;
+};
+
+static void
+eni_walk(struct eni *e, void *arg)
+{
+	struct eni_walk *w = arg;
+
+	report_eni(w->s, e, w->now, w->detail);
+}
+
+void
+report_enis(struct rec_sink *s, uint64_t now, bool detail)
+{
+	struct eni_walk w = { s, now, detail };
+
+	rec_list_begin(s, "eni");
+	eni_foreach(eni_walk, &w);
+	rec_list_end(s, "eni");
+}

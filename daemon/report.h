@@ -1,0 +1,32 @@
+/*
+ * The daemon's state as records (report.c): status, workers, drops and
+ * ENIs, each written in one place into any sink of record.h, so gwlbctl's
+ * records, the health page's bodies and /metrics cannot drift apart.
+ */
+#ifndef GWLBTUND_REPORT_H
+#define GWLBTUND_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+struct eni;
+
+/* Healthy: not shutting down and every worker's loop turning; *why says
+ * which (why may be NULL).  The health port's 200/503 and the status
+ * record's "healthy" both come from here. */
+bool	 report_healthy(uint64_t now, const char **why);
+void	 report_status(struct rec_sink *s, uint64_t now);
+void	 report_workers(struct rec_sink *s, uint64_t now);
+void	 report_drops(struct rec_sink *s);
+/* One ENI; detail adds its links, hook, backlog and flow table counters. */
+void	 report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail);
+void	 report_enis(struct rec_sink *s, uint64_t now, bool detail);
+
+/* Every /metrics family, in the order /metrics shows them. */
+extern const struct rec_metric report_metrics[];
+extern const size_t report_metrics_count;
+
+#endif

@@ -1,0 +1,409 @@
+/*
+ * Unit tests for the producers of daemon/report.c, linked with the real
+ * sums (stats.c), drop names (drop.c) and sinks (record.c) over a
+ * fake daemon: two workers and one ENI, no sockets, no root.
+ *
+ * They pin what scripts and dashboards read: the control records' types
+ * and field names in order, the /metrics family names and labels, and
+ * that the health page's JSON, text and /metrics show the values the
+ * control records carry (idle_s in whole seconds everywhere).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "eni_table.h"
+#include "hook.h"
+#include "record.h"
+#include "report.h"
+#include "route.h"
+#include "state.h"
+#include "stats.h"
+#include "worker.h"
+
+/* --- the fake daemon --------------------------------------------------------- */
+
+struct daemon_state D;
+struct config conf;
+
+static struct worker workers[2];
+static struct eni eni0;
+static struct eni_stats eni0_stats;
+static unsigned n_enis;
+
+#define NOW	(1000ull * 1000000000ull)
+
+unsigned
+eni_count(void)
+{
+	return n_enis;
+}
+
+void
+eni_foreach(void (*fn)(struct eni *, void *), void *arg)
+{
+	if (n_enis)
+		fn(&eni0, arg);
+}
+
+void
+eni_stats_sum(const struct eni *e, struct eni_stats *out)
+{
+	(void)e;
+	memset(out, 0, sizeof(*out));
+	atomic_store(&out->pkts_in, STAT_GET(eni0_stats.pkts_in));
+	atomic_store(&out->bytes_in, STAT_GET(eni0_stats.bytes_in));
+	atomic_store(&out->pkts_out, STAT_GET(eni0_stats.pkts_out));
+	atomic_store(&out->bytes_out, STAT_GET(eni0_stats.bytes_out));
+	atomic_store(&out->drops, STAT_GET(eni0_stats.drops));
+}
+
+uint64_t
+eni_idle_ns(const struct eni *e, uint64_t now)
+{
+	(void)e;
+	(void)now;
+	return 3700000000ull;	/* 3.7 s: shown as 3 everywhere */
+}
+
+uint32_t
+route_eni_table(uint64_t id)
+{
+	(void)id;
+	return 0;
+}
+
+const char *
+hook_state_str(enum hook_state s)
+{
+	return s == HOOK_OK ? "ok" : "other";
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&D, 0, sizeof(D));
+	memset(&conf, 0, sizeof(conf));
+	memset(workers, 0, sizeof(workers));
+	D.workers = workers;
+	D.n_rx = 1;
+	D.n_tun = 1;
+	D.started_ns = NOW - 42ull * 1000000000ull;
+	conf.geneve_port = 6081;
+	workers[0].kind = WORKER_RX;
+	workers[0].cpu = 2;
+	workers[0].tid = 1001;
+	workers[1].kind = WORKER_REPLY;
+	workers[1].cpu = -1;
+	workers[1].tid = 1002;
+	STAT_ADD(workers[0].stats.packets, 100);
+	STAT_ADD(workers[0].stats.bytes, 15000);
+	STAT_ADD(workers[0].stats.delivered, 97);
+	STAT_ADD(workers[0].stats.kernel_drops, 5);
+	STAT_ADD(workers[0].stats.drops[DROP_TRUNCATED], 3);
+	STAT_ADD(workers[1].stats.packets, 40);
+	STAT_ADD(workers[1].stats.delivered, 38);
+	STAT_ADD(workers[1].stats.drops[DROP_NO_FLOW], 2);
+
+	memset(&eni0, 0, sizeof(eni0));
+	memset(&eni0_stats, 0, sizeof(eni0_stats));
+	eni0.id = 0xa1;
+	snprintf(eni0.hex, sizeof(eni0.hex), "%017x", 0xa1);
+	snprintf(eni0.if_in, sizeof(eni0.if_in), "gwi-2Z");
+	snprintf(eni0.if_out, sizeof(eni0.if_out), "gwo-2Z");
+	atomic_store(&eni0.state, ENI_UP);
+	eni0.hook_state = HOOK_OK;
+	STAT_ADD(eni0_stats.pkts_in, 97);
+	STAT_ADD(eni0_stats.pkts_out, 38);
+	n_enis = 1;
+	return 0;
+}
+
+/* --- a sink that keeps the shape: "type: key key ..." per record --------- */
+
+struct shape {
+	struct rec_sink	 s;
+	char		 out[8192];
+	size_t		 len;
+	int		 lists;		/* open lists */
+};
+
+static void
+sh_list_begin(struct rec_sink *s, const char *type)
+{
+	(void)type;
+	((struct shape *)(void *)s)->lists++;
+}
+
+static void
+sh_list_end(struct rec_sink *s, const char *type)
+{
+	(void)type;
+	((struct shape *)(void *)s)->lists--;
+}
+
+static void
+sh_add(struct shape *sh, const char *text)
+{
+	size_t n = strlen(text);
+
+	assert_true(sh->len + n < sizeof(sh->out));
+	memcpy(sh->out + sh->len, text, n + 1);
+	sh->len += n;
+}
+
+static void
+sh_begin(struct rec_sink *s, const char *type)
+{
+	struct shape *sh = (struct shape *)(void *)s;
+
+	sh_add(sh, type);
+	sh_add(sh, ":");
+}
+
+static void
+sh_field(struct rec_sink *s, const struct rec_field *f)
+{
+	static const char *const t[] = { "u", "s", "str", "b" };
+	struct shape *sh = (struct shape *)(void *)s;
+
+	sh_add(sh, " ");
+	sh_add(sh, f->key);
+	sh_add(sh, "/");
+	sh_add(sh, t[f->type]);
+}
+
+static void
+sh_end(struct rec_sink *s)
+{
+	sh_add((struct shape *)(void *)s, "\n");
+}
+
+static int
+sh_finish(struct rec_sink *s)
+{
+	(void)s;
+	return 0;
+}
+
+static const struct rec_sink_ops shape_ops = {
+	sh_list_begin, sh_list_end, sh_begin, sh_field, sh_end, sh_finish,
+};
+
+static void
+test_control_record_shapes(void **state)
+{
+	struct shape sh = { .s = { &shape_ops } };
+
+	(void)state;
+	report_status(&sh.s, NOW);
+	report_workers(&sh.s, NOW);
+	report_eni(&sh.s, &eni0, NOW, false);
+	report_eni(&sh.s, &eni0, NOW, true);
+	assert_int_equal(sh.lists, 0);
+	assert_string_equal(sh.out,
+	    "status: version/str pid/u uptime_s/u mode/str rx_workers/u tun_workers/u port/u "
+	    "rcvbuf_bytes/u busy_poll_us/u enis/u packets_in/u bytes_in/u delivered/u "
+	    "packets_out/u bytes_out/u drops/u kernel_drops/u rp_filter_reverts/u "
+	    "links_lost/u netlink_resyncs/u healthy/b\n"
+	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
+	    "drops/u kernel_drops/u idle_ms/u\n"
+	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
+	    "drops/u kernel_drops/u idle_ms/u\n"
+	    "eni: eni/str if_in/str if_out/str state/str packets_in/u bytes_in/u "
+	    "packets_out/u bytes_out/u drops/u flows/u table/u idle_s/u\n"
+	    "eni: eni/str if_in/str if_out/str state/str packets_in/u bytes_in/u "
+	    "packets_out/u bytes_out/u drops/u flows/u table/u idle_s/u attachment/str "
+	    "created/str ifindex_in/u ifindex_out/u queues/u hook_state/str hook_runs/u "
+	    "hook_failures/u backlog/u rp_filter_reverts/u flow_inserts/u flow_evictions/u "
+	    "flow_expired/u flow_refused/u\n");
+}
+
+static void
+test_drop_records(void **state)
+{
+	struct shape sh = { .s = { &shape_ops } };
+	unsigned n = 0;
+
+	(void)state;
+	report_drops(&sh.s);
+	assert_int_equal(sh.lists, 0);
+	/* One "all" record per reason, one for the kernel's queue, and one
+	 * per worker that dropped for a reason (rx0 truncated, tun0 no-flow),
+	 * all of one shape. */
+	for (const char *p = sh.out; (p = strstr(p, "drop: reason/str side/str worker/str "
+	    "count/u\n")); p++)
+		n++;
+	assert_int_equal(n, DROP__MAX + 1 + 2);
+	assert_int_equal(sh.len, n * strlen("drop: reason/str side/str worker/str count/u\n"));
+}
+
+static char *
+render(struct rec_sink *(*mk)(FILE *, const char *), const char *reason)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	struct rec_sink *s;
+
+	assert_non_null(fp);
+	s = mk ? mk(fp, reason) : rec_prom_new(fp, report_metrics, report_metrics_count);
+	assert_non_null(s);
+	report_status(s, NOW);
+	report_workers(s, NOW);
+	report_drops(s);
+	report_enis(s, NOW, true);
+	assert_int_equal(rec_sink_finish(s), 0);
+	fclose(fp);
+	return buf;
+}
+
+static void
+test_metrics(void **state)
+{
+	static const char *const families[] = {
+		"gwlbtun_healthy", "gwlbtun_uptime_seconds", "gwlbtun_enis",
+		"gwlbtun_worker_packets_total", "gwlbtun_worker_bytes_total",
+		"gwlbtun_worker_delivered_total", "gwlbtun_worker_kernel_drops_total",
+		"gwlbtun_drops_total",
+		"gwlbtun_eni_packets_in_total", "gwlbtun_eni_bytes_in_total",
+		"gwlbtun_eni_packets_out_total", "gwlbtun_eni_bytes_out_total",
+		"gwlbtun_eni_drops_total", "gwlbtun_eni_flows",
+		"gwlbtun_eni_flow_evictions_total",
+	};
+	char *m = render(NULL, NULL), line[256];
+	const char *prev = m;
+
+	(void)state;
+	assert_int_equal(report_metrics_count, sizeof(families) / sizeof(families[0]));
+	for (size_t i = 0; i < report_metrics_count; i++) {
+		const char *at;
+
+		assert_string_equal(report_metrics[i].name, families[i]);
+		/* HELP then TYPE, in this order in the output. */
+		snprintf(line, sizeof(line), "# HELP %s ", families[i]);
+		at = strstr(m, line);
+		assert_non_null(at);
+		assert_true(at >= prev);
+		prev = at;
+		snprintf(line, sizeof(line), "\n# TYPE %s %s\n%s", families[i],
+		    report_metrics[i].type, families[i]);
+		assert_non_null(strstr(m, line));	/* and at least one sample */
+	}
+	assert_non_null(strstr(m, "\ngwlbtun_healthy 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_uptime_seconds 42\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_enis 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_worker_packets_total{worker=\"0\",kind=\"rx\"} 100\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_worker_packets_total{worker=\"0\",kind=\"tun\"} 40\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_worker_kernel_drops_total{worker=\"0\",kind=\"rx\"} 5\n"));
+	/* A reply worker has no socket of its own to drop on. */
+	assert_null(strstr(m, "gwlbtun_worker_kernel_drops_total{worker=\"0\",kind=\"tun\"}"));
+	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"truncated\"} 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"no-flow\"} 2\n"));
+	/* Per-worker drop records and the kernel's queue are not in it. */
+	assert_null(strstr(m, "kernel-receive-queue"));
+	assert_non_null(strstr(m, "\ngwlbtun_eni_packets_in_total{eni=\"000000000000000a1\","
+	    "interface=\"gwi-2Z\"} 97\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_eni_flow_evictions_total{eni=\"000000000000000a1\","
+	    "interface=\"gwi-2Z\"} 0\n"));
+	free(m);
+}
+
+static void
+test_health_json(void **state)
+{
+	char *j = render(rec_json_new, "ok");
+
+	(void)state;
+	assert_non_null(strstr(j, "{\"reason\":\"ok\",\"version\":\"" PACKAGE_VERSION "\","));
+	assert_non_null(strstr(j, ",\"uptime_s\":42,\"mode\":\"return\",\"rx_workers\":1,"));
+	assert_non_null(strstr(j, ",\"healthy\":true,\"workers\":[{\"id\":0,\"kind\":\"rx\","
+	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
+	    "\"delivered\":97,\"drops\":3,\"kernel_drops\":5,\"idle_ms\":0},"));
+	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));
+	assert_non_null(strstr(j, ",\"no-flow\":2,"));
+	assert_non_null(strstr(j, ",\"kernel-receive-queue\":5},\"enis\":[{\"eni\":"
+	    "\"000000000000000a1\",\"if_in\":\"gwi-2Z\",\"if_out\":\"gwo-2Z\",\"state\":\"up\","
+	    "\"packets_in\":97,\"bytes_in\":0,\"packets_out\":38,"));
+	/* The control record's integer seconds, not a float. */
+	assert_non_null(strstr(j, ",\"idle_s\":3,"));
+	assert_non_null(strstr(j, ",\"flow_evictions\":0,"));
+	assert_null(strstr(j, "enis_count"));
+	assert_string_equal(j + strlen(j) - 3, "]}\n");
+	free(j);
+}
+
+static void
+test_health_text(void **state)
+{
+	char *t = render(rec_text_new, "ok");
+
+	(void)state;
+	assert_non_null(strstr(t, "\ngwlbtund " PACKAGE_VERSION ": healthy (ok)\n"
+	    "uptime 42 s, return traffic on, 1 receive and 1 reply threads, 1 ENIs\n\n"
+	    "thread kind  cpu        packets            bytes    delivered      drops "
+	    "kernel-drops  idle-ms\n"
+	    "0      rx      2            100            15000           97          3 "
+	    "           5        0\n"
+	    "0      tun    -1             40                0           38          2 "
+	    "           0        0\n\ndrops by reason:\n  truncated                    3\n"));
+	assert_non_null(strstr(t, "\n  kernel-receive-queue         5\n\n"
+	    "eni               in               out              state      packets-in "
+	    "      bytes-in  packets-out      bytes-out    drops    flows   idle-s\n"
+	    "000000000000000a1 gwi-2Z           gwo-2Z           up                 97 "
+	    "             0           38              0        0        0        3\n"
+	    "</pre></body></html>\n"));
+	free(t);
+}
+
+static void
+test_unhealthy(void **state)
+{
+	char *j;
+
+	(void)state;
+	/* A worker whose loop last turned 6 s ago. */
+	atomic_store(&workers[1].heartbeat_ns, NOW - 6000000000ull);
+	assert_false(report_healthy(NOW, NULL));
+	j = render(rec_json_new, "a worker has stopped turning");
+	assert_non_null(strstr(j, "\"healthy\":false"));
+	assert_non_null(strstr(j, "\"idle_ms\":6000}"));
+	free(j);
+	j = render(NULL, NULL);
+	assert_non_null(strstr(j, "\ngwlbtun_healthy 0\n"));
+	free(j);
+	atomic_store(&workers[1].heartbeat_ns, NOW - 1000000000ull);
+	assert_true(report_healthy(NOW, NULL));
+	atomic_store(&D.stopping, true);
+	{
+		const char *why;
+
+		assert_false(report_healthy(NOW, &why));
+		assert_string_equal(why, "shutting down");
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_control_record_shapes, setup),
+		cmocka_unit_test_setup(test_drop_records, setup),
+		cmocka_unit_test_setup(test_metrics, setup),
+		cmocka_unit_test_setup(test_health_json, setup),
+		cmocka_unit_test_setup(test_health_text, setup),
+		cmocka_unit_test_setup(test_unhealthy, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
