@@ -17,12 +17,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "conf.h"
 #include "cpulist.h"
@@ -190,6 +187,7 @@ typedef const char *cstr;	/* so that CFIELD(c, off, cstr) is const cstr * */
 #define FIELD(c, off, T)	((T *)(void *)((char *)(c) + (off)))
 #define CFIELD(c, off, T)	((const T *)(const void *)((const char *)(c) + (off)))
 
+/* The types after OPT_FLAG take a value (enum opt_type's order). */
 static bool
 takes_arg(const struct conf_opt *o)
 {
