@@ -179,8 +179,29 @@ static const struct conf_opt opts[] = {
 
 /* Given on the command line: the file does not change it. */
 static bool cli_set[N_OPTS];
-/* The file's strings in conf, ours to free when replaced. */
+/* The file's strings in conf, ours to free. */
 static char *owned[N_OPTS];
+/*
+ * Those SIGHUP replaced: the control server's thread may be reading one
+ * (show config) while the manager reloads, so they are kept until
+ * conf_reset, a few bytes for each changed value of each reload.
+ */
+static char **retired;
+static size_t n_retired;
+
+static void
+retire(char *s)
+{
+	char **r;
+
+	if (!s)
+		return;
+	r = realloc(retired, sizeof(*retired) * (n_retired + 1));
+	if (!r)
+		return;		/* kept, unreferenced */
+	retired = r;
+	retired[n_retired++] = s;
+}
 
 typedef const char *cstr;	/* so that CFIELD(c, off, cstr) is const cstr * */
 
@@ -498,6 +519,11 @@ conf_reset(void)
 		owned[i] = NULL;
 		cli_set[i] = false;
 	}
+	for (size_t i = 0; i < n_retired; i++)
+		free(retired[i]);
+	free(retired);
+	retired = NULL;
+	n_retired = 0;
 	free(conf.cfg_routes);
 	conf_defaults(&conf);
 }
@@ -844,7 +870,7 @@ conf_load_file(const char *path, bool at_start)
 		}
 		opt_copy(o, &conf, &cand);
 		if (owns_string(o)) {
-			free(owned[i]);
+			retire(owned[i]);
 			owned[i] = strs[i];
 		}
 	}
