@@ -1,9 +1,15 @@
 /*
- * Command line.  Every upstream gwlbtun option keeps its meaning (-c -r -t
- * -i -p -j -s -d, --udpthreads, --udpaffinity, --tunthreads, --tunaffinity,
- * --logging), so existing unit files keep working; what is new is a long
- * option.  Nothing is parsed with atoi: a bad value stops the daemon at
- * start with one line and exit status 2.
+ * Command line and configuration file, from one option table: each row
+ * gives an option's names, type, range, default, help text, whether the
+ * file may set it and SIGHUP apply it, and where it is kept in struct
+ * config.  getopt_long's tables, --help, the file's keywords, `gwlbctl show
+ * config` and --list-options (read by the man page check) all come from it.
+ *
+ * Every upstream gwlbtun option keeps its meaning (-c -r -t -i -p -j -s -d,
+ * --udpthreads, --udpaffinity, --tunthreads, --tunaffinity, --logging), so
+ * existing unit files keep working; what is new is a long option.  Nothing
+ * is parsed with atoi: a bad value stops the daemon at start with one line
+ * and exit status 2.  The parsers return errors; only conf_parse exits.
  */
 #include "config.h"
 
@@ -11,16 +17,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "conf.h"
 #include "cpulist.h"
 #include "ctl_commands.h"
-#include "conf.h"
 #include "geneve.h"
 #include "log.h"
 #include "route_model.h"
@@ -29,152 +32,205 @@
 #define RUNSTATEDIR "/run"
 #endif
 
-struct config conf = {
-	.tcp_idle_s = 350,
-	.udp_idle_s = 120,
-	.geneve_port = GENEVE_PORT,
-	.batch = 64,
-	.rcvbuf = 128u << 20,
-	.busy_poll_us = 50,
-	.max_enis = 1024,
-	.mtu = 8500,
-	.txqueuelen = 1000,
-	.hook_timeout_s = 30,
-	.max_flows_per_eni = 65536,
-	.control_path = RUNSTATEDIR "/gwlbtund/gwlbtund.sock",
-	.control_gid = (gid_t)-1,
-	.table_lo = 10000,
-	.table_hi = 19999,
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+
+struct config conf;
+
+enum opt_type {
+	OPT_HELP,	/* print and exit */
+	OPT_VERSION,
+	OPT_LIST,
+	OPT_DEBUG,	/* -d: every log section at debug */
+	OPT_FLAG,	/* bool; no argument, "on" or "off" in the file */
+	OPT_UINT,	/* unsigned in [lo, hi], K/M/G when .suffix */
+	OPT_STR,	/* const char *: a file or a command line */
+	OPT_SOCKET,	/* const char *: absolute path, fits sun_path */
+	OPT_ADDR4,	/* struct in_addr */
+	OPT_CIDRS,	/* struct origin[MAX_ORIGINS], aux: unsigned count; repeatable */
+	OPT_CPUS,	/* cpu_set_t, aux: bool pinned */
+	OPT_RANGE,	/* uint32_t LO, aux: uint32_t HI (routing tables) */
+	OPT_GROUP,	/* const char * name, aux: gid_t */
+	OPT_LOGGING,	/* const char * as given; applied to log_levels */
 };
 
-enum {
-	OPT_UDPTHREADS = 256, OPT_UDPAFFINITY, OPT_TUNTHREADS, OPT_TUNAFFINITY,
-	OPT_LOGGING, OPT_NO_RETURN, OPT_GENEVE_PORT, OPT_BIND, OPT_BATCH,
-	OPT_RCVBUF, OPT_BUSY_POLL, OPT_ALLOWED_ORIGIN, OPT_MAX_ENIS, OPT_MTU, OPT_TXQUEUELEN,
-	OPT_HOOK_TIMEOUT, OPT_UDP_IDLE, OPT_MAX_FLOWS, OPT_CONTROL, OPT_CONTROL_GROUP, OPT_CONFIG, OPT_ROUTE_HOOK, OPT_TABLE_RANGE,
-	OPT_FORWARDING, OPT_VERSION,
+#define OF_UPSTREAM	0x01	/* --help's first group: upstream gwlbtun's */
+#define OF_FILE		0x02	/* the configuration file may set it */
+#define OF_RELOAD	0x04	/* SIGHUP applies a change of it */
+#define OF_HIDDEN	0x08	/* not in --help, --list-options or the man page */
+#define OF_NOSHOW	0x10	/* an action, not a setting: not in show config */
+
+struct conf_opt {
+	const char	*name;		/* long option, file keyword, show config name */
+	char		shortopt;
+	enum opt_type	type;
+	unsigned	flags;
+	unsigned long long lo, hi;	/* OPT_UINT */
+	bool		suffix;		/* OPT_UINT: K, M, G allowed */
+	const char	*def;		/* the default, as it would be written */
+	const char	*defhelp;	/* the default as --help says it, if not def */
+	const char	*arg;		/* its argument in --help */
+	const char	*help;		/* lines after the first are indented */
+	size_t		off;		/* where in struct config */
+	size_t		aux;		/* a second field: see enum opt_type */
+	size_t		show;		/* OPT_UINT: the field show config prints, + 1 */
+	const char	*yes, *no;	/* OPT_FLAG: how show config says it */
 };
 
-static const struct option long_opts[] = {
-	{ "help",		no_argument,		NULL, 'h' },
-	{ "cmdnew",		required_argument,	NULL, 'c' },
-	{ "cmddel",		required_argument,	NULL, 'r' },
-	{ "timeout",		required_argument,	NULL, 't' },
-	{ "idle",		required_argument,	NULL, 'i' },
-	{ "port",		required_argument,	NULL, 'p' },
-	{ "json",		no_argument,		NULL, 'j' },
-	{ "debug",		no_argument,		NULL, 'd' },
-	{ "udpthreads",		required_argument,	NULL, OPT_UDPTHREADS },
-	{ "udpaffinity",	required_argument,	NULL, OPT_UDPAFFINITY },
-	{ "tunthreads",		required_argument,	NULL, OPT_TUNTHREADS },
-	{ "tunaffinity",	required_argument,	NULL, OPT_TUNAFFINITY },
-	{ "logging",		required_argument,	NULL, OPT_LOGGING },
-	{ "no-return",		no_argument,		NULL, OPT_NO_RETURN },
-	{ "geneve-port",	required_argument,	NULL, OPT_GENEVE_PORT },
-	{ "bind",		required_argument,	NULL, OPT_BIND },
-	{ "batch",		required_argument,	NULL, OPT_BATCH },
-	{ "rcvbuf",		required_argument,	NULL, OPT_RCVBUF },
-	{ "busy-poll",		required_argument,	NULL, OPT_BUSY_POLL },
-	{ "allowed-origin",	required_argument,	NULL, OPT_ALLOWED_ORIGIN },
-	{ "max-enis",		required_argument,	NULL, OPT_MAX_ENIS },
-	{ "mtu",		required_argument,	NULL, OPT_MTU },
-	{ "txqueuelen",		required_argument,	NULL, OPT_TXQUEUELEN },
-	{ "hook-timeout",	required_argument,	NULL, OPT_HOOK_TIMEOUT },
-	{ "udp-idle",		required_argument,	NULL, OPT_UDP_IDLE },
-	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
-	{ "control-socket",	required_argument,	NULL, OPT_CONTROL },
-	{ "control-group",	required_argument,	NULL, OPT_CONTROL_GROUP },
-	{ "config",		required_argument,	NULL, OPT_CONFIG },
-	{ "route-hook",		required_argument,	NULL, OPT_ROUTE_HOOK },
-	{ "table-range",	required_argument,	NULL, OPT_TABLE_RANGE },
-	{ "forwarding",		no_argument,		NULL, OPT_FORWARDING },
-	{ "version",		no_argument,		NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 }
+/* offsetof(struct config, f), which must be of type T: a wrong row does not compile. */
+#define AT(f, T) (offsetof(struct config, f) + \
+	0 * sizeof(char[_Generic(((struct config *)0)->f, T: 1, default: -1)]))
+#define STORE(f, T)	.off = AT(f, T)
+#define AUX(f, T)	.aux = AT(f, T)
+
+#define UPSTREAM	OF_UPSTREAM
+#define FILE_RELOAD	(OF_FILE | OF_RELOAD)
+
+static const struct conf_opt opts[] = {
+	/* Options compatible with upstream gwlbtun. */
+	{ "help", 'h', OPT_HELP, UPSTREAM | OF_NOSHOW, .help = "this text" },
+	{ "cmdnew", 'c', OPT_STR, UPSTREAM | FILE_RELOAD, .arg = "FILE",
+	  .help = "hook run when an ENI's links are created:\n"
+	      "FILE CREATE gwi-X gwo-X|none ENI", STORE(create_hook, const char *) },
+	{ "cmddel", 'r', OPT_STR, UPSTREAM | FILE_RELOAD, .arg = "FILE",
+	  .help = "hook run when an ENI is torn down:\n"
+	      "FILE DESTROY gwi-X gwo-X|none ENI", STORE(destroy_hook, const char *) },
+	{ "timeout", 't', OPT_UINT, UPSTREAM | FILE_RELOAD, 0, 86400 * 365, .def = "0",
+	  .defhelp = "0: never", .arg = "SECS",
+	  .help = "tear an ENI down after SECS without traffic",
+	  STORE(idle_teardown_s, unsigned) },
+	{ "idle", 'i', OPT_UINT, UPSTREAM | OF_FILE, 1, 86400, .def = "350", .arg = "SECS",
+	  .help = "TCP flow idle timeout", STORE(tcp_idle_s, unsigned) },
+	{ "port", 'p', OPT_UINT, UPSTREAM | OF_FILE, 1, 65535, .defhelp = "off", .arg = "PORT",
+	  .help = "serve the health check on TCP PORT", STORE(health_port, unsigned) },
+	{ "json", 'j', OPT_FLAG, UPSTREAM | OF_FILE,
+	  .help = "health check body in JSON", STORE(health_json, bool) },
+	{ "status-only", 's', OPT_FLAG, UPSTREAM | OF_FILE,
+	  .help = "health check status only, no body", STORE(health_status_only, bool) },
+	{ "debug", 'd', OPT_DEBUG, UPSTREAM | OF_NOSHOW,
+	  .help = "log everything at debug level" },
+	{ "udpthreads", 0, OPT_UINT, UPSTREAM | OF_FILE, 1, MAX_WORKERS / 2,
+	  .defhelp = "CPUs we may run on", .arg = "N", .help = "receive threads",
+	  STORE(rx_threads_req, unsigned), .show = AT(rx_threads, unsigned) + 1 },
+	{ "udpaffinity", 0, OPT_CPUS, UPSTREAM | OF_FILE, .arg = "LIST",
+	  .help = "receive threads pinned to LIST, e.g. 0-3,6",
+	  STORE(rx_cpus, cpu_set_t), AUX(rx_pinned, bool) },
+	{ "tunthreads", 0, OPT_UINT, UPSTREAM | OF_FILE, 1, MAX_WORKERS / 2,
+	  .defhelp = "CPUs we may run on", .arg = "N", .help = "reply threads",
+	  STORE(tun_threads_req, unsigned), .show = AT(tun_threads, unsigned) + 1 },
+	{ "tunaffinity", 0, OPT_CPUS, UPSTREAM | OF_FILE, .arg = "LIST",
+	  .help = "reply threads pinned to LIST",
+	  STORE(tun_cpus, cpu_set_t), AUX(tun_pinned, bool) },
+	{ "logging", 0, OPT_LOGGING, UPSTREAM | FILE_RELOAD, .arg = "SPEC",
+	  .help = "SECTION=LEVEL,...  sections core udp geneve tunnel\n"
+	      "healthcheck hook netlink control all; levels critical\n"
+	      "important info debug debugdetail", STORE(logging, const char *) },
+
+	/* gwlbtund options. */
+	{ "no-return", 0, OPT_FLAG, OF_FILE,
+	  .help = "no return traffic: no gwo- links, no replies", STORE(no_return, bool) },
+	{ "geneve-port", 0, OPT_UINT, OF_FILE, 1, 65535, .def = STR(GENEVE_PORT), .arg = "PORT",
+	  .help = "UDP port GENEVE arrives on", STORE(geneve_port, unsigned) },
+	{ "bind", 0, OPT_ADDR4, OF_FILE, .defhelp = "any", .arg = "ADDR",
+	  .help = "IPv4 address to receive on", STORE(bind_addr, struct in_addr) },
+	{ "batch", 0, OPT_UINT, OF_FILE, 1, 1024, .def = "64", .arg = "N",
+	  .help = "datagrams per recvmmsg call, 1-1024", STORE(batch, unsigned) },
+	{ "rcvbuf", 0, OPT_UINT, OF_FILE, 4096, 1u << 30, true, .def = "128M", .arg = "BYTES",
+	  .help = "socket receive buffer, K/M/G suffixes", STORE(rcvbuf, unsigned) },
+	{ "busy-poll", 0, OPT_UINT, OF_FILE, 0, 1000000, .def = "50", .arg = "USEC",
+	  .help = "SO_BUSY_POLL time, 0 = off", STORE(busy_poll_us, unsigned) },
+	{ "allowed-origin", 0, OPT_CIDRS, OF_FILE, .arg = "CIDR",
+	  .help = "accept GENEVE only from CIDR (repeatable)",
+	  STORE(origins, struct origin *), AUX(n_origins, unsigned) },
+	{ "max-enis", 0, OPT_UINT, OF_FILE, 1, 65536, .def = "1024", .arg = "N",
+	  .help = "most ENIs at once", STORE(max_enis, unsigned) },
+	{ "mtu", 0, OPT_UINT, OF_FILE, 1280, 65535, .def = "8500", .arg = "N",
+	  .help = "MTU of the gwi-/gwo- links", STORE(mtu, unsigned) },
+	{ "txqueuelen", 0, OPT_UINT, OF_FILE, 16, 65536, .def = "1000", .arg = "N",
+	  .help = "packets queued per link for the reply workers", STORE(txqueuelen, unsigned) },
+	{ "hook-timeout", 0, OPT_UINT, FILE_RELOAD, 1, 3600, .def = "30", .arg = "SECS",
+	  .help = "kill a hook still running after SECS", STORE(hook_timeout_s, unsigned) },
+	{ "udp-idle", 0, OPT_UINT, OF_FILE, 1, 86400, .def = "120", .arg = "SECS",
+	  .help = "idle timeout of non-TCP flows", STORE(udp_idle_s, unsigned) },
+	{ "max-flows", 0, OPT_UINT, OF_FILE, 16, 1u << 24, .def = "65536", .arg = "N",
+	  .help = "flows remembered per ENI", STORE(max_flows_per_eni, unsigned) },
+	{ "control-socket", 0, OPT_SOCKET, OF_FILE, .def = RUNSTATEDIR "/gwlbtund/gwlbtund.sock",
+	  .arg = "PATH", .help = "gwlbctl socket", STORE(control_path, const char *) },
+	{ "control-group", 0, OPT_GROUP, OF_FILE, .arg = "GROUP",
+	  .help = "members may run changing gwlbctl commands",
+	  STORE(control_group, const char *), AUX(control_gid, gid_t) },
+	{ "config", 0, OPT_STR, 0, .arg = "FILE",
+	  .help = "routes, rules and settings (gwlbtund.conf(5));\n"
+	      "SIGHUP reloads it", STORE(config_file, const char *) },
+	{ "route-hook", 0, OPT_STR, FILE_RELOAD, .arg = "FILE",
+	  .help = "run on every route or rule added or removed",
+	  STORE(route_hook, const char *) },
+	{ "table-range", 0, OPT_RANGE, OF_FILE, .def = "10000-19999", .arg = "LO-HI",
+	  .help = "per-ENI routing tables",
+	  STORE(table_lo, uint32_t), AUX(table_hi, uint32_t) },
+	{ "forwarding", 0, OPT_FLAG, OF_FILE, .yes = "on", .no = "unchanged",
+	  .help = "turn IPv4 and IPv6 forwarding on at start", STORE(forwarding, bool) },
+	{ "version", 0, OPT_VERSION, OF_NOSHOW, .help = "print the version and exit" },
+	{ "list-options", 0, OPT_LIST, OF_HIDDEN | OF_NOSHOW,
+	  .help = "print this table, one line per option" },
 };
+
+#define N_OPTS	(sizeof(opts) / sizeof(opts[0]))
+
+/* Given on the command line: the file does not change it. */
+static bool cli_set[N_OPTS];
+/* The file's strings in conf, ours to free. */
+static char *owned[N_OPTS];
+/*
+ * Those SIGHUP replaced: the control server's thread may be reading one
+ * (show config) while the manager reloads, so they are kept until
+ * conf_reset, a few bytes for each changed value of each reload.
+ */
+static char **retired;
+static size_t n_retired;
 
 static void
-usage(FILE *f)
+retire(char *s)
 {
-	fprintf(f,
-"usage: gwlbtund [options]\n"
-"AWS Gateway Load Balancer tunnel handler: GENEVE on UDP in, one TUN link per\n"
-"endpoint (gwi-X, and gwo-X with return traffic) out, replies re-encapsulated.\n"
-"\n"
-"Options compatible with upstream gwlbtun:\n"
-"  -h, --help               this text\n"
-"  -c, --cmdnew FILE        hook run when an ENI's links are created:\n"
-"                           FILE CREATE gwi-X gwo-X|none ENI\n"
-"  -r, --cmddel FILE        hook run when an ENI is torn down:\n"
-"                           FILE DESTROY gwi-X gwo-X|none ENI\n"
-"  -t, --timeout SECS       tear an ENI down after SECS without traffic (0 = never, default)\n"
-"  -i, --idle SECS          TCP flow idle timeout (default 350)\n"
-"  -p, --port PORT          serve the health check on TCP PORT (default off)\n"
-"  -j, --json               health check body in JSON\n"
-"  -s                       health check status only, no body\n"
-"  -d, --debug              log everything at debug level\n"
-"      --udpthreads N       receive threads (default: CPUs we may run on)\n"
-"      --udpaffinity LIST   receive threads pinned to LIST, e.g. 0-3,6\n"
-"      --tunthreads N       reply threads (default: CPUs we may run on)\n"
-"      --tunaffinity LIST   reply threads pinned to LIST\n"
-"      --logging SPEC       SECTION=LEVEL,...  sections core udp geneve tunnel\n"
-"                           healthcheck hook netlink control all; levels critical\n"
-"                           important info debug debugdetail\n"
-"\n"
-"gwlbtund options:\n"
-"      --no-return          no return traffic: no gwo- links, no replies\n"
-"      --geneve-port PORT   UDP port GENEVE arrives on (default 6081)\n"
-"      --bind ADDR          IPv4 address to receive on (default any)\n"
-"      --batch N            datagrams per recvmmsg call, 1-1024 (default 64)\n"
-"      --rcvbuf BYTES       socket receive buffer (default 128M; K/M/G suffixes)\n"
-"      --busy-poll USEC     SO_BUSY_POLL time, 0 = off (default 50)\n"
-"      --allowed-origin CIDR accept GENEVE only from CIDR (repeatable)\n"
-"      --max-enis N         most ENIs at once (default 1024)\n"
-"      --mtu N              MTU of the gwi-/gwo- links (default 8500)\n"
-"      --txqueuelen N       packets queued on a link for the reply workers (1000)\n"
-"      --hook-timeout SECS  kill a hook still running after SECS (default 30)\n"
-"      --udp-idle SECS      idle timeout of non-TCP flows (default 120)\n"
-"      --max-flows N        flows remembered per ENI (default 65536)\n"
-"      --control-socket PATH  gwlbctl socket (default %s)\n"
-"      --control-group GROUP  members may run changing gwlbctl commands\n"
-"      --config FILE        routes, rules and settings (gwlbtund.conf(5));\n"
-"                           SIGHUP reloads its routes and rules\n"
-"      --route-hook FILE    run on every route or rule added or removed\n"
-"      --table-range LO-HI  where per-ENI routing tables come from (10000-19999)\n"
-"      --forwarding         turn IPv4 and IPv6 forwarding on at start\n"
-"      --version            print the version and exit\n",
-	    RUNSTATEDIR "/gwlbtund/gwlbtund.sock");
+	char **r;
+
+	if (!s)
+		return;
+	r = realloc(retired, sizeof(*retired) * (n_retired + 1));
+	if (!r)
+		return;		/* kept, unreferenced */
+	retired = r;
+	retired[n_retired++] = s;
 }
 
-_Noreturn static void
-bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+typedef const char *cstr;	/* so that CFIELD(c, off, cstr) is const cstr * */
 
-static void
-bad(const char *fmt, ...)
+#define FIELD(c, off, T)	((T *)(void *)((char *)(c) + (off)))
+#define CFIELD(c, off, T)	((const T *)(const void *)((const char *)(c) + (off)))
+
+/* The types after OPT_FLAG take a value (enum opt_type's order). */
+static bool
+takes_arg(const struct conf_opt *o)
 {
-	va_list ap;
-
-	fputs("gwlbtund: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see gwlbtund --help)\n", stderr);
-	exit(2);
+	return o->type > OPT_FLAG;
 }
 
 /* A whole decimal number in [lo, hi] with an optional K/M/G suffix. */
-static unsigned long long
-parse_num(const char *opt, const char *s, unsigned long long lo,
-    unsigned long long hi, bool suffix)
+static int
+parse_num(const char *name, const char *s, unsigned long long lo, unsigned long long hi,
+    bool suffix, unsigned long long *out, char *err, size_t errlen)
 {
 	unsigned long long v, mult = 1;
 	char *end;
 
 	errno = 0;
 	if (*s < '0' || *s > '9')
-		bad("%s: '%s' is not a number", opt, s);
+		goto nan;
 	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		bad("%s: '%s' is out of range", opt, s);
+	if (errno == ERANGE) {
+		snprintf(err, errlen, "%s: '%s' is out of range", name, s);
+		return -ERANGE;
+	}
 	if (suffix && *end) {
 		switch (*end) {
 		case 'k': case 'K': mult = 1ull << 10; end++; break;
@@ -183,78 +239,431 @@ parse_num(const char *opt, const char *s, unsigned long long lo,
 		}
 	}
 	if (*end != '\0')
-		bad("%s: '%s' is not a number", opt, s);
-	if (v > hi / mult || v * mult < lo || v * mult > hi)
-		bad("%s: %s is out of range (%llu-%llu)", opt, s, lo, hi);
-	return v * mult;
+		goto nan;
+	if (v > hi / mult || v * mult < lo || v * mult > hi) {
+		snprintf(err, errlen, "%s: %s is out of range (%llu-%llu)", name, s, lo, hi);
+		return -ERANGE;
+	}
+	*out = v * mult;
+	return 0;
+nan:
+	snprintf(err, errlen, "%s: '%s' is not a number", name, s);
+	return -EINVAL;
 }
 
-static void
-parse_cidr(const char *s, struct origin *o)
+static int
+parse_cidr(const char *name, const char *s, struct origin *o, char *err, size_t errlen)
 {
-	char buf[INET_ADDRSTRLEN + 4], *slash;
-	unsigned long plen = 32;
+	char buf[INET_ADDRSTRLEN + 4], pname[64], *slash;
+	unsigned long long plen = 32;
 	struct in_addr a;
 
 	if (strlen(s) >= sizeof(buf))
-		bad("--allowed-origin: '%s' is not an IPv4 CIDR", s);
+		goto bad;
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
 	if (slash) {
 		*slash = '\0';
-		plen = parse_num("--allowed-origin prefix length", slash + 1, 0, 32, false);
+		snprintf(pname, sizeof(pname), "%s prefix length", name);
+		if (parse_num(pname, slash + 1, 0, 32, false, &plen, err, errlen) < 0)
+			return -EINVAL;
 	}
 	if (inet_pton(AF_INET, buf, &a) != 1)
-		bad("--allowed-origin: '%s' is not an IPv4 CIDR", s);
+		goto bad;
 	o->mask = plen ? htonl(~0u << (32 - plen)) : 0;
 	o->addr = a.s_addr & o->mask;
-}
-
-static int
-default_threads(void)
-{
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return 1;
-	return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+	return 0;
+bad:
+	snprintf(err, errlen, "%s: '%s' is not an IPv4 CIDR", name, s);
+	return -EINVAL;
 }
 
 /* "LO-HI" routing table numbers, 1..2^32-1 but not the kernel's own. */
 static int
-parse_range(const char *s, uint32_t *lo, uint32_t *hi, char *err, size_t errlen)
+parse_range(const char *name, const char *s, uint32_t *lo, uint32_t *hi, char *err,
+    size_t errlen)
 {
 	unsigned long long a, b;
+	const char *p = s;
 	char *end;
 
 	errno = 0;
-	a = strtoull(s, &end, 10);
-	if (end == s || *end != '-' || errno) {
-		snprintf(err, errlen, "'%s': expected LO-HI", s);
-		return -EINVAL;
-	}
-	s = end + 1;
-	b = strtoull(s, &end, 10);
-	if (end == s || *end != '\0' || errno) {
-		snprintf(err, errlen, "'%s': expected LO-HI", s);
-		return -EINVAL;
-	}
+	a = strtoull(p, &end, 10);
+	if (end == p || *end != '-' || errno || *p == '-')
+		goto bad;
+	p = end + 1;
+	b = strtoull(p, &end, 10);
+	if (end == p || *end != '\0' || errno || *p == '-')
+		goto bad;
 	if (a < 1 || b > 0xffffffffull || a > b || (a <= 255 && b >= 253)) {
-		snprintf(err, errlen, "%llu-%llu: must be ascending, within 1-4294967295 and "
-		    "clear of the kernel's tables 253-255", a, b);
+		snprintf(err, errlen, "%s: %llu-%llu: must be ascending, within 1-4294967295 "
+		    "and clear of the kernel's tables 253-255", name, a, b);
 		return -EINVAL;
 	}
 	if (b - a >= 1000000) {
-		snprintf(err, errlen, "%llu-%llu: at most a million tables", a, b);
+		snprintf(err, errlen, "%s: %llu-%llu: at most a million tables", name, a, b);
 		return -EINVAL;
 	}
 	*lo = (uint32_t)a;
 	*hi = (uint32_t)b;
 	return 0;
+bad:
+	snprintf(err, errlen, "%s: '%s': expected LO-HI", name, s);
+	return -EINVAL;
 }
 
-/* --route-hook given: the file's route-hook never replaces it. */
-static bool route_hook_cli;
+/*
+ * Check val and store it in c.  name is what the message calls the
+ * option: "-t" or "--timeout" as given, or the file's keyword.  val is
+ * NULL for a flag on the command line; it is kept by pointer, not copied.
+ */
+static int
+opt_set(const struct conf_opt *o, const char *name, const char *val, struct config *c,
+    char *err, size_t errlen)
+{
+	unsigned long long v;
+	int n;
+
+	switch (o->type) {
+	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
+		break;
+	case OPT_FLAG:
+		if (!val || strcmp(val, "on") == 0) {
+			*FIELD(c, o->off, bool) = true;
+		} else if (strcmp(val, "off") == 0) {
+			*FIELD(c, o->off, bool) = false;
+		} else {
+			snprintf(err, errlen, "%s: '%s': expected on or off", name, val);
+			return -EINVAL;
+		}
+		break;
+	case OPT_UINT:
+		if (parse_num(name, val, o->lo, o->hi, o->suffix, &v, err, errlen) < 0)
+			return -EINVAL;
+		*FIELD(c, o->off, unsigned) = (unsigned)v;
+		break;
+	case OPT_SOCKET:
+		if (val[0] != '/' || strlen(val) >= 108) {
+			snprintf(err, errlen, "%s: '%s' must be an absolute path shorter than "
+			    "108 bytes", name, val);
+			return -EINVAL;
+		}
+		/* fall through */
+	case OPT_STR:
+		*FIELD(c, o->off, const char *) = val;
+		break;
+	case OPT_ADDR4:
+		if (inet_pton(AF_INET, val, FIELD(c, o->off, struct in_addr)) != 1) {
+			snprintf(err, errlen, "%s: '%s' is not an IPv4 address", name, val);
+			return -EINVAL;
+		}
+		break;
+	case OPT_CIDRS: {
+		unsigned *cnt = FIELD(c, o->aux, unsigned);
+
+		if (*cnt == MAX_ORIGINS) {
+			snprintf(err, errlen, "%s: at most %d", name, MAX_ORIGINS);
+			return -EINVAL;
+		}
+		if (parse_cidr(name, val, FIELD(c, o->off, struct origin) + *cnt, err, errlen) < 0)
+			return -EINVAL;
+		(*cnt)++;
+		break;
+	}
+	case OPT_CPUS: {
+		char e[200];
+
+		n = cpulist_parse(val, FIELD(c, o->off, cpu_set_t), e, sizeof(e));
+		if (n < 0) {
+			snprintf(err, errlen, "%s: %s", name, e);
+			return -EINVAL;
+		}
+		if (n > MAX_WORKERS / 2) {
+			snprintf(err, errlen, "%s: more than %d CPUs", name, MAX_WORKERS / 2);
+			return -EINVAL;
+		}
+		*FIELD(c, o->aux, bool) = true;
+		break;
+	}
+	case OPT_RANGE:
+		return parse_range(name, val, FIELD(c, o->off, uint32_t),
+		    FIELD(c, o->aux, uint32_t), err, errlen);
+	case OPT_GROUP: {
+		struct group *gr = getgrnam(val);
+
+		if (!gr) {
+			snprintf(err, errlen, "%s: no group '%s'", name, val);
+			return -EINVAL;
+		}
+		*FIELD(c, o->off, const char *) = val;
+		*FIELD(c, o->aux, gid_t) = gr->gr_gid;
+		break;
+	}
+	case OPT_LOGGING: {
+		enum log_level tmp[LOG_SECTION__MAX];
+		char e[200];
+
+		memcpy(tmp, log_levels, sizeof(tmp));
+		if (log_config_parse(val, tmp, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s: %s", name, e);
+			return -EINVAL;
+		}
+		*FIELD(c, o->off, const char *) = val;
+		break;
+	}
+	}
+	return 0;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The option has the same value in a and b. */
+static bool
+opt_eq(const struct conf_opt *o, const struct config *a, const struct config *b)
+{
+	switch (o->type) {
+	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
+		return true;
+	case OPT_FLAG:
+		return *CFIELD(a, o->off, bool) == *CFIELD(b, o->off, bool);
+	case OPT_UINT:
+		return *CFIELD(a, o->off, unsigned) == *CFIELD(b, o->off, unsigned);
+	case OPT_STR: case OPT_SOCKET: case OPT_LOGGING:
+		return str_eq(*CFIELD(a, o->off, cstr), *CFIELD(b, o->off, cstr));
+	case OPT_ADDR4:
+		return CFIELD(a, o->off, struct in_addr)->s_addr ==
+		    CFIELD(b, o->off, struct in_addr)->s_addr;
+	case OPT_CIDRS: {
+		unsigned n = *CFIELD(a, o->aux, unsigned);
+
+		return n == *CFIELD(b, o->aux, unsigned) &&
+		    memcmp(CFIELD(a, o->off, struct origin), CFIELD(b, o->off, struct origin),
+		    n * sizeof(struct origin)) == 0;
+	}
+	case OPT_CPUS: {
+		bool pa = *CFIELD(a, o->aux, bool);
+
+		return pa == *CFIELD(b, o->aux, bool) &&
+		    (!pa || CPU_EQUAL(CFIELD(a, o->off, cpu_set_t), CFIELD(b, o->off, cpu_set_t)));
+	}
+	case OPT_RANGE:
+		return *CFIELD(a, o->off, uint32_t) == *CFIELD(b, o->off, uint32_t) &&
+		    *CFIELD(a, o->aux, uint32_t) == *CFIELD(b, o->aux, uint32_t);
+	case OPT_GROUP:
+		return *CFIELD(a, o->aux, gid_t) == *CFIELD(b, o->aux, gid_t);
+	}
+	return true;
+}
+
+static size_t
+opt_size(const struct conf_opt *o)
+{
+	switch (o->type) {
+	case OPT_FLAG:		return sizeof(bool);
+	case OPT_UINT:		return sizeof(unsigned);
+	case OPT_STR: case OPT_SOCKET: case OPT_GROUP: case OPT_LOGGING:
+				return sizeof(const char *);
+	case OPT_ADDR4:		return sizeof(struct in_addr);
+	case OPT_CIDRS:		return sizeof(((struct config *)0)->origins);
+	case OPT_CPUS:		return sizeof(cpu_set_t);
+	case OPT_RANGE:		return sizeof(uint32_t);
+	default:		return 0;
+	}
+}
+
+static size_t
+opt_aux_size(const struct conf_opt *o)
+{
+	switch (o->type) {
+	case OPT_CIDRS:		return sizeof(unsigned);
+	case OPT_CPUS:		return sizeof(bool);
+	case OPT_RANGE:		return sizeof(uint32_t);
+	case OPT_GROUP:		return sizeof(gid_t);
+	default:		return 0;
+	}
+}
+
+static void
+opt_copy(const struct conf_opt *o, struct config *dst, const struct config *src)
+{
+	memcpy((char *)dst + o->off, (const char *)src + o->off, opt_size(o));
+	memcpy((char *)dst + o->aux, (const char *)src + o->aux, opt_aux_size(o));
+}
+
+/* The defaults of the table into c; no routes. */
+static void
+conf_defaults(struct config *c)
+{
+	char err[256];
+
+	memset(c, 0, sizeof(*c));
+	c->control_gid = (gid_t)-1;
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct conf_opt *o = &opts[i];
+
+		/* The table's own defaults are in range: a test checks each. */
+		if (o->def && opt_set(o, o->name, o->def, c, err, sizeof(err)) < 0)
+			abort();
+	}
+}
+
+void
+conf_reset(void)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		free(owned[i]);
+		owned[i] = NULL;
+		cli_set[i] = false;
+	}
+	for (size_t i = 0; i < n_retired; i++)
+		free(retired[i]);
+	free(retired);
+	retired = NULL;
+	n_retired = 0;
+	free(conf.cfg_routes);
+	conf_defaults(&conf);
+}
+
+/* ---- --help, --list-options, show config ------------------------------------ */
+
+static void
+usage_group(FILE *f, bool upstream)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct conf_opt *o = &opts[i];
+		const char *h = o->help, *nl, *dflt = o->defhelp ? o->defhelp : o->def;
+		char left[64];
+
+		if ((o->flags & OF_HIDDEN) || !(o->flags & OF_UPSTREAM) != !upstream)
+			continue;
+		if (o->shortopt)
+			snprintf(left, sizeof(left), "  -%c, --%s%s%s", o->shortopt, o->name,
+			    o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "      --%s%s%s", o->name,
+			    o->arg ? " " : "", o->arg ? o->arg : "");
+		if (strlen(left) > 25)
+			fprintf(f, "%s\n%27s", left, "");
+		else
+			fprintf(f, "%-27s", left);
+		while ((nl = strchr(h, '\n'))) {
+			fprintf(f, "%.*s\n%27s", (int)(nl - h), h, "");
+			h = nl + 1;
+		}
+		if (!dflt)
+			fprintf(f, "%s\n", h);
+		else if (27 + strlen(h) + strlen(" (default )") + strlen(dflt) <= 79)
+			fprintf(f, "%s (default %s)\n", h, dflt);
+		else
+			fprintf(f, "%s\n%27s(default %s)\n", h, "", dflt);
+	}
+}
+
+void
+conf_usage(FILE *f)
+{
+	fputs("usage: gwlbtund [options]\n"
+	    "AWS Gateway Load Balancer tunnel handler: GENEVE on UDP in, one TUN link per\n"
+	    "endpoint (gwi-X, and gwo-X with return traffic) out, replies re-encapsulated.\n"
+	    "\nOptions compatible with upstream gwlbtun:\n", f);
+	usage_group(f, true);
+	fputs("\ngwlbtund options:\n", f);
+	usage_group(f, false);
+	fputs("\nA --config file may set any option but", f);
+	for (size_t i = 0, k = 0; i < N_OPTS; i++) {
+		if (opts[i].flags & (OF_FILE | OF_HIDDEN))
+			continue;
+		fprintf(f, "%s --%s", k++ ? "," : "", opts[i].name);
+	}
+	fputs(",\none a line: its long name, then the value (on or off for those without\n"
+	    "one).  The command line wins over the file.\n", f);
+}
+
+void
+conf_list_options(FILE *f)
+{
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct conf_opt *o = &opts[i];
+
+		if (o->flags & OF_HIDDEN)
+			continue;
+		fprintf(f, "%s %c %s %s %s %s\n", o->name, o->shortopt ? o->shortopt : '-',
+		    o->arg ? o->arg : "-", o->flags & OF_FILE ? "file" : "-",
+		    !(o->flags & OF_FILE) ? "-" : o->flags & OF_RELOAD ? "reload" : "restart",
+		    o->flags & OF_UPSTREAM ? "upstream" : "gwlbtund");
+	}
+}
+
+static void
+opt_format(const struct conf_opt *o, const struct config *c, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	switch (o->type) {
+	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
+		break;
+	case OPT_FLAG:
+		snprintf(buf, size, "%s", *CFIELD(c, o->off, bool) ? (o->yes ? o->yes : "yes") :
+		    (o->no ? o->no : "no"));
+		break;
+	case OPT_UINT:
+		snprintf(buf, size, "%u", *CFIELD(c, o->show ? o->show - 1 : o->off, unsigned));
+		break;
+	case OPT_STR: case OPT_SOCKET: case OPT_GROUP: {
+		const char *s = *CFIELD(c, o->off, cstr);
+
+		snprintf(buf, size, "%s", s ? s : "");
+		break;
+	}
+	case OPT_ADDR4:
+		inet_ntop(AF_INET, CFIELD(c, o->off, struct in_addr), buf, (socklen_t)size);
+		break;
+	case OPT_CIDRS:
+		for (unsigned i = 0; i < *CFIELD(c, o->aux, unsigned) && off < size; i++) {
+			const struct origin *g = CFIELD(c, o->off, struct origin) + i;
+			char ab[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &g->addr, ab, sizeof(ab));
+			off += (size_t)snprintf(buf + off, size - off, "%s%s/%d", i ? "," : "",
+			    ab, __builtin_popcount(g->mask));
+		}
+		break;
+	case OPT_CPUS:
+		if (*CFIELD(c, o->aux, bool))
+			cpulist_format(CFIELD(c, o->off, cpu_set_t), buf, size);
+		break;
+	case OPT_RANGE:
+		snprintf(buf, size, "%u-%u", *CFIELD(c, o->off, uint32_t),
+		    *CFIELD(c, o->aux, uint32_t));
+		break;
+	case OPT_LOGGING:
+		/* The levels in force: gwlbctl log changes them too. */
+		for (int i = 0; i < LOG_SECTION__MAX && off < size; i++)
+			off += (size_t)snprintf(buf + off, size - off, "%s%s=%s", i ? "," : "",
+			    log_section_str((enum log_section)i), log_level_str(log_levels[i]));
+		break;
+	}
+}
+
+void
+conf_show(void (*fn)(const char *name, const char *value, void *arg), void *arg)
+{
+	char buf[MAX_ORIGINS * 20 + 64];
+
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (opts[i].flags & OF_NOSHOW)
+			continue;
+		opt_format(&opts[i], &conf, buf, sizeof(buf));
+		fn(opts[i].name, buf, arg);
+	}
+}
+
+/* ---- the configuration file -------------------------------------------------- */
 
 /* Report a configuration error: to stderr at start, to the log on reload. */
 static void
@@ -270,15 +679,66 @@ cfg_error(bool at_start, const char *path, unsigned line, const char *msg)
 		log_msg(LOG_CORE, LOG_IMPORTANT, "%s%s: %s", path, where, msg);
 }
 
+static const struct conf_opt *
+file_keyword(const char *w)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if ((opts[i].flags & OF_FILE) && strcmp(opts[i].name, w) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static size_t
+opt_index(const char *name)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (strcmp(opts[i].name, name) == 0)
+			return i;
+	abort();	/* a name of the table: a test would fail first */
+}
+
+static bool
+owns_string(const struct conf_opt *o)
+{
+	return o->type == OPT_STR || o->type == OPT_SOCKET || o->type == OPT_GROUP ||
+	    o->type == OPT_LOGGING;
+}
+
+/* A route or rule line: "route ..." is "route add ..." of the grammar. */
+static int
+file_route(unsigned nw, char **words, struct ctl_cmd_args *out, char *err, size_t errlen)
+{
+	const char *cw[CTL_WORDS_MAX + 1];
+
+	if (nw + 1 > CTL_WORDS_MAX) {
+		snprintf(err, errlen, "too many words");
+		return -EINVAL;
+	}
+	cw[0] = words[0];
+	cw[1] = "add";
+	for (unsigned i = 1; i < nw; i++)
+		cw[i + 1] = words[i];
+	return ctl_cmd_parse((int)nw + 1, cw, out, err, errlen);
+}
+
+/* The parser speaks of "route add": the file does not. */
+static const char *
+file_msg(const char *e)
+{
+	if (strncmp(e, "route add: ", 11) == 0 || strncmp(e, "rule add: ", 10) == 0)
+		return strchr(e, ':') + 2;
+	return e;
+}
+
 int
 conf_load_file(const char *path, bool at_start)
 {
 	struct ctl_cmd_args *list = NULL;
-	unsigned n = 0, lineno = 0;
+	unsigned *lines = NULL, n = 0, lineno = 0;
 	char line[1024], err[300];
-	const char *route_hook = NULL;
-	bool ok = true, forwarding = conf.forwarding;
-	uint32_t lo = conf.table_lo, hi = conf.table_hi;
+	char *strs[N_OPTS] = { NULL };
+	struct config cand;
+	bool ok = true, no_return;
 	FILE *f = fopen(path, "re");
 
 	if (!f) {
@@ -286,8 +746,10 @@ conf_load_file(const char *path, bool at_start)
 		cfg_error(at_start, path, 0, err);
 		return -1;
 	}
+	conf_defaults(&cand);
 	while (fgets(line, sizeof(line), f)) {
 		char *words[CTL_WORDS_MAX + 1], *save = NULL, *w, *hash;
+		const struct conf_opt *o;
 		unsigned nw = 0;
 
 		lineno++;
@@ -309,292 +771,258 @@ conf_load_file(const char *path, bool at_start)
 		if (nw == 0)
 			continue;
 		if (strcmp(words[0], "route") == 0 || strcmp(words[0], "rule") == 0) {
-			const char *cw[CTL_WORDS_MAX + 1];
-			struct ctl_cmd_args *nl;
+			struct ctl_cmd_args *nl = realloc(list, sizeof(*list) * (n + 1));
+			unsigned *nln = realloc(lines, sizeof(*lines) * (n + 1));
 
-			if (nw + 1 > CTL_WORDS_MAX) {
-				cfg_error(at_start, path, lineno, "too many words");
-				ok = false;
-				continue;
-			}
-			cw[0] = words[0];
-			cw[1] = "add";
-			for (unsigned i = 1; i < nw; i++)
-				cw[i + 1] = words[i];
-			nl = realloc(list, sizeof(*list) * (n + 1));
-			if (!nl) {
+			if (nl)
+				list = nl;
+			if (nln)
+				lines = nln;
+			if (!nl || !nln) {
 				cfg_error(at_start, path, lineno, "out of memory");
 				ok = false;
 				break;
 			}
-			list = nl;
-			if (ctl_cmd_parse(nw + 1, cw, &list[n], err, sizeof(err)) < 0 ||
-			    route_args_check(&list[n], conf.no_return, err, sizeof(err)) < 0) {
-				/* The parser speaks of "route add": the file does not. */
-				const char *e = err;
-
-				if (strncmp(e, "route add: ", 11) == 0 || strncmp(e, "rule add: ", 10) == 0)
-					e = strchr(e, ':') + 2;
-				cfg_error(at_start, path, lineno, e);
+			if (file_route(nw, words, &list[n], err, sizeof(err)) < 0) {
+				cfg_error(at_start, path, lineno, file_msg(err));
 				ok = false;
 				continue;
 			}
-			n++;
-		} else if (strcmp(words[0], "route-hook") == 0 || strcmp(words[0], "table-range") == 0 ||
-		    strcmp(words[0], "forwarding") == 0) {
-			if (nw != 2) {
-				snprintf(err, sizeof(err), "%s takes one value (%s)", words[0],
-				    words[0][0] == 'r' ? "a file" : words[0][0] == 't' ? "LO-HI" :
-				    "on or off");
-				cfg_error(at_start, path, lineno, err);
-				ok = false;
-			} else if (words[0][0] == 'r') {
-				route_hook = strdup(words[1]);
-			} else if (words[0][0] == 't') {
-				if (parse_range(words[1], &lo, &hi, err, sizeof(err)) < 0) {
-					cfg_error(at_start, path, lineno, err);
-					ok = false;
-				}
-			} else if (strcmp(words[1], "on") == 0 || strcmp(words[1], "off") == 0) {
-				forwarding = strcmp(words[1], "on") == 0;
-			} else {
-				snprintf(err, sizeof(err), "forwarding: '%s': expected on or off",
-				    words[1]);
-				cfg_error(at_start, path, lineno, err);
-				ok = false;
-			}
-		} else {
-			snprintf(err, sizeof(err), "unknown setting '%s' (route, rule, route-hook "
-			    "FILE, table-range LO-HI, forwarding on|off)", words[0]);
+			lines[n++] = lineno;
+			continue;
+		}
+		o = file_keyword(words[0]);
+		if (!o) {
+			snprintf(err, sizeof(err), "unknown setting '%s' (route, rule, or an "
+			    "option's long name: see gwlbtund --help)", words[0]);
 			cfg_error(at_start, path, lineno, err);
+			ok = false;
+			continue;
+		}
+		if (nw != 2) {
+			snprintf(err, sizeof(err), "%s takes one value (%s)", words[0],
+			    o->type == OPT_FLAG ? "on or off" : o->arg);
+			cfg_error(at_start, path, lineno, err);
+			ok = false;
+			continue;
+		}
+		if (owns_string(o)) {
+			size_t i = (size_t)(o - opts);
+			char *s = strdup(words[1]);
+
+			if (!s) {
+				cfg_error(at_start, path, lineno, "out of memory");
+				ok = false;
+				break;
+			}
+			if (opt_set(o, o->name, s, &cand, err, sizeof(err)) < 0) {
+				free(s);
+			} else {
+				free(strs[i]);	/* given twice: the last line counts */
+				strs[i] = s;
+				continue;
+			}
+		} else if (opt_set(o, o->name, words[1], &cand, err, sizeof(err)) == 0) {
+			continue;
+		}
+		cfg_error(at_start, path, lineno, err);
+		ok = false;
+	}
+	fclose(f);
+
+	/* Routes are checked against no-return as it will be. */
+	no_return = at_start && !cli_set[opt_index("no-return")] ? cand.no_return : conf.no_return;
+	for (unsigned i = 0; i < n; i++) {
+		if (route_args_check(&list[i], no_return, err, sizeof(err)) < 0) {
+			cfg_error(at_start, path, lines[i], file_msg(err));
 			ok = false;
 		}
 	}
-	fclose(f);
+	free(lines);
 	if (!ok) {
 		free(list);
+		for (size_t i = 0; i < N_OPTS; i++)
+			free(strs[i]);
 		return -1;
 	}
-	if (!at_start && (lo != conf.table_lo || hi != conf.table_hi))
-		log_msg(LOG_CORE, LOG_IMPORTANT, "%s: table-range changes need a restart", path);
-	if (at_start) {
-		conf.table_lo = lo;
-		conf.table_hi = hi;
-		conf.forwarding = forwarding;
+
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct conf_opt *o = &opts[i];
+
+		if (!(o->flags & OF_FILE) || cli_set[i] || opt_eq(o, &cand, &conf)) {
+			free(strs[i]);
+			continue;
+		}
+		if (!at_start && !(o->flags & OF_RELOAD)) {
+			log_msg(LOG_CORE, LOG_IMPORTANT, "%s: %s changes need a restart", path,
+			    o->name);
+			free(strs[i]);
+			continue;
+		}
+		if (o->type == OPT_LOGGING) {
+			const char *spec = *FIELD(&cand, o->off, const char *);
+
+			/* Checked by opt_set; a removed line leaves the levels as they are. */
+			if (spec)
+				log_config_parse(spec, log_levels, err, sizeof(err));
+		}
+		opt_copy(o, &conf, &cand);
+		if (owns_string(o)) {
+			retire(owned[i]);
+			owned[i] = strs[i];
+		}
 	}
-	if (!route_hook_cli)
-		conf.route_hook = route_hook;
 	free(conf.cfg_routes);
 	conf.cfg_routes = list;
 	conf.n_cfg_routes = n;
 	return 0;
 }
 
-int
-conf_parse(int argc, char **argv)
+/* ---- the command line ------------------------------------------------------------ */
+
+static int
+default_threads(void)
 {
-	bool table_range_cli = false;
-	char err[256];
-	unsigned long long udpthreads = 0, tunthreads = 0;
-	int c, n;
+	cpu_set_t set;
 
-	while ((c = getopt_long(argc, argv, "hc:r:t:i:p:jsd", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'c':
-			conf.create_hook = optarg;
-			break;
-		case 'r':
-			conf.destroy_hook = optarg;
-			break;
-		case 't':
-			conf.idle_teardown_s = (unsigned)parse_num("-t", optarg, 0, 86400 * 365, false);
-			break;
-		case 'i':
-			conf.tcp_idle_s = (unsigned)parse_num("-i", optarg, 1, 86400, false);
-			break;
-		case 'p':
-			conf.health_port = (unsigned)parse_num("-p", optarg, 1, 65535, false);
-			break;
-		case 'j':
-			conf.health_json = true;
-			break;
-		case 's':
-			conf.health_status_only = true;
-			break;
-		case 'd':
-			log_set_all(LOG_DEBUG);
-			break;
-		case OPT_UDPTHREADS:
-			udpthreads = parse_num("--udpthreads", optarg, 1, MAX_WORKERS / 2, false);
-			break;
-		case OPT_TUNTHREADS:
-			tunthreads = parse_num("--tunthreads", optarg, 1, MAX_WORKERS / 2, false);
-			break;
-		case OPT_UDPAFFINITY:
-			n = cpulist_parse(optarg, &conf.rx_cpus, err, sizeof(err));
-			if (n < 0)
-				bad("--udpaffinity: %s", err);
-			if (n > MAX_WORKERS / 2)
-				bad("--udpaffinity: more than %d CPUs", MAX_WORKERS / 2);
-			conf.rx_pinned = true;
-			break;
-		case OPT_TUNAFFINITY:
-			n = cpulist_parse(optarg, &conf.tun_cpus, err, sizeof(err));
-			if (n < 0)
-				bad("--tunaffinity: %s", err);
-			if (n > MAX_WORKERS / 2)
-				bad("--tunaffinity: more than %d CPUs", MAX_WORKERS / 2);
-			conf.tun_pinned = true;
-			break;
-		case OPT_LOGGING:
-			if (log_config_parse(optarg, log_levels, err, sizeof(err)) < 0)
-				bad("--logging: %s", err);
-			conf.logging = optarg;
-			break;
-		case OPT_NO_RETURN:
-			conf.no_return = true;
-			break;
-		case OPT_GENEVE_PORT:
-			conf.geneve_port = (unsigned)parse_num("--geneve-port", optarg, 1, 65535, false);
-			break;
-		case OPT_BIND:
-			if (inet_pton(AF_INET, optarg, &conf.bind_addr) != 1)
-				bad("--bind: '%s' is not an IPv4 address", optarg);
-			break;
-		case OPT_BATCH:
-			conf.batch = (unsigned)parse_num("--batch", optarg, 1, 1024, false);
-			break;
-		case OPT_RCVBUF:
-			conf.rcvbuf = (unsigned)parse_num("--rcvbuf", optarg, 4096, 1u << 30, true);
-			break;
-		case OPT_BUSY_POLL:
-			conf.busy_poll_us = (unsigned)parse_num("--busy-poll", optarg, 0, 1000000, false);
-			break;
-		case OPT_ALLOWED_ORIGIN:
-			if (conf.n_origins == MAX_ORIGINS)
-				bad("--allowed-origin: at most %d", MAX_ORIGINS);
-			parse_cidr(optarg, &conf.origins[conf.n_origins++]);
-			break;
-		case OPT_MAX_ENIS:
-			conf.max_enis = (unsigned)parse_num("--max-enis", optarg, 1, 65536, false);
-			break;
-		case OPT_MTU:
-			conf.mtu = (unsigned)parse_num("--mtu", optarg, 1280, 65535, false);
-			break;
-		case OPT_TXQUEUELEN:
-			conf.txqueuelen = (unsigned)parse_num("--txqueuelen", optarg, 16, 65536, false);
-			break;
-		case OPT_HOOK_TIMEOUT:
-			conf.hook_timeout_s = (unsigned)parse_num("--hook-timeout", optarg, 1, 3600, false);
-			break;
-		case OPT_UDP_IDLE:
-			conf.udp_idle_s = (unsigned)parse_num("--udp-idle", optarg, 1, 86400, false);
-			break;
-		case OPT_MAX_FLOWS:
-			conf.max_flows_per_eni = (unsigned)parse_num("--max-flows", optarg, 16, 1u << 24, false);
-			break;
-		case OPT_CONTROL:
-			if (optarg[0] != '/' || strlen(optarg) >= 108)
-				bad("--control-socket: '%s' must be an absolute path shorter than 108 bytes", optarg);
-			conf.control_path = optarg;
-			break;
-		case OPT_CONTROL_GROUP: {
-			struct group *gr = getgrnam(optarg);
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+}
 
-			if (!gr)
-				bad("--control-group: no group '%s'", optarg);
-			conf.control_gid = gr->gr_gid;
-			break;
-		}
-		case OPT_CONFIG:
-			conf.config_file = optarg;
-			break;
-		case OPT_ROUTE_HOOK:
-			conf.route_hook = optarg;
-			break;
-		case OPT_TABLE_RANGE:
-			if (parse_range(optarg, &conf.table_lo, &conf.table_hi, err, sizeof(err)) < 0)
-				bad("--table-range: %s", err);
-			table_range_cli = true;
-			break;
-		case OPT_FORWARDING:
-			conf.forwarding = true;
-			break;
-		case OPT_VERSION:
-			printf("gwlbtund %s\n", PACKAGE_VERSION);
-			exit(0);
-		default:
-			exit(2);	/* getopt printed the reason */
-		}
-	}
-	if (optind < argc)
-		bad("unexpected argument '%s'", argv[optind]);
+/* Threads from the options, once the command line and the file are read. */
+static int
+conf_threads(char *err, size_t errlen)
+{
+	cpu_set_t allowed, missing;
+	char list[256], have[256];
 
-	{
-		cpu_set_t allowed, missing;
-		char list[256];
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+		for (int k = 0; k < 2; k++) {
+			cpu_set_t *want = k ? &conf.tun_cpus : &conf.rx_cpus;
 
-		if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
-			for (int k = 0; k < 2; k++) {
-				cpu_set_t *want = k ? &conf.tun_cpus : &conf.rx_cpus;
-
-				if (!(k ? conf.tun_pinned : conf.rx_pinned))
-					continue;
-				CPU_ZERO(&missing);
-				for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-					if (CPU_ISSET(cpu, want) && !CPU_ISSET(cpu, &allowed))
-						CPU_SET(cpu, &missing);
-				if (CPU_COUNT(&missing)) {
-					char have[256];
-
-					cpulist_format(&missing, list, sizeof(list));
-					cpulist_format(&allowed, have, sizeof(have));
-					bad("%s: CPU %s not available to us (we may run on %s)",
-					    k ? "--tunaffinity" : "--udpaffinity", list, have);
-				}
+			if (!(k ? conf.tun_pinned : conf.rx_pinned))
+				continue;
+			CPU_ZERO(&missing);
+			for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+				if (CPU_ISSET(cpu, want) && !CPU_ISSET(cpu, &allowed))
+					CPU_SET(cpu, &missing);
+			if (CPU_COUNT(&missing)) {
+				cpulist_format(&missing, list, sizeof(list));
+				cpulist_format(&allowed, have, sizeof(have));
+				snprintf(err, errlen, "%s: CPU %s not available to us (we may run "
+				    "on %s)", k ? "--tunaffinity" : "--udpaffinity", list, have);
+				return -EINVAL;
 			}
 		}
 	}
-	if (conf.rx_pinned) {
-		n = CPU_COUNT(&conf.rx_cpus);
-		if (udpthreads && udpthreads != (unsigned)n)
-			fprintf(stderr, "gwlbtund: --udpthreads %llu ignored: --udpaffinity "
-			    "names %d CPUs, one thread each (as upstream)\n", udpthreads, n);
-		conf.rx_threads = (unsigned)n;
-	} else {
-		conf.rx_threads = udpthreads ? (unsigned)udpthreads : (unsigned)default_threads();
+	for (int k = 0; k < 2; k++) {
+		bool pinned = k ? conf.tun_pinned : conf.rx_pinned;
+		unsigned req = k ? conf.tun_threads_req : conf.rx_threads_req, t;
+
+		if (pinned) {
+			t = (unsigned)CPU_COUNT(k ? &conf.tun_cpus : &conf.rx_cpus);
+			if (req && req != t)
+				fprintf(stderr, "gwlbtund: --%s %u ignored: --%s names %u CPUs, "
+				    "one thread each (as upstream)\n", k ? "tunthreads" : "udpthreads",
+				    req, k ? "tunaffinity" : "udpaffinity", t);
+		} else {
+			t = req ? req : (unsigned)default_threads();
+		}
+		if (t > MAX_WORKERS / 2)
+			t = MAX_WORKERS / 2;
+		*(k ? &conf.tun_threads : &conf.rx_threads) = t;
 	}
-	if (conf.tun_pinned) {
-		n = CPU_COUNT(&conf.tun_cpus);
-		if (tunthreads && tunthreads != (unsigned)n)
-			fprintf(stderr, "gwlbtund: --tunthreads %llu ignored: --tunaffinity "
-			    "names %d CPUs, one thread each (as upstream)\n", tunthreads, n);
-		conf.tun_threads = (unsigned)n;
-	} else {
-		conf.tun_threads = tunthreads ? (unsigned)tunthreads : (unsigned)default_threads();
-	}
-	if (conf.rx_threads > MAX_WORKERS / 2)
-		conf.rx_threads = MAX_WORKERS / 2;
-	if (conf.tun_threads > MAX_WORKERS / 2)
-		conf.tun_threads = MAX_WORKERS / 2;
 	if (conf.no_return)
 		conf.tun_threads = 0;
-	/* Command-line options win over the file: read it, then re-apply. */
-	if (conf.config_file) {
-		uint32_t lo = conf.table_lo, hi = conf.table_hi;
-		bool fw = conf.forwarding;
-
-		route_hook_cli = conf.route_hook != NULL;
-		if (conf_load_file(conf.config_file, true) < 0)
-			exit(2);
-		if (table_range_cli) {
-			conf.table_lo = lo;
-			conf.table_hi = hi;
-		}
-		conf.forwarding |= fw;
-	}
 	return 0;
+}
+
+int
+conf_args(int argc, char **argv, char *err, size_t errlen)
+{
+	static struct option longs[N_OPTS + 1];
+	char shorts[2 * N_OPTS + 1], name[64];
+	size_t ns = 0;
+	int c, li;
+
+	conf_reset();
+	err[0] = '\0';
+	for (size_t i = 0; i < N_OPTS; i++) {
+		longs[i] = (struct option){ opts[i].name,
+		    takes_arg(&opts[i]) ? required_argument : no_argument, NULL, 256 + (int)i };
+		if (opts[i].shortopt) {
+			shorts[ns++] = opts[i].shortopt;
+			if (takes_arg(&opts[i]))
+				shorts[ns++] = ':';
+		}
+	}
+	shorts[ns] = '\0';
+	optind = 0;	/* glibc: start afresh (tests parse many vectors) */
+
+	while (li = -1, (c = getopt_long(argc, argv, shorts, longs, &li)) != -1) {
+		const struct conf_opt *o = NULL;
+
+		if (c >= 256 && c < 256 + (int)N_OPTS)
+			o = &opts[c - 256];
+		for (size_t i = 0; !o && c > 0 && c < 256 && i < N_OPTS; i++)
+			if (opts[i].shortopt == c)
+				o = &opts[i];
+		if (!o)
+			return -1;	/* getopt printed the reason */
+		if (li >= 0)
+			snprintf(name, sizeof(name), "--%s", o->name);
+		else
+			snprintf(name, sizeof(name), "-%c", o->shortopt);
+		switch (o->type) {
+		case OPT_HELP:
+			conf_usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("gwlbtund %s\n", PACKAGE_VERSION);
+			return 1;
+		case OPT_LIST:
+			conf_list_options(stdout);
+			return 1;
+		case OPT_DEBUG:
+			log_set_all(LOG_DEBUG);
+			/* -d is a logging setting: the file's does not undo it. */
+			for (size_t i = 0; i < N_OPTS; i++)
+				if (opts[i].type == OPT_LOGGING)
+					cli_set[i] = true;
+			continue;
+		default:
+			break;
+		}
+		if (opt_set(o, name, optarg, &conf, err, errlen) < 0)
+			return -1;
+		if (o->type == OPT_LOGGING)
+			log_config_parse(optarg, log_levels, err, errlen);
+		cli_set[o - opts] = true;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	/* The file after the command line, which it does not override. */
+	if (conf.config_file && conf_load_file(conf.config_file, true) < 0)
+		return -1;
+	if (conf_threads(err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+void
+conf_parse(int argc, char **argv)
+{
+	char err[512];
+	int r = conf_args(argc, argv, err, sizeof(err));
+
+	if (r > 0)
+		exit(0);
+	if (r < 0) {
+		if (err[0])
+			fprintf(stderr, "gwlbtund: %s (see gwlbtund --help)\n", err);
+		exit(2);
+	}
 }

@@ -1,8 +1,8 @@
 /*
  * The daemon's configuration: command line and configuration file
- * (conf.c).  Filled at start, before any thread; SIGHUP replaces the
- * routes and the route hook on the manager thread.  A leaf: it depends on
- * nothing of the daemon.
+ * (conf.c), both driven by one option table.  Filled at start, before any
+ * thread; SIGHUP replaces the routes and the options marked reloadable on
+ * the manager thread.  A leaf: it depends on nothing of the daemon.
  */
 #ifndef GWLBTUND_CONF_H
 #define GWLBTUND_CONF_H
@@ -10,7 +10,9 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct ctl_cmd_args;
@@ -32,10 +34,12 @@ struct config {
 	unsigned	health_port;		/* -p, 0 = off */
 	bool		health_json;		/* -j */
 	bool		health_status_only;	/* -s */
-	unsigned	rx_threads;
+	unsigned	rx_threads;		/* in force (see rx_threads_req) */
+	unsigned	rx_threads_req;		/* --udpthreads, 0 = default */
 	cpu_set_t	rx_cpus;
 	bool		rx_pinned;
 	unsigned	tun_threads;
+	unsigned	tun_threads_req;	/* --tunthreads, 0 = default */
 	cpu_set_t	tun_cpus;
 	bool		tun_pinned;
 	bool		no_return;
@@ -52,8 +56,9 @@ struct config {
 	unsigned	hook_timeout_s;
 	unsigned	max_flows_per_eni;
 	const char	*control_path;
+	const char	*control_group;		/* --control-group, its name */
 	gid_t		control_gid;	/* (gid_t)-1: root only */
-	const char	*logging;
+	const char	*logging;		/* --logging as given */
 	const char	*config_file;		/* --config */
 	const char	*route_hook;		/* --route-hook */
 	uint32_t	table_lo, table_hi;	/* --table-range */
@@ -64,9 +69,27 @@ struct config {
 
 extern struct config conf;
 
-int conf_parse(int argc, char **argv);
-/* Read the configuration file into conf (routes in cfg_routes). 0, or -1
- * with a "file:line: reason" message printed to stderr / logged. */
+/* Command line, then the --config file: exits 2 on an error (one line on
+ * stderr), 0 after --help or --version. */
+void conf_parse(int argc, char **argv);
+/* conf_parse without exit: 0 to run, 1 when --help/--version/--list-options
+ * printed what was asked, -1 on an error, with err filled (empty when the
+ * message was printed already: getopt's, the file's). */
+int conf_args(int argc, char **argv, char *err, size_t errlen);
+/* The defaults, nothing given on the command line, no routes. */
+void conf_reset(void);
+/*
+ * Read the configuration file: routes into cfg_routes, settings into conf
+ * unless given on the command line.  At start every setting is taken; on
+ * reload (at_start false) only the reloadable ones, a change to another is
+ * logged as needing a restart.  0, or -1 with "file:line: reason" messages
+ * printed to stderr (at start) or logged, and nothing changed.
+ */
 int conf_load_file(const char *path, bool at_start);
+void conf_usage(FILE *f);
+/* One line per option: NAME SHORT|- ARG|- file|- reload|restart|- GROUP. */
+void conf_list_options(FILE *f);
+/* Every setting with its value in force, as `gwlbctl show config` shows it. */
+void conf_show(void (*fn)(const char *name, const char *value, void *arg), void *arg);
 
 #endif

@@ -11,7 +11,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +18,6 @@
 #include <unistd.h>
 
 #include "ctl_handlers.h"
-#include "cpulist.h"
 #include "ctl_server.h"
 #include "flow.h"
 #include "clock.h"
@@ -312,82 +310,23 @@ h_route_rule(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 }
 
 static void
-opt_rec(struct ctl_reply *r, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-opt_rec(struct ctl_reply *r, const char *name, const char *fmt, ...)
+opt_rec(const char *name, const char *value, void *arg)
 {
-	char buf[256];
-	va_list ap;
+	struct ctl_reply *r = arg;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	ctl_rec_begin(r, "option");
 	ctl_rec_str(r, "name", name);
-	ctl_rec_str(r, "value", buf);
+	ctl_rec_str(r, "value", value);
 	ctl_rec_end(r);
 }
 
+/* Every option of conf.c's table, in its order. */
 static int
 h_show_config(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
-	char cpus[256], bind[INET_ADDRSTRLEN], origins[MAX_ORIGINS * 20] = "";
-	size_t off = 0;
-
 	(void)a;
 	(void)arg;
-	opt_rec(r, "cmdnew", "%s", conf.create_hook ? conf.create_hook : "");
-	opt_rec(r, "cmddel", "%s", conf.destroy_hook ? conf.destroy_hook : "");
-	opt_rec(r, "timeout", "%u", conf.idle_teardown_s);
-	opt_rec(r, "idle", "%u", conf.tcp_idle_s);
-	opt_rec(r, "udp-idle", "%u", conf.udp_idle_s);
-	opt_rec(r, "port", "%u", conf.health_port);
-	opt_rec(r, "json", "%s", conf.health_json ? "yes" : "no");
-	opt_rec(r, "status-only", "%s", conf.health_status_only ? "yes" : "no");
-	opt_rec(r, "udpthreads", "%u", conf.rx_threads);
-	if (conf.rx_pinned && cpulist_format(&conf.rx_cpus, cpus, sizeof(cpus)) == 0)
-		opt_rec(r, "udpaffinity", "%s", cpus);
-	opt_rec(r, "tunthreads", "%u", conf.tun_threads);
-	if (conf.tun_pinned && cpulist_format(&conf.tun_cpus, cpus, sizeof(cpus)) == 0)
-		opt_rec(r, "tunaffinity", "%s", cpus);
-	opt_rec(r, "no-return", "%s", conf.no_return ? "yes" : "no");
-	opt_rec(r, "geneve-port", "%u", conf.geneve_port);
-	inet_ntop(AF_INET, &conf.bind_addr, bind, sizeof(bind));
-	opt_rec(r, "bind", "%s", bind);
-	opt_rec(r, "batch", "%u", conf.batch);
-	opt_rec(r, "rcvbuf", "%u", conf.rcvbuf);
-	opt_rec(r, "busy-poll", "%u", conf.busy_poll_us);
-	for (unsigned i = 0; i < conf.n_origins && off < sizeof(origins) - 20; i++) {
-		char ab[INET_ADDRSTRLEN];
-		int plen = __builtin_popcount(conf.origins[i].mask);
-
-		inet_ntop(AF_INET, &conf.origins[i].addr, ab, sizeof(ab));
-		off += (size_t)snprintf(origins + off, sizeof(origins) - off, "%s%s/%d",
-		    i ? "," : "", ab, plen);
-	}
-	opt_rec(r, "allowed-origin", "%s", origins);
-	opt_rec(r, "max-enis", "%u", conf.max_enis);
-	opt_rec(r, "max-flows", "%u", conf.max_flows_per_eni);
-	opt_rec(r, "mtu", "%u", conf.mtu);
-	opt_rec(r, "txqueuelen", "%u", conf.txqueuelen);
-	opt_rec(r, "hook-timeout", "%u", conf.hook_timeout_s);
-	opt_rec(r, "control-socket", "%s", conf.control_path);
-	opt_rec(r, "config", "%s", conf.config_file ? conf.config_file : "");
-	opt_rec(r, "route-hook", "%s", conf.route_hook ? conf.route_hook : "");
-	opt_rec(r, "table-range", "%u-%u", conf.table_lo, conf.table_hi);
-	opt_rec(r, "forwarding", "%s", conf.forwarding ? "on" : "unchanged");
-	{
-		char lv[256];
-		size_t o = 0;
-
-		for (int i = 0; i < LOG_SECTION__MAX; i++)
-			o += (size_t)snprintf(lv + o, sizeof(lv) - o, "%s%s=%s", i ? "," : "",
-			    log_section_str((enum log_section)i),
-			    log_level_str(log_levels[i]));
-		opt_rec(r, "logging", "%s", lv);
-	}
+	conf_show(opt_rec, r);
 	return 0;
 }
 
