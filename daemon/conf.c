@@ -43,6 +43,7 @@ enum opt_type {
 	OPT_LIST,
 	OPT_DEBUG,	/* -d: every log section at debug */
 	OPT_FLAG,	/* bool; no argument, "on" or "off" in the file */
+	OPT_ONOFF,	/* bool; "on" or "off", on the command line too */
 	OPT_UINT,	/* unsigned in [lo, hi], K/M/G when .suffix */
 	OPT_STR,	/* const char *: a file or a command line */
 	OPT_SOCKET,	/* const char *: absolute path, fits sun_path */
@@ -142,6 +143,10 @@ static const struct conf_opt opts[] = {
 	{ "allowed-origin", 0, OPT_CIDRS, OF_FILE, .arg = "CIDR",
 	  .help = "accept GENEVE only from CIDR (repeatable)",
 	  STORE(origins, struct origin *), AUX(n_origins, unsigned) },
+	{ "offload", 0, OPT_ONOFF, OF_FILE, .def = "on", .arg = "on|off", .yes = "on", .no = "off",
+	  .help = "TUN offloads on the links: coalesced TCP segments written,\n"
+	      "GSO packets read and segmented (off: one packet per syscall)",
+	  STORE(offload, bool) },
 	{ "max-enis", 0, OPT_UINT, OF_FILE, 1, 65536, .def = "1024", .arg = "N",
 	  .help = "most ENIs at once", STORE(max_enis, unsigned) },
 	{ "mtu", 0, OPT_UINT, OF_FILE, 1280, 65535, .def = "8500", .arg = "N",
@@ -327,7 +332,7 @@ opt_set(const struct conf_opt *o, const char *name, const char *val, struct conf
 	switch (o->type) {
 	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
 		break;
-	case OPT_FLAG:
+	case OPT_FLAG: case OPT_ONOFF:
 		if (!val || strcmp(val, "on") == 0) {
 			*FIELD(c, o->off, bool) = true;
 		} else if (strcmp(val, "off") == 0) {
@@ -428,7 +433,7 @@ opt_eq(const struct conf_opt *o, const struct config *a, const struct config *b)
 	switch (o->type) {
 	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
 		return true;
-	case OPT_FLAG:
+	case OPT_FLAG: case OPT_ONOFF:
 		return *CFIELD(a, o->off, bool) == *CFIELD(b, o->off, bool);
 	case OPT_UINT:
 		return *CFIELD(a, o->off, unsigned) == *CFIELD(b, o->off, unsigned);
@@ -463,7 +468,7 @@ static size_t
 opt_size(const struct conf_opt *o)
 {
 	switch (o->type) {
-	case OPT_FLAG:		return sizeof(bool);
+	case OPT_FLAG: case OPT_ONOFF:	return sizeof(bool);
 	case OPT_UINT:		return sizeof(unsigned);
 	case OPT_STR: case OPT_SOCKET: case OPT_GROUP: case OPT_LOGGING:
 				return sizeof(const char *);
@@ -607,7 +612,7 @@ opt_format(const struct conf_opt *o, const struct config *c, char *buf, size_t s
 	switch (o->type) {
 	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
 		break;
-	case OPT_FLAG:
+	case OPT_FLAG: case OPT_ONOFF:
 		snprintf(buf, size, "%s", *CFIELD(c, o->off, bool) ? (o->yes ? o->yes : "yes") :
 		    (o->no ? o->no : "no"));
 		break;
@@ -801,7 +806,7 @@ conf_load_file(const char *path, bool at_start)
 		}
 		if (nw != 2) {
 			snprintf(err, sizeof(err), "%s takes one value (%s)", words[0],
-			    o->type == OPT_FLAG ? "on or off" : o->arg);
+			    o->type == OPT_FLAG || o->type == OPT_ONOFF ? "on or off" : o->arg);
 			cfg_error(at_start, path, lineno, err);
 			ok = false;
 			continue;

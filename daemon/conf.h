@@ -43,6 +43,7 @@ struct config {
 	cpu_set_t	tun_cpus;
 	bool		tun_pinned;
 	bool		no_return;
+	bool		offload;		/* --offload: vnet_hdr on the TUN queues */
 	unsigned	geneve_port;
 	struct in_addr	bind_addr;
 	unsigned	batch;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "bytes.h"
@@ -27,6 +28,7 @@
 #include "flow.h"
 #include "log.h"
 #include "state.h"
+#include "tun.h"
 
 static _Atomic(struct eni *) *slots;
 static unsigned slot_mask;
@@ -272,8 +274,16 @@ eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t len,
     struct thread_stats *ts)
 {
 	struct eni_stats *es = &e->stats[slot];
+	/* A plain packet on a vnet queue: an empty header (no GSO, checksums
+	 * complete) in front of it. */
+	static const uint8_t no_vnet[TUN_VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)(uintptr_t)no_vnet, .iov_len = sizeof(no_vnet) },
+		{ .iov_base = (void *)(uintptr_t)p, .iov_len = len },
+	};
+	ssize_t r = e->vnet ? writev(fd, iov, 2) : write(fd, p, len);
 
-	if (write(fd, p, len) < 0) {
+	if (r < 0) {
 		/* EBADFD: the link was deleted behind our back.  (EIO is a link
 		 * an operator set down: counted, left as the operator wants.) */
 		if (errno == EBADFD || errno == ENODEV)

@@ -53,6 +53,8 @@ struct eni {
 	int		*qfd_in;	/* one queue per worker slot */
 	int		*qfd_out;
 	unsigned	nqueues;
+	bool		vnet;		/* queues carry a virtio_net_hdr (--offload) */
+	unsigned	offloads;	/* TUN_F_* the kernel may hand us on them */
 	struct tunq	*tq;		/* epoll tags of the queues, in then out */
 	struct flow_table *flows;	/* NULL with --no-return */
 

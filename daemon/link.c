@@ -48,7 +48,7 @@ link_make_one(struct eni *e, const char *name, int *fds, int *ifindex)
 {
 	int err;
 
-	err = tun_open_queues(name, fds, e->nqueues);
+	err = tun_open_queues(name, fds, e->nqueues, e->vnet, e->offloads);
 	if (err < 0) {
 		log_msg(LOG_TUNNEL, LOG_CRITICAL, "%s: cannot create TUN link: %s",
 		    name, strerror(-err));
@@ -74,6 +74,10 @@ int
 link_make(struct eni *e)
 {
 	int err;
+
+	/* What the queues carry is settled when the links are made. */
+	e->vnet = conf.offload;
+	e->offloads = 0;
 
 	err = link_make_one(e, e->if_in, e->qfd_in, &e->ifindex_in);
 	if (!err && !conf.no_return)

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/virtio_net.h>
 
 #include "flow.h"
 #include "clock.h"
@@ -31,6 +32,7 @@
 #include "log.h"
 #include "pkt.h"
 #include "reply.h"
+#include "tun.h"
 
 #define REPLY_BATCH	64
 #define OUTER_LEN	(20 + 8)
@@ -244,6 +246,17 @@ link_local(const struct pkt_key *k)
 	    memcmp(k->dst, "\xff\xff\xff\xff", 4) == 0;
 }
 
+/* A virtio_net_hdr that asks nothing of us: no GSO, no checksum to finish. */
+static bool
+vnet_plain(const uint8_t *h)
+{
+	struct virtio_net_hdr vh;
+
+	memcpy(&vh, h, sizeof(vh));
+	return vh.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+	    !(vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+}
+
 static void
 reply_drop(struct worker *w, struct eni *e, enum drop_reason why)
 {
@@ -410,7 +423,9 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 
 	for (int budget = 0; budget < REPLY_BATCH; budget++) {
 		uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
-		ssize_t r = read(q->fd, inner, st->slot_size - HEADROOM);
+		/* A vnet queue's header lands in the headroom, right before. */
+		size_t vl = e->vnet ? TUN_VNET_HDR_LEN : 0;
+		ssize_t r = read(q->fd, inner - vl, st->slot_size - HEADROOM + vl);
 
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -423,8 +438,9 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 			}
 			break;
 		}
-		if (r == 0)
+		if (r <= (ssize_t)vl)
 			break;
+		r -= (ssize_t)vl;
 		if (!now) {
 			now = coarse_ns();
 			STAT_ADD(w->stats.batches, 1);
@@ -432,6 +448,11 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 		STAT_ADD(w->stats.packets, 1);
 		STAT_ADD(w->stats.bytes, (uint64_t)r);
 		atomic_store_explicit(&e->stats[w->idx].last_ns, now, memory_order_relaxed);
+		if (vl && !vnet_plain(inner - vl)) {
+			/* Not asked for (no TUN offloads negotiated): refused. */
+			reply_drop(w, e, DROP_REPLY_BAD);
+			continue;
+		}
 		reply_prepare(w, st, e, q->out, (size_t)r, now);
 		if (st->n == REPLY_BATCH)
 			reply_flush(w);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 #include "tun.h"
 
 int
-tun_open_queues(const char *name, int *fds, unsigned n)
+tun_open_queues(const char *name, int *fds, unsigned n, bool vnet, unsigned offloads)
 {
 	struct ifreq ifr;
 	unsigned i;
@@ -33,9 +34,10 @@ tun_open_queues(const char *name, int *fds, unsigned n)
 			goto fail;
 		}
 		memset(&ifr, 0, sizeof(ifr));
-		ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+		ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet ? IFF_VNET_HDR : 0);
 		strcpy(ifr.ifr_name, name);
-		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0 ||
+		    (vnet && ioctl(fd, TUNSETOFFLOAD, (unsigned long)offloads) < 0)) {
 			err = -errno;
 			close(fd);
 			goto fail;

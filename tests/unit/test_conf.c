@@ -472,6 +472,7 @@ test_every_file_keyword(void **state)
 		{ "tunaffinity", "CPU", "CPU" },
 		{ "logging", "hook=debugdetail", NULL },
 		{ "no-return", "on", "yes" },
+		{ "offload", "off", "off" },
 		{ "geneve-port", "6082", "6082" },
 		{ "bind", "198.18.0.1", "198.18.0.1" },
 		{ "batch", "32", "32" },
