@@ -215,7 +215,8 @@ gw_nlinks() { count_of "^$1" gw_links; }
 # gives each a pfifo_fast whose 3 bands are rings of txqueuelen pointers,
 # so a large txqueuelen costs 256 * 3 * 8 bytes per unit (48 MiB at 8192).
 gw_link_qdisc_bytes() {
-	ip netns exec "$LAB_NS_APPLIANCE" "$PY" - "$1" <<-'EOF'
+	local v
+	v=$(ip netns exec "$LAB_NS_APPLIANCE" "$PY" - "$1" <<-'EOF'
 	import json, subprocess, sys
 	dev = sys.argv[1]
 	l = json.loads(subprocess.check_output(["ip", "-d", "-j", "link", "show", "dev", dev]))[0]
@@ -226,9 +227,14 @@ gw_link_qdisc_bytes() {
 	    print(ntx * 3 * qlen * 8)
 	elif "pfifo" in kinds or "fq_codel" in kinds:
 	    print(ntx * qlen * 8)
-	else:
+	elif kinds <= {"mq", "noqueue"}:
 	    print(0)
+	else:
+	    print("qdiscs %s on %s: their cost is not known here" % (sorted(kinds), dev))
+	    sys.exit(1)
 	EOF
+	) || fail "gw_link_qdisc_bytes $1: $v"
+	echo "$v"
 }
 
 # gw_hook [NAME]: write an executable hook to $E2E_TMP/NAME (default hook)
