@@ -207,6 +207,19 @@ gw_links() {
 # gw_rules: the policy rules of both families in the appliance namespace.
 gw_rules() { appl ip -4 rule show && appl ip -6 rule show; }
 
+# gw_ours [--no-prio]: our routes and rules (protocol 247), both families,
+# sorted; --no-prio leaves rule priorities out (the kernel numbers rules
+# added without one downwards from 32765, so a restart renumbers them).
+gw_ours() {
+	local cut=(cat)
+	[ "${1:-}" != --no-prio ] || cut=(cut -f2-)
+	{
+		appl ip -4 route show table all proto 247 && appl ip -6 route show table all proto 247 ||
+			fail "ip route show in $LAB_NS_APPLIANCE failed"
+		lines_of 'proto 247' gw_rules | "${cut[@]}"
+	} | sort
+}
+
 # gw_nlinks PREFIX: how many of them start with PREFIX.
 gw_nlinks() { count_of "^$1" gw_links; }
 
