@@ -61,7 +61,15 @@ fail() {
 	[ "$BASHPID" = "$E2E_MAIN_PID" ] || kill -USR1 "$E2E_MAIN_PID" 2>/dev/null
 	exit 1
 }
-trap 'echo "FAIL: (the failure above happened in a subshell: the scenario stops)" >&"$E2E_STDERR"; exit 1' USR1
+# (When the signal comes while bash 5.2 parses the command substitutions
+# of a command continued over lines, it says "trap: line 2: unexpected
+# EOF" and the scenario ends with status 2 instead of 1: it still stops,
+# and the EXIT trap still cleans up.)
+e2e_subshell_failed() {
+	echo "FAIL: the failure above happened in a subshell: the scenario stops" >&"$E2E_STDERR"
+	exit 1
+}
+trap e2e_subshell_failed USR1
 
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TUN)"; }
 
