@@ -423,8 +423,10 @@ _jget() {
 # jeval FILE EXPR: a Python expression over the JSON document d of FILE,
 # printed (JSON for booleans, lists and objects); one(KIND, k=v...) is the
 # only record of KIND (a list of d) with those fields, opt(NAME) the value
-# of gwlbctl show config's option NAME.  An exception (a missing key, no
-# or several records) ends the scenario.
+# of gwlbctl show config's option NAME, recs(KIND) the records of KIND,
+# none when d has no KIND (gwlbctl -j prints no key for no records: a
+# default asked for knowingly).  An exception (a missing key, no or
+# several records) ends the scenario.
 jeval() {
 	local out
 	out=$("$PY" - "$1" "$2" 2>&1 <<-'EOF'
@@ -437,6 +439,8 @@ jeval() {
 	    return m[0]
 	def opt(name):
 	    return one("option", name=name)["value"]
+	def recs(kind):
+	    return d.get(kind, [])
 	v = eval(sys.argv[2])
 	print(json.dumps(v) if isinstance(v, (bool, list, dict)) or v is None else v)
 	EOF
