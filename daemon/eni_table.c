@@ -135,6 +135,8 @@ eni_alloc(uint64_t id, uint64_t attachment)
 	memset(e->stats, 0, sizeof(struct eni_stats) * D.nthreads);
 	for (unsigned i = 0; i < e->nqueues; i++)
 		e->qfd_in[i] = e->qfd_out[i] = -1;
+	for (unsigned i = 0; i < 2 * e->nqueues; i++)
+		e->tq[i].fd = -1;	/* not watched until link_watch_queues */
 	pthread_mutex_init(&e->bl_lock, NULL);
 	name_ifname(id, NAME_IN, e->if_in);
 	if (conf.no_return)

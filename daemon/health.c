@@ -97,7 +97,7 @@ struct hc_client {
 static int hc_listen = -1;
 static int hc_epfd = -1;
 static pthread_t hc_thread;
-static bool hc_running;
+static atomic_bool hc_running;	/* the health thread reads it */
 static struct hc_client *clients[HC_MAX_CLIENTS];
 static _Atomic uint64_t hc_served, hc_refused;
 

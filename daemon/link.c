@@ -30,9 +30,14 @@ link_watch_queues(struct eni *e, bool on)
 			struct tunq *t = &e->tq[dir * e->nqueues + q];
 			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t };
 
-			t->eni = e;
-			t->fd = dir ? e->qfd_out[q] : e->qfd_in[q];
-			t->out = dir;
+			/* The tags are written before the queue is handed over and
+			 * never after: a reply worker may read them until the
+			 * grace period that follows taking the queue back. */
+			if (on) {
+				t->eni = e;
+				t->fd = dir ? e->qfd_out[q] : e->qfd_in[q];
+				t->out = dir;
+			}
 			if (t->fd < 0)
 				continue;
 			if (on)

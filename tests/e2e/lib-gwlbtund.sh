@@ -1,28 +1,51 @@
-# tests/e2e/lib-gwlbtund.sh: what the gwlbtund receive-path scenarios
-# (2x) share, on top of lib.sh.  Not executable on purpose: tests/run
-# runs only executable tests/e2e/[0-9]* files.  Source it after lib.sh:
+# tests/e2e/lib-gwlbtund.sh: what the scenarios that run gwlbtund share
+# (2x receive path, 3x control, 4x return path, 5x netlink), on top of
+# lib.sh, which it sources.  Not executable on purpose: tests/run runs only
+# executable tests/e2e/[0-9]* files.  Source it first thing:
 #
-#	. "$(dirname "$0")/lib.sh"
 #	. "$(dirname "$0")/lib-gwlbtund.sh"
 #
 # It gives: gw_daemon (gwlbtund with its own control socket, a JSON health
-# page, two workers of each kind unless told otherwise), health snapshots
-# read inside the appliance namespace (gw_health, gw_drop, gw_eni), the
-# kernel's own RX counter of a link (gw_rx), a test hook that records its
-# argv and GWLB_* environment (gw_hook), and gwpkt.py: a small packet
-# builder/sender/pcap reader in Python written from RFC 8926 and the GWLB
-# facts in REFERENCE.md, independent of lib/geneve.c and of gwlbsim, so
-# the daemon is not only tested against our own codec.
+# page, two workers of each kind unless told otherwise) and CTL (gwlbctl
+# on that socket); health and /metrics snapshots read inside the appliance
+# namespace (gw_health, gw_metrics) and their fields (gw_drop, gw_eni,
+# gw_metric, gw_rx_drops); gwlbctl -j documents (gw_ctl_json, gw_status,
+# gw_eni_json, gw_eni_table); the kernel's own RX counter of a link
+# (gw_rx); the appliance namespace (appl); a test hook that records its
+# argv and GWLB_* environment (gw_hook); the return-path helpers (warm_enis,
+# onearm_enis, appliance_answers, answerer, total_out); and gwpkt.py: a
+# small packet builder/sender/pcap reader in Python written from RFC 8926
+# and the GWLB facts in REFERENCE.md, independent of lib/geneve.c and of
+# gwlbsim, so the daemon is not only tested against our own codec.
+#
+# Every accessor fails loudly (lib.sh's fail) on a missing field, ENI,
+# link or sample and on a failed command: none prints 0 for "not there".
+# The list of drop reasons and their sides comes from the daemon
+# (gwlbctl -j show drops), never from a copy here.
+
+# shellcheck source=tests/e2e/lib.sh
+[ -n "${E2E_MAIN_PID:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 GW_HPORT=${GW_HPORT:-8182}
+ENI0=076bc493b822cd32f		# gwlbsim's default first ENI
 
-# gw_daemon ARGS...: start_daemon with what every 2x scenario wants; later
-# arguments win (e.g. --udpthreads 1).
+# appl CMD...: run CMD in the appliance namespace (not printed).
+appl() { ip netns exec "$LAB_NS_APPLIANCE" "$@"; }
+
+# gw_daemon ARGS...: start_daemon with what every scenario of the daemon
+# wants; later arguments win (e.g. --udpthreads 1).  CTL (gwlbctl on its
+# control socket) is set unless the scenario set it first.
 gw_daemon() {
+	local a
+	GW_NO_RETURN=0
+	for a in "$@"; do [ "$a" != --no-return ] || GW_NO_RETURN=1; done
+	[ ${#CTL[@]} -gt 0 ] || CTL=("$GWLB_BUILD/cli/gwlbctl" -s "$E2E_TMP/ctl.sock")
+	rm -f "$E2E_TMP/drop-sides.json"
 	start_daemon --control-socket "$E2E_TMP/ctl.sock" -p "$GW_HPORT" -j \
 		--udpthreads 2 --tunthreads 2 "$@"
 	wait_tcp appliance "$GW_HPORT"
 }
+CTL=()
 
 # gw_eval 'SHELL CODE': for wait_for, whose arguments are expanded once:
 #	wait_for 5 "10 packets" gw_eval 'test "$(gw_rx gwi-X)" -ge 10'
@@ -33,26 +56,96 @@ daemon_alive() { [ -n "${BG_PID[gwlbtund]:-}" ] && kill -0 "${BG_PID[gwlbtund]}"
 # gw_health NAME: the health JSON saved as $E2E_TMP/NAME.json (path printed).
 gw_health() {
 	local f=$E2E_TMP/$1.json
-	ip netns exec "$LAB_NS_APPLIANCE" curl -s --max-time 5 \
-		"http://127.0.0.1:$GW_HPORT/" >"$f" || fail "health page did not answer"
+	appl curl -sf --max-time 5 "http://127.0.0.1:$GW_HPORT/" >"$f" ||
+		fail "health page did not answer (curl exit $?)"
 	echo "$f"
+}
+
+# gw_metrics NAME: /metrics, saved as $E2E_TMP/NAME.prom (path printed).
+gw_metrics() {
+	local f=$E2E_TMP/$1.prom
+	appl curl -sf --max-time 5 "http://127.0.0.1:$GW_HPORT/metrics" >"$f" ||
+		fail "/metrics did not answer (curl exit $?)"
+	echo "$f"
+}
+
+# gw_metric FILE NAME [LABEL-SUBSTRING]: the value of a Prometheus sample
+# (the first whose labels contain the substring); no such sample fails.
+gw_metric() {
+	local v
+	v=$(awk -v n="$2" -v l="${3:-}" '
+		$1 ~ "^" n "([{]|$)" && index($1, l) { print $2; exit }' "$1") ||
+		fail "gw_metric: cannot read $1"
+	[ -n "$v" ] || fail "gw_metric: no sample $2${3:+ with labels containing '$3'} in $1"
+	echo "$v"
 }
 
 # gw_drop FILE REASON: one drop counter of a health snapshot.
 gw_drop() { jget "$1" "drops.$2"; }
 
-# gw_drops_total FILE: every drop counter summed (kernel queue excluded).
-gw_drops_total() {
-	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["drops"]
-print(sum(v for k, v in d.items() if k != "kernel-receive-queue"))' "$1"
+# gw_ctl_json NAME ARGS...: gwlbctl -j ARGS, which must exit 0 and print
+# one JSON document; saved as $E2E_TMP/NAME.json (path printed).
+gw_ctl_json() {
+	local name=$1 rc=0 f; shift
+	f=$E2E_TMP/$name.json
+	printf '+ gwlbctl -j %s\n' "$*" >&2
+	"${CTL[@]}" -j "$@" >"$f" 2>"$E2E_TMP/$name.err" || rc=$?
+	[ $rc = 0 ] || { cat "$E2E_TMP/$name.err" >&2; fail "gwlbctl -j $*: exit $rc"; }
+	"$PY" -c 'import json, sys; json.load(open(sys.argv[1]))' "$f" ||
+		fail "gwlbctl -j $*: not one JSON document: $(head -c 300 "$f")"
+	echo "$f"
 }
 
-# gw_rx_drops FILE: drops on the receive side only, the reasons named in
-# gwpkt.RX_REASONS (the reply side also counts what the kernel itself
-# sends on the links, e.g. IPv6 router solicitations).
+# gw_status FIELD: a field of gwlbctl show status.
+gw_status() { jget "$(gw_ctl_json status show status)" "status.0.$1"; }
+
+# gw_eni_json ENIHEX: gwlbctl -j show eni ENIHEX, saved (path printed).
+gw_eni_json() { gw_ctl_json "eni-$1" show eni "$1"; }
+
+# gw_eni_table ENIHEX: the routing table gwlbtund gave an ENI.
+gw_eni_table() { jget "$(gw_eni_json "$1")" eni.0.table; }
+
+# gw_drop_sides: the daemon's own drop reasons and their sides, as a JSON
+# object reason -> "receive"|"reply" in a file (path printed), read once
+# per daemon run from gwlbctl -j show drops.
+gw_drop_sides() {
+	local f=$E2E_TMP/drop-sides.json
+	if [ ! -s "$f" ]; then
+		"$PY" - "$(gw_ctl_json drops-sides show drops)" >"$f.tmp" <<-'EOF' ||
+		import json, sys
+		recs = json.load(open(sys.argv[1]))["drop"]
+		sides = {}
+		for r in recs:
+		    if r["side"] not in ("receive", "reply"):
+		        sys.exit("show drops: side %r of %s" % (r["side"], r["reason"]))
+		    sides[r["reason"]] = r["side"]
+		if not sides:
+		    sys.exit("show drops: no reason")
+		json.dump(sides, sys.stdout)
+		EOF
+			fail "gw_drop_sides: gwlbctl -j show drops is not what it should be"
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# gw_rx_drops FILE: drops on the receive side only in a health snapshot
+# (the reply side also counts what the kernel itself sends on the links,
+# e.g. IPv6 router solicitations), kernel receive queue aside.  The health
+# page must list exactly the reasons gwlbctl show drops lists.
 gw_rx_drops() {
-	PYTHONPATH="$E2E_TMP" "$PY" -c 'import json, sys, gwpkt
-print(gwpkt.rx_drops(json.load(open(sys.argv[1]))["drops"]))' "$1"
+	local v
+	v=$("$PY" - "$1" "$(gw_drop_sides)" <<-'EOF'
+	import json, sys
+	d = json.load(open(sys.argv[1]))["drops"]
+	sides = json.load(open(sys.argv[2]))
+	if set(d) != set(sides):
+	    print("health page and show drops differ: %s" % sorted(set(d) ^ set(sides)))
+	    sys.exit(1)
+	print(sum(v for k, v in d.items() if sides[k] == "receive" and k != "kernel-receive-queue"))
+	EOF
+	) || fail "gw_rx_drops $1: $v"
+	echo "$v"
 }
 
 # gw_show_drops FILE: the non-zero drop counters, one line.
@@ -61,41 +154,82 @@ gw_show_drops() {
 print(" ".join("%s=%d" % kv for kv in d.items() if kv[1]) or "none")' "$1"
 }
 
-# gw_eni FILE ENIHEX FIELD: a field of one ENI in a snapshot (0: not listed).
+# gw_eni FILE ENIHEX FIELD: a field of one ENI in a health snapshot; an
+# ENI that is not listed, or a field it lacks, fails.
 gw_eni() {
-	"$PY" - "$1" "$2" "$3" <<-'EOF'
+	local v
+	v=$("$PY" - "$1" "$2" "$3" <<-'EOF'
 	import json, sys
 	v = json.load(open(sys.argv[1]))
 	want = sys.argv[2].rjust(17, "0")
-	for e in v.get("enis", []):
-	    if e.get("eni") == want:
-	        print(e.get(sys.argv[3], 0))
-	        break
-	else:
-	    print(0)
+	m = [e for e in v["enis"] if e["eni"] == want]
+	if len(m) != 1:
+	    print("%d ENIs %s listed in %s" % (len(m), want, sys.argv[1]))
+	    sys.exit(1)
+	if sys.argv[3] not in m[0]:
+	    print("ENI %s has no field '%s' in %s; it has %s" % (want, sys.argv[3], sys.argv[1], sorted(m[0])))
+	    sys.exit(1)
+	print(m[0][sys.argv[3]])
 	EOF
+	) || fail "gw_eni $*: $v"
+	echo "$v"
 }
 
+# total_out FILE: packets sent back to GWLB, all ENIs, in a health snapshot.
+total_out() {
+	local v
+	v=$("$PY" -c 'import json, sys
+print(sum(e["packets_out"] for e in json.load(open(sys.argv[1]))["enis"]))' "$1") ||
+		fail "total_out $1: not a health snapshot with packets_out per ENI"
+	echo "$v"
+}
+
+_total_out_ge() { [ "$(total_out "$(gw_health poll)")" -ge "$1" ]; }
+
+# wait_total_out N [SECS]: poll the health page until N packets went back.
+wait_total_out() { wait_for "${2:-10}" "$1 packets returned to GWLB" _total_out_ge "$1"; }
+
 # gw_rx IFACE: packets the kernel counted in on an appliance link (what
-# the daemon wrote to the TUN); 0 when the link does not exist.
+# the daemon wrote to the TUN); a link that does not exist fails.
 gw_rx() {
-	local f=/sys/class/net/$1/statistics/rx_packets
-	ip netns exec "$LAB_NS_APPLIANCE" sh -c "cat $f 2>/dev/null || echo 0"
+	local v
+	v=$(appl cat "/sys/class/net/$1/statistics/rx_packets") ||
+		fail "gw_rx: no link $1 in $LAB_NS_APPLIANCE"
+	echo "$v"
 }
 
 # gw_links: the gwi-/gwo- links in the appliance namespace, one a line.
 gw_links() {
-	ip -n "$LAB_NS_APPLIANCE" -o link show 2>/dev/null |
-		grep -Eo 'gw[io]-[0-9a-zA-X]+' | sort || true
+	local out
+	out=$(ip -n "$LAB_NS_APPLIANCE" -o link show) || fail "ip link show in $LAB_NS_APPLIANCE failed"
+	{ grep -Eo 'gw[io]-[0-9a-zA-X]+' <<<"$out" || [ $? = 1 ]; } | sort
 }
-gw_nlinks() { gw_links | grep -c "^$1" || true; }
+# gw_rules: the policy rules of both families in the appliance namespace.
+gw_rules() { appl ip -4 rule show && appl ip -6 rule show; }
+
+# gw_ours [--no-prio]: our routes and rules (protocol 247), both families,
+# sorted; --no-prio leaves rule priorities out (the kernel numbers rules
+# added without one downwards from 32765, so a restart renumbers them).
+gw_ours() {
+	local cut=(cat)
+	[ "${1:-}" != --no-prio ] || cut=(cut -f2-)
+	{
+		appl ip -4 route show table all proto 247 && appl ip -6 route show table all proto 247 ||
+			fail "ip route show in $LAB_NS_APPLIANCE failed"
+		lines_of 'proto 247' gw_rules | "${cut[@]}"
+	} | sort
+}
+
+# gw_nlinks PREFIX: how many of them start with PREFIX.
+gw_nlinks() { count_of "^$1" gw_links; }
 
 # gw_link_qdisc_bytes IFACE: what the kernel holds for the link's qdiscs,
 # estimated: a multi-queue TUN has 256 TX queues, and the default mq root
 # gives each a pfifo_fast whose 3 bands are rings of txqueuelen pointers,
 # so a large txqueuelen costs 256 * 3 * 8 bytes per unit (48 MiB at 8192).
 gw_link_qdisc_bytes() {
-	ip netns exec "$LAB_NS_APPLIANCE" "$PY" - "$1" <<-'EOF'
+	local v
+	v=$(ip netns exec "$LAB_NS_APPLIANCE" "$PY" - "$1" <<-'EOF'
 	import json, subprocess, sys
 	dev = sys.argv[1]
 	l = json.loads(subprocess.check_output(["ip", "-d", "-j", "link", "show", "dev", dev]))[0]
@@ -106,9 +240,14 @@ gw_link_qdisc_bytes() {
 	    print(ntx * 3 * qlen * 8)
 	elif "pfifo" in kinds or "fq_codel" in kinds:
 	    print(ntx * qlen * 8)
-	else:
+	elif kinds <= {"mq", "noqueue"}:
 	    print(0)
+	else:
+	    print("qdiscs %s on %s: their cost is not known here" % (sorted(kinds), dev))
+	    sys.exit(1)
 	EOF
+	) || fail "gw_link_qdisc_bytes $1: $v"
+	echo "$v"
 }
 
 # gw_hook [NAME]: write an executable hook to $E2E_TMP/NAME (default hook)
@@ -138,7 +277,8 @@ gw_hook() {
 
 # gw_hook_calls NAME ACTION: how many times the hook ran for ACTION.
 gw_hook_calls() {
-	find "$E2E_TMP/$1.d" -name "$2.*" ! -name '*.tmp' 2>/dev/null | wc -l
+	[ -d "$E2E_TMP/$1.d" ] || fail "gw_hook_calls: no hook $1 (gw_hook makes it)"
+	count_of . find "$E2E_TMP/$1.d" -name "$2.*" ! -name '*.tmp'
 }
 
 # gw_need_capture: capture_start uses tcpdump, or dumpcap (tshark's).
@@ -147,10 +287,15 @@ gw_need_capture() {
 		skip "needs tcpdump or dumpcap to capture"
 }
 
-# gw_pcap_count NAME: packets in capture NAME's file so far.
+# gw_pcap_count NAME: packets in capture NAME's file so far (0 while
+# the capture has not written its file header yet).
 gw_pcap_count() {
-	PYTHONPATH="$E2E_TMP" "$PY" -c 'import sys, gwpkt
-print(len(gwpkt.read_pcap(sys.argv[1])))' "$(capture_file "$1")" 2>/dev/null || echo 0
+	local f v
+	f=$(capture_file "$1")
+	[ -s "$f" ] || { echo 0; return 0; }
+	v=$(PYTHONPATH="$E2E_TMP" "$PY" -c 'import sys, gwpkt
+print(len(gwpkt.read_pcap(sys.argv[1])))' "$f") || fail "gw_pcap_count: cannot read $f"
+	echo "$v"
 }
 
 # gw_capture_wait NAME N [SECS]: wait until capture NAME holds N packets,
@@ -193,13 +338,6 @@ gw_write_gwpkt() {
 	"""GWLB GENEVE packets for the e2e scenarios, built from RFC 8926 and
 	the facts in shared/REFERENCE.md (not from lib/geneve.c)."""
 	import json, os, socket, struct, time
-
-	# Receive-side drop reasons of the health page (daemon/drop.c).
-	RX_REASONS = {"truncated", "origin-not-allowed", "outer-not-ipv4", "eni-limit",
-	              "backlog-full", "eni-failed", "eni-closing", "tun-write"}
-
-	def rx_drops(d):
-	    return sum(v for k, v in d.items() if k in RX_REASONS or k.startswith("geneve-"))
 
 	AWS_CLASS = 0x0108
 	ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
@@ -407,4 +545,104 @@ gw_write_gwpkt() {
 	                                                  time.monotonic() - t0), flush=True)
 	EOF
 }
+# eni_hex BASE I: the I-th ENI id counting up from BASE (as gwlbsim --enis).
+eni_hex() { printf '%017x\n' $((0x$1 + $2)); }
+
+# warm_enis N [SEND-ARGS...]: one small packet for each of the N ENIs from
+# ENI0 up, then wait for their gwi-/gwo- links (gwi- only with --no-return).
+warm_enis() {
+	local n=$1 i; shift
+	in_ns gwlb "$SIM" send --enis "$n" --flows "$n" --count "$n" "$@" >/dev/null
+	for ((i = 0; i < n; i++)); do
+		wait_link appliance "$(eni_ifname "$(eni_hex $ENI0 $i)" in)"
+		[ "${GW_NO_RETURN:-0}" = 1 ] ||
+			wait_link appliance "$(eni_ifname "$(eni_hex $ENI0 $i)" out)"
+	done
+}
+
+# onearm_enis N: appliance_onearm for the N ENIs from ENI0 up, one routing
+# table each.
+onearm_enis() {
+	local n=$1 i
+	for ((i = 0; i < n; i++)); do
+		appliance_onearm "$(eni_hex $ENI0 $i)" $((100 + i))
+	done
+}
+
+# appliance_answers ENIHEX: the appliance becomes the inner destination
+# gwlbsim uses by default (198.51.100.1, 2001:db8:2::1 on its loopback)
+# and routes its answers to the client networks (192.0.2.0/24,
+# 2001:db8:1::/64) out the ENI's gwi- link.
+appliance_answers() {
+	local gwi
+	gwi=$(eni_ifname "$1" in)
+	in_ns appliance ip addr add 198.51.100.1/32 dev lo
+	in_ns appliance ip -6 addr add 2001:db8:2::1/128 dev lo nodad
+	in_ns appliance ip route add 192.0.2.0/24 dev "$gwi"
+	in_ns appliance ip -6 route add 2001:db8:1::/64 dev "$gwi"
+}
+
+# answerer NAME PORT TOTAL [SECS]: in the appliance, answer every UDP
+# datagram to PORT (on 198.51.100.1 and 2001:db8:2::1) with one whose IP
+# packet is TOTAL bytes long, payload bytes i % 251, the kernel free to
+# fragment it (IP_PMTUDISC_DONT).  Its log ends with "answered N".
+answerer() {
+	local name=$1 port=$2 total=$3 secs=${4:-50}
+	cat >"$E2E_TMP/answerer.py" <<-'PYEOF'
+	import select, signal, socket, sys, time
+	signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+	port, total, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+	IP_MTU_DISCOVER, IP_PMTUDISC_DONT = 10, 0
+	IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT = 23, 0
+	pattern = bytes(i % 251 for i in range(total))
+	socks = {}
+	for fam, addr, over in ((socket.AF_INET, "198.51.100.1", 28),
+	                        (socket.AF_INET6, "2001:db8:2::1", 48)):
+	    s = socket.socket(fam, socket.SOCK_DGRAM)
+	    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+	    if fam == socket.AF_INET:
+	        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+	    else:
+	        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DONT)
+	    s.bind((addr, port))
+	    socks[s] = pattern[:total - over]
+	print("ready", flush=True)
+	n, end = 0, time.time() + secs
+	try:
+	    while time.time() < end:
+	        for s in select.select(list(socks), [], [], 0.2)[0]:
+	            data, peer = s.recvfrom(65535)
+	            try:
+	                s.sendto(socks[s], peer)
+	                n += 1
+	            except OSError as e:
+	                print("sendto", peer, e, flush=True)
+	finally:
+	    print("answered", n, flush=True)
+	PYEOF
+	cp "$E2E_TMP/answerer.py" "$E2E_TMP/$name.py"
+	bg "$name" appliance "$PY" "$E2E_TMP/$name.py" "$port" "$total" "$secs"
+	wait_log "$name" ready
+}
+
+# answered NAME: how many datagrams an answerer answered (once stopped).
+answered() { sed -n 's/^answered //p' "$(bg_log "$1")"; }
+
+# capture_end NAME SECS: give a capture started with a packet count SECS
+# to see them all, then stop it anyway; the assertions on what it holds
+# say what was missing (better than "still running").
+capture_end() {
+	local pid=${BG_PID[$1]:-} deadline=$((SECONDS + $2))
+	while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+		sleep 0.05
+	done
+	# (lib.sh's bg_stop ends a set -e script when the process is gone
+	# already: its kill is the last command of an && list.)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		capture_stop "$1"
+	else
+		bg_reap "$1" 1
+	fi
+}
+
 gw_write_gwpkt

@@ -15,7 +15,15 @@
 # instead of sleeping (wait_for, wait_log, wait_udp, wait_link), the
 # daemon (start_daemon, stop_daemon: SIGTERM must end it with status 0
 # and leave no gwi-/gwo- link), bounded captures (capture_start,
-# capture_stop), JSON fields (jget) and assertions.
+# capture_stop), JSON fields (jget, jget_or), counting lines
+# (count_of) and assertions.
+#
+# Failing is loud: fail ends the scenario even from inside a command
+# substitution (assert_eq "$(jget f key)" 0 cannot pass when the key is
+# missing or jget's command failed): in a subshell it prints its message
+# on the scenario's standard error and signals the scenario's shell
+# (SIGUSR1), whose trap exits 1.  A value that may legitimately be
+# absent is asked for explicitly (jget_or FILE KEY DEFAULT).
 #
 # Environment: GWLB_BUILD (build directory; tests/run sets it), and
 # GWLB_E2E_KEEP=1 keeps the logs directory after a passing run.
@@ -44,10 +52,24 @@ pp() { printf '+ %s\n' "$*" >&2; "$@"; }
 
 skip() { echo "SKIP: $*"; exit 77; }
 
+# The scenario's own shell and standard error, for fail in a subshell.
+E2E_MAIN_PID=$$
+exec {E2E_STDERR}>&2
+
 fail() {
-	echo "FAIL: $*" >&2
+	echo "FAIL: $*" >&"$E2E_STDERR"
+	[ "$BASHPID" = "$E2E_MAIN_PID" ] || kill -USR1 "$E2E_MAIN_PID" 2>/dev/null
 	exit 1
 }
+# (When the signal comes while bash 5.2 parses the command substitutions
+# of a command continued over lines, it says "trap: line 2: unexpected
+# EOF" and the scenario ends with status 2 instead of 1: it still stops,
+# and the EXIT trap still cleans up.)
+e2e_subshell_failed() {
+	echo "FAIL: the failure above happened in a subshell: the scenario stops" >&"$E2E_STDERR"
+	exit 1
+}
+trap e2e_subshell_failed USR1
 
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TUN)"; }
 
@@ -58,16 +80,10 @@ need_cmd() {
 	done
 }
 
-need_sim() {
-	[ -x "$SIM" ] || skip "no $SIM (build first, or set GWLB_BUILD)"
-	if "$SIM" --help 2>&1 | grep -q "not yet"; then skip "gwlbsim not written yet"; fi
-}
-
-# The daemon may not exist yet while it is being written: skip, do not fail.
-need_daemon() {
-	[ -x "$DAEMON" ] || skip "no $DAEMON"
-	if "$DAEMON" --help 2>&1 | grep -q "not yet"; then skip "gwlbtund not written yet"; fi
-}
+# Our own programs are no external prerequisite: without them the build
+# is broken, which is a failure, not a reason to skip.
+need_sim() { [ -x "$SIM" ] || fail "no $SIM (build first, or set GWLB_BUILD)"; }
+need_daemon() { [ -x "$DAEMON" ] || fail "no $DAEMON (build first, or set GWLB_BUILD)"; }
 
 need_scapy() {
 	[ -x "$PY" ] && "$PY" -c 'import scapy.contrib.geneve' 2>/dev/null ||
@@ -275,7 +291,7 @@ start_daemon() {
 
 # stop_daemon: SIGTERM; it must exit 0 within 10 s and leave no links.
 stop_daemon() {
-	local left
+	local left links
 	[ -n "$DAEMON_NAME" ] || return 0
 	bg_stop "$DAEMON_NAME" 10
 	DAEMON_NAME=""
@@ -283,7 +299,9 @@ stop_daemon() {
 		echo "FAIL: gwlbtund exited with status $BG_STATUS after SIGTERM" >&2
 		return 1
 	fi
-	left=$(ip -n "$LAB_NS_APPLIANCE" -o link show 2>/dev/null | grep -Eo 'gw[io]-[0-9a-zA-X]+' || true)
+	links=$(ip -n "$LAB_NS_APPLIANCE" -o link show) ||
+		{ echo "FAIL: ip link show in $LAB_NS_APPLIANCE failed" >&2; return 1; }
+	left=$(grep -Eo 'gw[io]-[0-9a-zA-X]+' <<<"$links") || [ $? = 1 ]
 	if [ -n "$left" ]; then
 		echo "FAIL: gwlbtund left links behind: $left" >&2
 		return 1
@@ -353,18 +371,114 @@ capture_stop() {
 
 # --- results and assertions -----------------------------------------------
 
-# jget FILE KEY[.KEY...]: a field of the last JSON object in FILE.
-jget() {
-	"$PY" - "$1" "$2" <<-'EOF'
+# jget FILE KEY[.KEY...]: a field of the JSON document in FILE (or of the
+# last line that is a JSON object, for programs that log before it);
+# numeric parts index lists (status.0.pid).  A missing key, a file that
+# is not JSON or a failed read ends the scenario, naming key and file.
+jget() { _jget "$1" "$2"; }
+
+# jget_or FILE KEY[.KEY...] DEFAULT: the same, DEFAULT when the key is
+# absent (only where absence is legitimate; the document must still be
+# there and be JSON).
+jget_or() { _jget "$1" "$2" "$3"; }
+
+_jget() {
+	local out
+	out=$("$PY" - "$@" <<-'EOF'
 	import json, sys
-	lines = [l for l in open(sys.argv[1]) if l.lstrip().startswith("{")]
-	if not lines:
-	    sys.exit("no JSON object in " + sys.argv[1])
-	v = json.loads(lines[-1])
-	for k in sys.argv[2].split("."):
-	    v = v.get(k, 0) if isinstance(v, dict) else 0
-	print(str(v).lower() if isinstance(v, bool) else v)
+	path, key = sys.argv[1], sys.argv[2]
+	def die(msg):
+	    print(msg)		# on standard output: the caller's message
+	    sys.exit(3)
+	try:
+	    text = open(path).read()
+	except OSError as e:
+	    die("cannot read %s: %s" % (path, e))
+	try:
+	    v = json.loads(text)
+	except ValueError:
+	    lines = [l for l in text.splitlines() if l.lstrip().startswith("{")]
+	    try:
+	        v = json.loads(lines[-1])
+	    except (IndexError, ValueError):
+	        die("no JSON document in %s: %r" % (path, text[:200]))
+	for k in key.split("."):
+	    if isinstance(v, dict) and k in v:
+	        v = v[k]
+	    elif isinstance(v, list) and k.isdigit() and int(k) < len(v):
+	        v = v[int(k)]
+	    elif len(sys.argv) > 3:
+	        print(sys.argv[3])
+	        sys.exit(0)
+	    else:
+	        have = sorted(v) if isinstance(v, dict) else "a list of %d" % len(v) \
+	            if isinstance(v, list) else repr(v)
+	        die("no '%s' (at '%s') in %s; there: %s" % (key, k, path, have))
+	print(json.dumps(v) if isinstance(v, (bool, list, dict)) or v is None else v)
 	EOF
+	) || fail "jget $*: $out"
+	printf '%s\n' "$out"
+}
+
+# jeval FILE EXPR: a Python expression over the JSON document d of FILE,
+# printed (JSON for booleans, lists and objects); one(KIND, k=v...) is the
+# only record of KIND (a list of d) with those fields, opt(NAME) the value
+# of gwlbctl show config's option NAME, recs(KIND) the records of KIND,
+# none when d has no KIND (gwlbctl -j prints no key for no records: a
+# default asked for knowingly).  An exception (a missing key, no or
+# several records) ends the scenario.
+jeval() {
+	local out
+	out=$("$PY" - "$1" "$2" 2>&1 <<-'EOF'
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	def one(kind, **kv):
+	    m = [r for r in d[kind] if all(r[k] == v for k, v in kv.items())]
+	    if len(m) != 1:
+	        raise SystemExit("%d %s records with %r in %s" % (len(m), kind, kv, sys.argv[1]))
+	    return m[0]
+	def opt(name):
+	    return one("option", name=name)["value"]
+	def recs(kind):
+	    return d.get(kind, [])
+	v = eval(sys.argv[2])
+	print(json.dumps(v) if isinstance(v, (bool, list, dict)) or v is None else v)
+	EOF
+	) || fail "jeval $1 '$2': $out"
+	printf '%s\n' "$out"
+}
+
+# lines_of [-F] REGEX CMD...: the lines of CMD's output that match REGEX
+# (grep -E, or -F: a fixed string), none being no error; CMD failing ends
+# the scenario (unlike cmd | grep X || true).
+lines_of() {
+	local how=-E re out rc=0
+	case "$1" in -E|-F) how=$1; shift ;; esac
+	re=$1; shift
+	out=$("$@") || fail "'$*' failed (exit $?)"
+	[ -n "$out" ] || return 0
+	printf '%s\n' "$out" | grep "$how" -- "$re" || rc=$?
+	[ $rc -le 1 ] || fail "grep $how '$re' failed (exit $rc)"
+}
+
+# count_of [-F] REGEX CMD...: how many lines of CMD's output match REGEX;
+# CMD failing ends the scenario (unlike cmd | grep -c X || true).
+count_of() {
+	local how=-E re out rc=0
+	case "$1" in -E|-F) how=$1; shift ;; esac
+	re=$1; shift
+	out=$("$@") || fail "'$*' failed (exit $?)"
+	[ -n "$out" ] || { echo 0; return 0; }
+	printf '%s\n' "$out" | grep -c "$how" -- "$re" || rc=$?
+	[ $rc -le 1 ] || fail "grep -c $how '$re' failed (exit $rc)"
+}
+
+# count_in [-F] REGEX FILE: lines of FILE that match REGEX (FILE must exist).
+count_in() {
+	local how=-E
+	case "$1" in -E|-F) how=$1; shift ;; esac
+	[ -r "$2" ] || fail "count_in: no file $2"
+	count_of "$how" "$1" cat "$2"
 }
 
 assert_eq() {

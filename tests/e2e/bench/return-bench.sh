@@ -22,8 +22,7 @@
 # changes.
 #
 #   ns gwlb-S: taskset -c 1 gwlbsim send  ==veth==  ns appl-S: gwlbtund (CPU 0)
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../4x-lib.sh"
+. "$(dirname "$0")/../lib-gwlbtund.sh"
 need_root
 need_sim
 need_daemon
@@ -41,7 +40,7 @@ lab_up onearm
 snap() {
 	local t j
 	t=$(date +%s.%N)
-	j=$(health bench)
+	j=$(gw_health bench)
 	"$PY" - "$j" "$t" "$DPID" "$(gwo_drops)" <<-'PYEOF'
 	import glob, json, sys
 	h = json.load(open(sys.argv[1]))
@@ -122,7 +121,7 @@ daemon_pid() {
 pin=(--udpthreads 1 --udpaffinity 0 --tunthreads 1 --tunaffinity 0)
 
 # no-return first: its links leave no rules behind for the second run.
-ret_daemon --no-return "${pin[@]}"
+gw_daemon --no-return "${pin[@]}"
 daemon_pid
 warm_enis 1 --proto icmp
 in_ns appliance ip route add blackhole 198.51.100.0/24
@@ -132,7 +131,7 @@ stop_daemon
 in_ns appliance ip route del blackhole 198.51.100.0/24
 in_ns appliance ip route del blackhole 192.0.2.0/24
 
-ret_daemon "${pin[@]}"
+gw_daemon "${pin[@]}"
 daemon_pid
 warm_enis 1 --proto icmp
 onearm_enis 1
@@ -145,7 +144,7 @@ measure return | tee "$E2E_TMP/return.txt"
 # one process on CPU 1) at 80 % of the figure above, every packet checked.
 # First let the daemon work off what the full-speed sender left queued
 # in its 128 MiB socket buffer, or the judge would see those replies.
-_rx() { jget "$(health drain)" workers | grep -o "'packets': [0-9]*" | head -1; }
+_rx() { jget "$(gw_health drain)" workers | grep -o '"packets": [0-9]*' | head -1; }
 _drained() { local a b; a=$(_rx); sleep 0.3; b=$(_rx); [ "$a" = "$b" ]; }
 wait_for 60 "the daemon to drain its socket" _drained
 ret=$(sed -n 's/.*"returned_pps": \([0-9]*\).*/\1/p' "$E2E_TMP/return.txt")

@@ -24,7 +24,6 @@
 #         on its CPU, nothing else running there.
 #
 #	GWLB_BUILD=/tmp/b-x tests/e2e/bench/rx-bench.sh   [DUR=5 RUNS=1 SIZE=64 NFILL=300000]
-. "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib-gwlbtund.sh"
 need_root
 need_sim
