@@ -143,7 +143,7 @@ report_workers(struct rec_sink *s, uint64_t now)
 		rec_u64(s, "id", w->kidx);
 		rec_str(s, "kind", rx ? "rx" : "tun");
 		rec_s64(s, "cpu", w->cpu);
-		rec_u64(s, "tid", (uint64_t)w->tid);
+		rec_u64(s, "tid", (uint64_t)atomic_load_explicit(&w->tid, memory_order_relaxed));
 		rec_u64m(s, "packets", st.packets, &report_metrics[M_WORKER_PACKETS]);
 		rec_u64m(s, "bytes", st.bytes, &report_metrics[M_WORKER_BYTES]);
 		rec_u64(s, "batches", st.batches);

@@ -69,7 +69,7 @@ worker_name(struct worker *w)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
 			log_msg(LOG_CORE, LOG_IMPORTANT, "%s: cannot pin to CPU %d", name, w->cpu);
 	}
-	w->tid = (pid_t)syscall(SYS_gettid);
+	atomic_store_explicit(&w->tid, (pid_t)syscall(SYS_gettid), memory_order_relaxed);
 }
 
 static bool

@@ -23,7 +23,7 @@ struct worker {
 	unsigned	kidx;		/* index among its kind */
 	enum worker_kind kind;
 	int		cpu;		/* pinned CPU or -1 */
-	pid_t		tid;
+	_Atomic pid_t	tid;		/* set by the thread itself, read by reporters */
 	pthread_t	thread;
 	int		fd;		/* rx: the UDP socket; reply: epoll */
 	int		kick_fd;	/* reply: eventfd in the epoll set (qsbr_kick) */
