@@ -26,7 +26,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/virtio_net.h>
 
 #include "flow.h"
 #include "gso.h"
