@@ -1223,7 +1223,7 @@ test_vnet_batches(void **state)
 static void
 test_vnet_refused(void **state)
 {
-	static uint8_t data[8 * 1448], super[SUPER_MAX];
+	static uint8_t data[2 * 8470], super[SUPER_MAX];
 	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128];
 	size_t hl, ql, sl;
 
