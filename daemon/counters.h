@@ -22,11 +22,14 @@ struct thread_stats {
 	_Atomic uint64_t delivered_bytes; /* their inner bytes */
 	_Atomic uint64_t drops[DROP__MAX];
 	_Atomic uint64_t kernel_drops;	/* SO_RXQ_OVFL: the socket's own drops */
+	_Atomic uint64_t gso_super;	/* tun: super-packets read (TUN offloads) */
+	_Atomic uint64_t gso_segments;	/* tun: their segments sent to GWLB */
 } __attribute__((aligned(CACHELINE)));
 
 /* A sum of thread counters (stats.c). */
 struct stats_snap {
 	uint64_t	packets, bytes, batches, delivered, delivered_bytes, kernel_drops, drops;
+	uint64_t	gso_super, gso_segments;
 	uint64_t	drop[DROP__MAX];
 };
 

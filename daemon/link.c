@@ -53,7 +53,7 @@ link_make_one(struct eni *e, const char *name, int *fds, int *ifindex)
 {
 	int err;
 
-	err = tun_open_queues(name, fds, e->nqueues, e->vnet, e->offloads);
+	err = tun_open_queues(name, fds, e->nqueues, e->vnet, &e->offloads);
 	if (err < 0) {
 		log_msg(LOG_TUNNEL, LOG_CRITICAL, "%s: cannot create TUN link: %s",
 		    name, strerror(-err));
@@ -82,7 +82,11 @@ link_make(struct eni *e)
 
 	/* What the queues carry is settled when the links are made. */
 	e->vnet = conf.offload;
-	e->offloads = 0;
+	/* The kernel may then hand back TCP (and, from 6.2, UDP) super-packets
+	 * and packets with their checksum left to finish: reply.c segments
+	 * them.  The first link settles the set (USO dropped where unknown);
+	 * the second asks for what the first got. */
+	e->offloads = conf.offload ? TUN_OFFLOADS_WANTED : 0;
 
 	err = link_make_one(e, e->if_in, e->qfd_in, &e->ifindex_in);
 	if (!err && !conf.no_return)

@@ -7,7 +7,11 @@
  * GENEVE header in front unchanged, add an outer IPv4/UDP header (source =
  * the address GWLB sent to, destination = GWLB, ports as GWLB sent them:
  * source = GWLB's source port, destination = 6081; TTL 64, DF, both checksums
- * computed) and send batches with sendmmsg on a raw socket.
+ * computed) and send batches with sendmmsg on a raw socket.  A queue with
+ * offloads (--offload) may hand back a TCP or UDP super-packet, or a packet
+ * whose checksum is left to finish: it is cut into packets of at most
+ * gso_size payload (lib/gso.c), all of one flow, found once; GWLB takes
+ * one inner packet per datagram.
  */
 #include "config.h"
 
@@ -22,9 +26,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/virtio_net.h>
 
 #include "flow.h"
+#include "gso.h"
 #include "clock.h"
 #include "eni_table.h"
 #include "state.h"
@@ -38,6 +42,8 @@
 #define OUTER_LEN	(20 + 8)
 #define HEADROOM	(OUTER_LEN + GENEVE_MAX_HDR_LEN)
 #define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
+/* A TUN read: the virtio_net_hdr and the largest super-packet (64 KiB). */
+#define SUPER_LEN	(TUN_VNET_HDR_LEN + 65536)
 #define FRAG_SLOTS	256
 #define FRAG_TTL_NS	(5ull * 1000000000ull)
 
@@ -47,11 +53,17 @@ struct reply_state {
 	size_t		slot_size;
 	uint8_t		*bufs;
 	uint16_t	ip_id;
+	uint8_t		*super;		/* vnet queues are read here, then cut */
+	struct {
+		struct flow_hdr h;
+		uint8_t geneve[GENEVE_MAX_HDR_LEN];
+	} frag_hdr;			/* a later fragment's header, found */
 	struct mmsghdr	msgs[REPLY_BATCH];
 	struct iovec	iov[REPLY_BATCH];
 	struct sockaddr_in dst[REPLY_BATCH];
 	struct eni	*eni[REPLY_BATCH];
 	uint32_t	inner_len[REPLY_BATCH];
+	bool		seg[REPLY_BATCH];	/* a segment of a super-packet */
 };
 
 /* Later fragments of a reply follow the header their first fragment used. */
@@ -148,47 +160,6 @@ frag_find(const struct eni *e, const struct pkt_info *pi, uint64_t now,
 	return found;
 }
 
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	uint64_t s = sum;
-
-	while (len >= 8) {
-		uint32_t a, b;
-
-		memcpy(&a, p, 4);
-		memcpy(&b, p + 4, 4);
-		s += (uint64_t)a + b;
-		p += 8;
-		len -= 8;
-	}
-	while (len >= 2) {
-		uint16_t a;
-
-		memcpy(&a, p, 2);
-		s += a;
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint16_t a = 0;
-
-		memcpy(&a, p, 1);
-		s += a;
-	}
-	while (s >> 32)
-		s = (s & 0xffffffffull) + (s >> 32);
-	return (uint32_t)s;
-}
-
-static uint16_t
-csum_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 int
 reply_worker_init(struct worker *w)
 {
@@ -204,8 +175,11 @@ reply_worker_init(struct worker *w)
 	}
 	st->slot_size = HEADROOM + conf.mtu + 64;
 	st->bufs = aligned_alloc(64, st->slot_size * REPLY_BATCH + 64 - (st->slot_size * REPLY_BATCH) % 64);
-	if (!st->bufs) {
+	st->super = malloc(SUPER_LEN);
+	if (!st->bufs || !st->super) {
 		close(st->raw);
+		free(st->bufs);
+		free(st->super);
 		free(st);
 		return -ENOMEM;
 	}
@@ -223,6 +197,7 @@ reply_worker_fini(struct worker *w)
 		return;
 	close(st->raw);
 	free(st->bufs);
+	free(st->super);
 	free(st);
 	w->reply = NULL;
 }
@@ -246,17 +221,6 @@ link_local(const struct pkt_key *k)
 	    memcmp(k->dst, "\xff\xff\xff\xff", 4) == 0;
 }
 
-/* A virtio_net_hdr that asks nothing of us: no GSO, no checksum to finish. */
-static bool
-vnet_plain(const uint8_t *h)
-{
-	struct virtio_net_hdr vh;
-
-	memcpy(&vh, h, sizeof(vh));
-	return vh.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
-	    !(vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
-}
-
 static void
 reply_drop(struct worker *w, struct eni *e, enum drop_reason why)
 {
@@ -264,59 +228,70 @@ reply_drop(struct worker *w, struct eni *e, enum drop_reason why)
 	STAT_ADD(e->stats[w->idx].drops, 1);
 }
 
-/* Prepare the packet in slot st->n (inner at bufs + slot + HEADROOM). */
-static void
-reply_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out, size_t len,
-    uint64_t now)
+/*
+ * The flow of the inner packet [inner, inner + len): its header, or NULL
+ * with *why set (DROP__MAX: link-local chatter, counted apart).
+ */
+static const struct flow_hdr *
+reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner, size_t len,
+    uint64_t now, enum drop_reason *why)
 {
-	uint8_t *slot = st->bufs + st->n * st->slot_size;
-	uint8_t *inner = slot + HEADROOM;
-	struct {
-		struct flow_hdr h;
-		uint8_t geneve[GENEVE_MAX_HDR_LEN];
-	} copy;
 	const struct flow_hdr *h;
 	struct pkt_info pi;
+
+	if (pkt_parse(inner, len, &pi) != PKT_OK) {
+		*why = DROP_REPLY_BAD;
+		return NULL;
+	}
+	if (pi.frag == PKT_FRAG_LATER) {
+		if (!frag_find(e, &pi, now, &st->frag_hdr.h)) {
+			*why = DROP_NO_FLOW;
+			return NULL;
+		}
+		return &st->frag_hdr.h;
+	}
+	h = flow_lookup(e->flows, &pi.key, now);
+	if (!h && link_local(&pi.key)) {
+		*why = DROP__MAX;
+		return NULL;
+	}
+	if (!h) {
+		if (log_enabled(LOG_TUNNEL, LOG_DEBUG)) {
+			char k[PKT_KEY_STRLEN];
+
+			pkt_key_format(&pi.key, k, sizeof(k));
+			log_rl(&rl_noflow, LOG_TUNNEL, LOG_DEBUG, "%s: no flow for %s%s",
+			    out ? e->if_out : e->if_in, k, pi.icmp_error ? " (quoted by an ICMP error)" : "");
+		}
+		*why = DROP_NO_FLOW;
+		return NULL;
+	}
+	if (pi.frag == PKT_FRAG_FIRST)
+		frag_remember(e, &pi, h, now);
+	return h;
+}
+
+static void
+reply_refuse(struct worker *w, struct eni *e, enum drop_reason why)
+{
+	/* Counted by reason only: link-local traffic is the kernel's own
+	 * chatter, not the ENI's traffic, so its drops stay at 0. */
+	if (why == DROP__MAX)
+		STAT_ADD(w->stats.drops[DROP_LINK_LOCAL], 1);
+	else
+		reply_drop(w, e, why);
+}
+
+/* The outer headers for the inner packet in slot st->n (at bufs + slot +
+ * HEADROOM, len bytes), with the flow's GENEVE header h; queued. */
+static void
+reply_encap(struct reply_state *st, struct eni *e, const struct flow_hdr *h, size_t len,
+    bool seg)
+{
+	uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
 	uint8_t *p;
 	size_t udp_len, tot;
 	uint32_t sum;
-
-	if (len > GWLB_MTU) {
-		reply_drop(w, e, DROP_TOO_BIG);
-		return;
-	}
-	if (pkt_parse(inner, len, &pi) != PKT_OK) {
-		reply_drop(w, e, DROP_REPLY_BAD);
-		return;
-	}
-	if (pi.frag == PKT_FRAG_LATER) {
-		if (!frag_find(e, &pi, now, &copy.h)) {
-			reply_drop(w, e, DROP_NO_FLOW);
-			return;
-		}
-		h = &copy.h;
-	} else {
-		h = flow_lookup(e->flows, &pi.key, now);
-		if (!h && link_local(&pi.key)) {
-			/* Counted by reason only: it is the kernel's own chatter,
-			 * not the ENI's traffic, so its drops stay at 0. */
-			STAT_ADD(w->stats.drops[DROP_LINK_LOCAL], 1);
-			return;
-		}
-		if (!h) {
-			if (log_enabled(LOG_TUNNEL, LOG_DEBUG)) {
-				char k[PKT_KEY_STRLEN];
-
-				pkt_key_format(&pi.key, k, sizeof(k));
-				log_rl(&rl_noflow, LOG_TUNNEL, LOG_DEBUG, "%s: no flow for %s%s",
-				    out ? e->if_out : e->if_in, k, pi.icmp_error ? " (quoted by an ICMP error)" : "");
-			}
-			reply_drop(w, e, DROP_NO_FLOW);
-			return;
-		}
-		if (pi.frag == PKT_FRAG_FIRST)
-			frag_remember(e, &pi, h, now);
-	}
 
 	p = inner - h->len - OUTER_LEN;
 	memcpy(p + OUTER_LEN, h->geneve, h->len);
@@ -339,7 +314,7 @@ reply_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out,
 	memcpy(p + 12, &h->local_addr, 4);
 	memcpy(p + 16, &h->gwlb_addr, 4);
 	{
-		uint16_t c = csum_fold(csum_add(0, p, 20));
+		uint16_t c = gso_csum_fold(gso_csum_add(0, p, 20));
 
 		memcpy(p + 10, &c, 2);
 	}
@@ -359,9 +334,9 @@ reply_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out,
 		pseudo[9] = IPPROTO_UDP;
 		pseudo[10] = p[24];
 		pseudo[11] = p[25];
-		sum = csum_add(0, pseudo, sizeof(pseudo));
-		sum = csum_add(sum, p + 20, udp_len);
-		c = csum_fold(sum);
+		sum = gso_csum_add(0, pseudo, sizeof(pseudo));
+		sum = gso_csum_add(sum, p + 20, udp_len);
+		c = gso_csum_fold(sum);
 		if (c == 0)
 			c = 0xffff;	/* 0 would mean "no checksum" */
 		memcpy(p + 26, &c, 2);
@@ -381,7 +356,79 @@ reply_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out,
 	};
 	st->eni[st->n] = e;
 	st->inner_len[st->n] = (uint32_t)len;
+	st->seg[st->n] = seg;
 	st->n++;
+}
+
+/* The plain packet in slot st->n (len bytes). */
+static void
+reply_prepare(struct worker *w, struct reply_state *st, struct eni *e, bool out, size_t len,
+    uint64_t now)
+{
+	const uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
+	const struct flow_hdr *h;
+	enum drop_reason why;
+
+	if (len > GWLB_MTU) {
+		reply_drop(w, e, DROP_TOO_BIG);
+		return;
+	}
+	h = reply_flow(st, e, out, inner, len, now, &why);
+	if (!h) {
+		reply_refuse(w, e, why);
+		return;
+	}
+	reply_encap(st, e, h, len, false);
+}
+
+/*
+ * What a vnet queue handed back (st->super: header and r bytes of packet):
+ * a packet, a packet with its checksum to finish, or a super-packet, cut
+ * into the slots.  One flow lookup for all the segments: they share their
+ * addresses, ports and protocol.
+ */
+static void
+reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, size_t r,
+    uint64_t now)
+{
+	const struct flow_hdr *h = NULL;
+	enum drop_reason why = DROP_REPLY_BAD;
+	bool looked = false;
+	size_t cap = st->slot_size - HEADROOM;
+	struct gso_iter it;
+	struct gso_vnet v;
+	int nseg;
+
+	gso_vnet_read(st->super, &v);
+	nseg = gso_begin(&it, &v, st->super + TUN_VNET_HDR_LEN, r);
+	if (nseg < 0) {
+		reply_drop(w, e, DROP_REPLY_BAD);
+		return;
+	}
+	if (it.gso)
+		STAT_ADD(w->stats.gso_super, 1);
+	for (int i = 0; i < nseg; i++) {
+		uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
+		long n = gso_next(&it, inner, cap);
+
+		if (n == 0)
+			break;
+		if (n < 0 || n > GWLB_MTU) {
+			reply_drop(w, e, DROP_TOO_BIG);
+			continue;
+		}
+		if (!looked) {
+			h = reply_flow(st, e, out, inner, (size_t)n, now, &why);
+			looked = true;
+		}
+		if (!h) {
+			reply_refuse(w, e, why);
+			continue;
+		}
+		reply_encap(st, e, h, (size_t)n, it.gso);
+		if (st->n == REPLY_BATCH)
+			reply_flush(w);
+	}
 }
 
 void
@@ -404,6 +451,8 @@ reply_flush(struct worker *w)
 		for (int i = 0; i < r; i++) {
 			struct eni_stats *es = &st->eni[done + (unsigned)i]->stats[w->idx];
 
+			if (st->seg[done + (unsigned)i])
+				STAT_ADD(w->stats.gso_segments, 1);
 			STAT_ADD(es->pkts_out, 1);
 			STAT_ADD(es->bytes_out, st->inner_len[done + (unsigned)i]);
 			STAT_ADD(w->stats.delivered_bytes, st->inner_len[done + (unsigned)i]);
@@ -423,9 +472,10 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 
 	for (int budget = 0; budget < REPLY_BATCH; budget++) {
 		uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
-		/* A vnet queue's header lands in the headroom, right before. */
+		/* A vnet queue is read whole into st->super, then cut. */
 		size_t vl = e->vnet ? TUN_VNET_HDR_LEN : 0;
-		ssize_t r = read(q->fd, inner - vl, st->slot_size - HEADROOM + vl);
+		ssize_t r = e->vnet ? read(q->fd, st->super, SUPER_LEN) :
+		    read(q->fd, inner, st->slot_size - HEADROOM);
 
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -448,9 +498,8 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 		STAT_ADD(w->stats.packets, 1);
 		STAT_ADD(w->stats.bytes, (uint64_t)r);
 		atomic_store_explicit(&e->stats[w->idx].last_ns, now, memory_order_relaxed);
-		if (vl && !vnet_plain(inner - vl)) {
-			/* Not asked for (no TUN offloads negotiated): refused. */
-			reply_drop(w, e, DROP_REPLY_BAD);
+		if (vl) {
+			reply_vnet(w, st, e, q->out, (size_t)r, now);
 			continue;
 		}
 		reply_prepare(w, st, e, q->out, (size_t)r, now);

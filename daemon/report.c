@@ -22,12 +22,13 @@
 #include "name.h"
 #include "report.h"
 #include "stats.h"
+#include "tun.h"
 
 /* A worker whose loop has not turned for this long makes the daemon unhealthy. */
 #define STUCK_NS	(5ull * 1000000000ull)
 
 enum {
-	M_HEALTHY, M_UPTIME, M_ENIS,
+	M_HEALTHY, M_UPTIME, M_ENIS, M_GSO_SUPER, M_GSO_SEGMENTS,
 	M_WORKER_PACKETS, M_WORKER_BYTES, M_WORKER_DELIVERED, M_WORKER_KERNEL_DROPS,
 	M_DROPS,
 	M_ENI_PACKETS_IN, M_ENI_BYTES_IN, M_ENI_PACKETS_OUT, M_ENI_BYTES_OUT, M_ENI_DROPS,
@@ -45,6 +46,11 @@ const struct rec_metric report_metrics[] = {
 	    "Seconds since gwlbtund started.", { { NULL, NULL } } },
 	[M_ENIS] = { "gwlbtun_enis", "gauge",
 	    "ENIs the daemon holds.", { { NULL, NULL } } },
+	[M_GSO_SUPER] = { "gwlbtun_gso_super_packets_total", "counter",
+	    "Super-packets (TCP/UDP segmentation offload) read from the links.",
+	    { { NULL, NULL } } },
+	[M_GSO_SEGMENTS] = { "gwlbtun_gso_segments_total", "counter",
+	    "Their segments sent back to GWLB, one datagram each.", { { NULL, NULL } } },
 	[M_WORKER_PACKETS] = { "gwlbtun_worker_packets_total", "counter",
 	    "Packets received (rx) or read from links (tun), per worker.", WORKER_LABELS },
 	[M_WORKER_BYTES] = { "gwlbtun_worker_bytes_total", "counter",
@@ -124,6 +130,11 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
 	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
 	rec_u64(s, "netlink_resyncs", atomic_load(&D.nl_resyncs));
+	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
+	 * what each link's kernel took); super-packets read, segments sent. */
+	rec_bool(s, "offload", conf.offload);
+	rec_u64m(s, "gso_super_packets", tun.gso_super, &report_metrics[M_GSO_SUPER]);
+	rec_u64m(s, "gso_segments", tun.gso_segments, &report_metrics[M_GSO_SEGMENTS]);
 	rec_boolm(s, "healthy", report_healthy(now, NULL), &report_metrics[M_HEALTHY]);
 	rec_end(s);
 }
@@ -225,7 +236,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 	rec_u64(s, "table", route_eni_table(e->id));
 	rec_u64(s, "idle_s", v.idle_ns / 1000000000ull);
 	if (detail) {
-		char att[NAME_HEX_MAX], created[32];
+		char att[NAME_HEX_MAX], created[32], offl[64];
 		struct tm tm;
 
 		name_hex(e->attachment, att);
@@ -246,6 +257,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 		    &report_metrics[M_ENI_FLOW_EVICTIONS]);
 		rec_u64(s, "flow_expired", v.flow_expired);
 		rec_u64(s, "flow_refused", v.flow_refused);
+		rec_str(s, "offloads", tun_offloads_str(e->offloads, offl, sizeof(offl)));
 	}
 	rec_end(s);
 }

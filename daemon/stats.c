@@ -24,6 +24,8 @@ stats_raw(const struct thread_stats *ts, struct stats_snap *out)
 	out->delivered = STAT_GET(ts->delivered);
 	out->delivered_bytes = STAT_GET(ts->delivered_bytes);
 	out->kernel_drops = STAT_GET(ts->kernel_drops);
+	out->gso_super = STAT_GET(ts->gso_super);
+	out->gso_segments = STAT_GET(ts->gso_segments);
 	for (int i = 0; i < DROP__MAX; i++) {
 		out->drop[i] = STAT_GET(ts->drops[i]);
 		out->drops += out->drop[i];
@@ -43,6 +45,8 @@ stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
 	out->delivered += r.delivered - base->delivered;
 	out->delivered_bytes += r.delivered_bytes - base->delivered_bytes;
 	out->kernel_drops += r.kernel_drops - base->kernel_drops;
+	out->gso_super += r.gso_super - base->gso_super;
+	out->gso_segments += r.gso_segments - base->gso_segments;
 	out->drops += r.drops - base->drops;
 	for (int i = 0; i < DROP__MAX; i++)
 		out->drop[i] += r.drop[i] - base->drop[i];

@@ -4,6 +4,9 @@
 tests/fuzz/corpus/pkt/     inner IPv4/IPv6 packets (pkt_parse)
 tests/fuzz/corpus/geneve/  GWLB GENEVE datagrams (geneve_decode), most of
                            them wrapping one of the inner packets above
+tests/fuzz/corpus/gso/     a virtio_net_hdr (little-endian: x86's host order)
+                           and a packet as a TUN queue with offloads reads
+                           them (gso_begin/gso_next)
 
 Everything is laid out by hand from RFC 791/8200/792/4443/8926 with the
 standard library only (no scapy, no project code), so the seeds are
@@ -142,6 +145,45 @@ def geneve_seeds(pkts):
     return s
 
 
+def vnet(flags, gso_type, hdr_len, gso_size, csum_start, csum_offset):
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size,
+                       csum_start, csum_offset)
+
+
+def tcp_opts(seq, flags, opts=b""):
+    doff = 5 + len(opts) // 4
+    return struct.pack("!HHIIBBHHH", 5201, 40000, seq, 7, doff << 4, flags,
+                       501, 0, 0) + opts
+
+
+def gso_seeds():
+    """Super-packets of a few segments (gso_size 100), plain packets with a
+    checksum to finish, and a few headers that must be refused."""
+    s = {}
+    data = bytes((i * 7) & 0xff for i in range(350))
+    NEEDS, TCPV4, TCPV6, UDP_L4, ECN = 1, 1, 4, 5, 0x80
+    t4 = ip4(6, tcp_opts(0xfffffff0, 0x99) + data)       # FIN PSH ACK CWR
+    s["tcp4_4seg"] = vnet(NEEDS, TCPV4, 60, 100, 20, 16) + t4
+    s["tcp4_ecn"] = vnet(NEEDS, TCPV4 | ECN, 40, 100, 20, 16) + t4
+    ts = b"\x01\x01\x08\x0a" + b"\x00\x00\x00\x01" + b"\x00\x00\x00\x02"
+    t6 = ip6(6, tcp_opts(1, 0x18, ts) + data)
+    s["tcp6_4seg_opts"] = vnet(NEEDS, TCPV6, 72, 100, 40, 16) + t6
+    u4 = ip4(17, udp(40000, 4789, data))
+    s["udp4_l4"] = vnet(NEEDS, UDP_L4, 28, 100, 20, 6) + u4
+    u6 = ip6(17, udp(40000, 4789, data[:250]))
+    s["udp6_l4"] = vnet(NEEDS, UDP_L4, 48, 120, 40, 6) + u6
+    s["csum_tcp4"] = vnet(NEEDS, 0, 0, 0, 20, 16) + ip4(6, tcp_opts(5, 0x18) + data[:60])
+    s["csum_udp6"] = vnet(NEEDS, 0, 0, 0, 40, 6) + ip6(17, udp(data=data[:61]))
+    s["csum_udp4_opts"] = vnet(NEEDS, 0, 0, 0, 24, 6) + ip4(
+        17, udp(data=data[:20]), opts=b"\x01\x01\x01\x00")
+    s["plain"] = vnet(0, 0, 0, 0, 0, 0) + ip4(17, udp())
+    s["bad_gso_size0"] = vnet(NEEDS, TCPV4, 40, 0, 20, 16) + t4
+    s["bad_csum_offset"] = vnet(NEEDS, TCPV4, 40, 100, 20, 6) + t4
+    s["bad_hdr_len"] = vnet(NEEDS, TCPV4, 4000, 100, 20, 16) + t4
+    s["bad_type"] = vnet(NEEDS, 3, 28, 100, 20, 6) + u4
+    return s
+
+
 def write(outdir, sub, seeds):
     d = os.path.join(outdir, sub)
     os.makedirs(d, exist_ok=True)
@@ -157,6 +199,7 @@ def main():
     pkts = pkt_seeds()
     write(outdir, "pkt", pkts)
     write(outdir, "geneve", geneve_seeds(pkts))
+    write(outdir, "gso", gso_seeds())
 
 
 if __name__ == "__main__":

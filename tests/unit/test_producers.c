@@ -215,7 +215,8 @@ test_control_record_shapes(void **state)
 	    "status: version/str pid/u uptime_s/u mode/str rx_workers/u tun_workers/u port/u "
 	    "rcvbuf_bytes/u busy_poll_us/u enis/u packets_in/u bytes_in/u delivered/u "
 	    "packets_out/u bytes_out/u drops/u kernel_drops/u rp_filter_reverts/u "
-	    "links_lost/u netlink_resyncs/u healthy/b\n"
+	    "links_lost/u netlink_resyncs/u offload/b gso_super_packets/u "
+	    "gso_segments/u healthy/b\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
@@ -226,7 +227,7 @@ test_control_record_shapes(void **state)
 	    "packets_out/u bytes_out/u drops/u flows/u table/u idle_s/u attachment/str "
 	    "created/str ifindex_in/u ifindex_out/u queues/u hook_state/str hook_runs/u "
 	    "hook_failures/u backlog/u rp_filter_reverts/u flow_inserts/u flow_evictions/u "
-	    "flow_expired/u flow_refused/u\n");
+	    "flow_expired/u flow_refused/u offloads/str\n");
 }
 
 static void
@@ -273,6 +274,7 @@ test_metrics(void **state)
 {
 	static const char *const families[] = {
 		"gwlbtun_healthy", "gwlbtun_uptime_seconds", "gwlbtun_enis",
+		"gwlbtun_gso_super_packets_total", "gwlbtun_gso_segments_total",
 		"gwlbtun_worker_packets_total", "gwlbtun_worker_bytes_total",
 		"gwlbtun_worker_delivered_total", "gwlbtun_worker_kernel_drops_total",
 		"gwlbtun_drops_total",

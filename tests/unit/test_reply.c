@@ -34,6 +34,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/virtio_net.h>
 
 #include "clock.h"
 #include "conf.h"
@@ -1036,6 +1037,250 @@ test_counters(void **state)
 	assert_int_equal(STAT_GET(fx.e[0]->stats[RX->idx].pkts_out), 0);
 }
 
+/* --- vnet queues (--offload): super-packets and checksums to finish ---------- */
+
+#define SEG_MAX	45
+#define SUPER_MAX	(20 + 20 + SEG_MAX * 1448)
+
+/* The appliance (the kernel) writes a virtio_net_hdr and a packet. */
+static void
+put_vnet(unsigned i, uint8_t flags, uint8_t type, uint16_t gso_size, uint16_t csum_start,
+    uint16_t csum_offset, const uint8_t *p, size_t len)
+{
+	struct virtio_net_hdr h = {
+		.flags = flags, .gso_type = type, .hdr_len = (uint16_t)(len < 128 ? len : 128),
+		.gso_size = gso_size, .csum_start = csum_start, .csum_offset = csum_offset,
+	};
+	static uint8_t b[sizeof(h) + 65536];
+
+	assert_true(len <= 65536);
+	memcpy(b, &h, sizeof(h));
+	memcpy(b + sizeof(h), p, len);
+	assert_int_equal(write(fx.sv[i][1], b, sizeof(h) + len), (ssize_t)(sizeof(h) + len));
+}
+
+static void
+wr32(uint8_t *p, uint32_t v)
+{
+	wr16(p, (uint16_t)(v >> 16));
+	wr16(p + 2, (uint16_t)v);
+}
+
+/* TCP (20-byte header) from 198.51.100.2:5201 to 192.0.2.1:40000 with
+ * payload data[0, len), seq, flags, IPv4 id; checksum = the pseudo header's
+ * sum (as the kernel leaves it) or, with full, the real one. */
+static size_t
+tcp4_pkt(uint8_t *b, const uint8_t *data, size_t len, uint32_t seq, uint8_t flags,
+    uint16_t id, bool full)
+{
+	static uint8_t t[SUPER_MAX];
+	uint8_t pseudo[12];
+	size_t n;
+	uint32_t sum;
+
+	l4(t, IPPROTO_TCP, 5201, 40000, data, len);
+	wr32(t + 4, seq);
+	wr32(t + 8, 77);
+	t[13] = flags;
+	n = ip4(b, IPPROTO_TCP, "198.51.100.2", "192.0.2.1", id, 0x4000, t, 20 + len);
+	memcpy(pseudo, b + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_TCP;
+	wr16(pseudo + 10, (uint16_t)(20 + len));
+	sum = sum16(0, pseudo, 12);
+	if (full)
+		sum = sum16(sum, b + 20, 20 + len);
+	wr16(b + 36, full ? fold(sum) : (uint16_t)~fold(sum));
+	return n;
+}
+
+/*
+ * A TSO super-packet of k segments of 1448 bytes (the last one short) read
+ * from a vnet queue: k datagrams, each one segment (its own IPv4 id, length
+ * and checksum, seq advanced, FIN|PSH on the last only), each with the
+ * flow's GENEVE header; counted as one super-packet and k segments.
+ */
+static void
+test_vnet_tso(void **state)
+{
+	static uint8_t data[SEG_MAX * 1448], super[SUPER_MAX], seg[1500], plain[128];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128];
+	size_t hl, ql, sl, pay, pl;
+	const unsigned k = 5;
+	uint64_t bytes = 0;
+
+	(void)state;
+	fx.e[0]->vnet = true;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + (i >> 9));
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee01, ETHERTYPE_IPV4, true);
+	ql = tcp4_pkt(req, (const uint8_t *)"GET", 3, 1, 0x18, 1, true);
+	/* GWLB's packet is the other way: swap addresses and ports. */
+	{
+		uint8_t a[4];
+
+		memcpy(a, req + 12, 4);
+		memcpy(req + 12, req + 16, 4);
+		memcpy(req + 16, a, 4);
+		wr16(req + 20, 40000);
+		wr16(req + 22, 5201);
+	}
+	learn(0, hdr, hl, req, ql);
+
+	pay = (k - 1) * 1448 + 700;
+	sl = tcp4_pkt(super, data, pay, 0xfffff000u, 0x19 /* FIN PSH ACK */, 0x7000, false);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 16,
+	    super, sl);
+	/* And a plain packet after it, from the same read loop. */
+	pl = tcp4_pkt(plain, data, 10, 5, 0x10, 0x7100, true);
+	put_vnet(0, 0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, plain, pl);
+	run(0);
+	assert_int_equal(n_sent, k + 1);
+	assert_int_equal(n_calls, 1);
+	for (unsigned i = 0; i < k; i++) {
+		size_t sp = i + 1 < k ? 1448 : 700;
+		size_t n = tcp4_pkt(seg, data + i * 1448, sp, 0xfffff000u + i * 1448,
+		    i + 1 < k ? 0x10 : 0x19, (uint16_t)(0x7000 + i), true);
+
+		check_dgram(&sent[i], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, seg, n);
+		bytes += n;
+	}
+	check_dgram(&sent[k], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, plain, pl);
+	assert_int_equal(STAT_GET(W->stats.packets), 2);		/* TUN reads */
+	assert_int_equal(STAT_GET(W->stats.bytes), sl + pl);
+	assert_int_equal(STAT_GET(W->stats.gso_super), 1);
+	assert_int_equal(STAT_GET(W->stats.gso_segments), k);
+	assert_int_equal(STAT_GET(W->stats.delivered), k + 1);
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), k + 1);
+	assert_int_equal(STAT_GET(ES(0)->bytes_out), bytes + pl);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * 30 plain replies then a super-packet of 45 segments: the batch fills in
+ * the middle of the super-packet, goes out, and the rest follows, in order.
+ * Then a packet with its checksum left to finish (NEEDS_CSUM).
+ */
+static void
+test_vnet_batches(void **state)
+{
+	static uint8_t data[SEG_MAX * 1448], super[SUPER_MAX], seg[1500], p[30][128];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128], part[128], fin[128];
+	size_t hl, ql, sl, pl[30], n;
+
+	(void)state;
+	fx.e[0]->vnet = true;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 5 + 1);
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee02, ETHERTYPE_IPV4, false);
+	ql = tcp4_pkt(req, (const uint8_t *)"x", 1, 1, 0x18, 1, true);
+	{
+		uint8_t a[4];
+
+		memcpy(a, req + 12, 4);
+		memcpy(req + 12, req + 16, 4);
+		memcpy(req + 16, a, 4);
+		wr16(req + 20, 40000);
+		wr16(req + 22, 5201);
+	}
+	learn(0, hdr, hl, req, ql);
+	for (unsigned i = 0; i < 30; i++) {
+		pl[i] = tcp4_pkt(p[i], data + i, 1 + i, 100 + i, 0x10, (uint16_t)i, true);
+		put_vnet(0, 0, 0, 0, 0, 0, p[i], pl[i]);
+	}
+	sl = tcp4_pkt(super, data, 44 * 1448 + 1, 1000, 0x18, 0x100, false);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 16,
+	    super, sl);
+	n = tcp4_pkt(part, data, 33, 9, 0x18, 0x200, false);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 20, 16, part, n);
+	reply_queue_ready(W, &fx.q[0]);
+	assert_int_equal(n_sent, 64);			/* a full batch went out */
+	reply_flush(W);
+	assert_int_equal(n_sent, 30 + 45 + 1);
+	assert_int_equal(n_calls, 2);
+	for (unsigned i = 0; i < 30; i++)
+		check_dgram(&sent[i], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, p[i], pl[i]);
+	for (unsigned i = 0; i < 45; i++) {
+		size_t sp = i < 44 ? 1448 : 1;
+		size_t m = tcp4_pkt(seg, data + i * 1448, sp, 1000 + i * 1448,
+		    i < 44 ? 0x10 : 0x18, (uint16_t)(0x100 + i), true);
+
+		check_dgram(&sent[30 + i], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, seg, m);
+	}
+	tcp4_pkt(fin, data, 33, 9, 0x18, 0x200, true);
+	check_dgram(&sent[75], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, fin, n);
+	assert_int_equal(STAT_GET(W->stats.gso_super), 1);
+	assert_int_equal(STAT_GET(W->stats.gso_segments), 45);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * What a vnet queue must not get through: a header that does not describe
+ * its packet is reply-bad-packet (once per read, nothing sent), segments
+ * of a flow nobody sent are no-flow each, segments larger than GWLB takes
+ * are too-big each.
+ */
+static void
+test_vnet_refused(void **state)
+{
+	static uint8_t data[2 * 8470], super[SUPER_MAX];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128];
+	size_t hl, ql, sl;
+
+	(void)state;
+	fx.e[0]->vnet = true;
+	memset(data, 0x33, sizeof(data));
+	sl = tcp4_pkt(super, data, 3 * 1448, 1, 0x10, 1, false);
+	/* No flow yet: three segments, three no-flow drops. */
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 16,
+	    super, sl);
+	run(0);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(drops("no-flow"), 3);
+	assert_int_equal(STAT_GET(ES(0)->drops), 3);
+
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee03, ETHERTYPE_IPV4, false);
+	ql = tcp4_pkt(req, (const uint8_t *)"x", 1, 1, 0x18, 1, true);
+	{
+		uint8_t a[4];
+
+		memcpy(a, req + 12, 4);
+		memcpy(req + 12, req + 16, 4);
+		memcpy(req + 16, a, 4);
+		wr16(req + 20, 40000);
+		wr16(req + 22, 5201);
+	}
+	learn(0, hdr, hl, req, ql);
+	/* Malformed headers: gso_size 0, csum_offset past the packet or not
+	 * TCP's, csum_start not the TCP header, an unknown gso_type, TCPV6 on
+	 * IPv4, GSO without NEEDS_CSUM. */
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 0, 20, 16, super, sl);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 0xfff0,
+	    super, sl);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 6, super, sl);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 14, 16, super, sl);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, 2, 1448, 20, 16, super, sl);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, 1448, 20, 16, super, sl);
+	put_vnet(0, 0, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 16, super, sl);
+	run(0);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(drops("reply-bad-packet"), 7);
+	/* Segments of 8501 bytes and more: GWLB would drop them, we count them. */
+	sl = tcp4_pkt(super, data, 2 * 8470, 1, 0x10, 1, false);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 8470, 20, 16,
+	    super, sl);
+	/* 8460 + 40 = 8500: fits. */
+	sl = tcp4_pkt(super, data, 2 * 8460, 1, 0x10, 1, false);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 8460, 20, 16,
+	    super, sl);
+	run(0);
+	assert_int_equal(drops("too-big"), 2);
+	assert_int_equal(n_sent, 2);
+	assert_int_equal(sent[0].len, 20 + 8 + hl + 8500);
+	assert_int_equal(STAT_GET(W->stats.gso_super), 3);
+	assert_int_equal(STAT_GET(W->stats.gso_segments), 2);
+}
+
 int
 main(void)
 {
@@ -1053,6 +1298,9 @@ main(void)
 		T(test_link_local),
 		T(test_send_failed),
 		T(test_counters),
+		T(test_vnet_tso),
+		T(test_vnet_batches),
+		T(test_vnet_refused),
 #undef T
 	};
 
