@@ -24,6 +24,7 @@ stats_raw(const struct thread_stats *ts, struct stats_snap *out)
 	out->delivered = STAT_GET(ts->delivered);
 	out->delivered_bytes = STAT_GET(ts->delivered_bytes);
 	out->kernel_drops = STAT_GET(ts->kernel_drops);
+	gro_snap_read(&ts->gro, &out->gro);
 	for (int i = 0; i < DROP__MAX; i++) {
 		out->drop[i] = STAT_GET(ts->drops[i]);
 		out->drops += out->drop[i];
@@ -44,6 +45,7 @@ stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
 	out->delivered_bytes += r.delivered_bytes - base->delivered_bytes;
 	out->kernel_drops += r.kernel_drops - base->kernel_drops;
 	out->drops += r.drops - base->drops;
+	gro_snap_add(&out->gro, &r.gro, &base->gro);
 	for (int i = 0; i < DROP__MAX; i++)
 		out->drop[i] += r.drop[i] - base->drop[i];
 }
