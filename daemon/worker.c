@@ -427,13 +427,18 @@ rx_main(void *arg)
 			} else if (!rg) {
 				dgrams++;
 				rx_one(w, buf, len, &names[i], &dst, now);
+			} else if (!seg || seg >= len) {
+				/* One datagram: the larger buffer changes nothing
+				 * of what is too large. */
+				dgrams++;
+				if (len > RX_BUF_SIZE)
+					STAT_ADD(w->stats.drops[DROP_TRUNCATED], 1);
+				else
+					rx_gro_add(w, rg, buf, len, &names[i], &dst, now);
 			} else {
 				/* A GRO buffer: datagrams of seg bytes, the last
 				 * one maybe shorter. */
-				if (!seg || seg >= len)
-					seg = len;
-				else
-					STAT_ADD(w->stats.gro.buffers, 1);
+				STAT_ADD(w->stats.gro.buffers, 1);
 				for (size_t off = 0; off < len; off += seg, dgrams++)
 					rx_gro_add(w, rg, buf + off, len - off < seg ? len - off : seg,
 					    &names[i], &dst, now);
