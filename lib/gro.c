@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,21 +115,40 @@ gro_refuse_str(enum gro_refuse r)
 	return (unsigned)r < GRO_R__MAX ? gro_refuse_names[r] : "?";
 }
 
+/*
+ * The one's complement sum is the same in either byte order but swapped
+ * (RFC 1071, 2.B), so words are added as the host loads them, eight bytes
+ * at a time, and the folded result is put in network order once.
+ */
 uint32_t
 gro_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
-	uint64_t s = sum;
+	uint64_t s = 0, r;
 	size_t i = 0;
 
-	for (; i + 4 <= len; i += 4)
-		s += rd32(p + i);
-	for (; i + 2 <= len; i += 2)
-		s += rd16(p + i);
-	if (i < len)
-		s += (uint32_t)p[i] << 8;
-	while (s >> 32)
-		s = (s & 0xffffffffu) + (s >> 32);
-	return (uint32_t)s;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		s += (v & 0xffffffffu) + (v >> 32);
+	}
+	for (; i + 2 <= len; i += 2) {
+		uint16_t v;
+
+		memcpy(&v, p + i, 2);
+		s += v;
+	}
+	if (i < len) {
+		uint8_t last[2] = { p[i], 0 };
+		uint16_t v;
+
+		memcpy(&v, last, 2);
+		s += v;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	r = (uint64_t)sum + ntohs((uint16_t)s);
+	return (uint32_t)((r & 0xffffffffu) + (r >> 32));
 }
 
 uint16_t
