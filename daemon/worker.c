@@ -2,7 +2,10 @@
  * The data path.  Receive workers each own a SO_REUSEPORT UDP socket and
  * loop on recvmmsg(MSG_WAITFORONE): no select(), one syscall per batch.  A
  * datagram is decoded in place, its ENI found without a lock, and its inner
- * packet written to this worker's own queue of the ENI's gwi- link.
+ * packet written to this worker's own queue of the ENI's gwi- link.  With
+ * --offload on, a read may be a UDP GRO buffer of several datagrams, and
+ * the inner TCP segments of a round that follow each other are written as
+ * one GSO super-packet (lib/gro.h).
  * Tunnel workers read what the kernel sends out of the gwi-/gwo- queues
  * they are given (every queue is read by someone: the kernel spreads
  * packets over all attached queues by flow hash) and hand it to the return
