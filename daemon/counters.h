@@ -10,8 +10,17 @@
 #include <stdint.h>
 
 #include "drop.h"
+#include "gro.h"
 
 #define CACHELINE	64
+
+/* Receive-side coalescing (--offload; lib/gro.h), rx workers only. */
+struct gro_counters {
+	_Atomic uint64_t buffers;	/* UDP GRO buffers: several datagrams in one read */
+	_Atomic uint64_t coalesced;	/* segments written inside super-packets */
+	_Atomic uint64_t super;		/* super-packets written */
+	_Atomic uint64_t refused[GRO_R__MAX];	/* segments not merged, by reason */
+};
 
 /* Statistics a thread keeps for itself; summed on read. */
 struct thread_stats {
@@ -21,16 +30,22 @@ struct thread_stats {
 	_Atomic uint64_t delivered;	/* rx: written to a gwi- link; tun: sent to GWLB */
 	_Atomic uint64_t delivered_bytes; /* their inner bytes */
 	_Atomic uint64_t drops[DROP__MAX];
-	_Atomic uint64_t kernel_drops;	/* SO_RXQ_OVFL: the socket's own drops */
+	_Atomic uint64_t kernel_drops;	/* SO_MEMINFO: the socket's own drops */
 	_Atomic uint64_t gso_super;	/* tun: super-packets read (TUN offloads) */
 	_Atomic uint64_t gso_segments;	/* tun: their segments sent to GWLB */
+	struct gro_counters gro;
 } __attribute__((aligned(CACHELINE)));
+
+struct gro_snap {
+	uint64_t	buffers, coalesced, super, refused[GRO_R__MAX];
+};
 
 /* A sum of thread counters (stats.c). */
 struct stats_snap {
 	uint64_t	packets, bytes, batches, delivered, delivered_bytes, kernel_drops, drops;
 	uint64_t	gso_super, gso_segments;
 	uint64_t	drop[DROP__MAX];
+	struct gro_snap	gro;
 };
 
 /* Per-ENI counters, one slot per thread. */
@@ -47,5 +62,26 @@ struct eni_stats {
 	atomic_store_explicit(&(field), atomic_load_explicit(&(field), \
 	    memory_order_relaxed) + (v), memory_order_relaxed)
 #define STAT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
+
+/* Read c; add (r - base) to out (stats.c's sums and resets). */
+static inline void
+gro_snap_read(const struct gro_counters *c, struct gro_snap *out)
+{
+	out->buffers = STAT_GET(c->buffers);
+	out->coalesced = STAT_GET(c->coalesced);
+	out->super = STAT_GET(c->super);
+	for (int i = 0; i < GRO_R__MAX; i++)
+		out->refused[i] = STAT_GET(c->refused[i]);
+}
+
+static inline void
+gro_snap_add(struct gro_snap *out, const struct gro_snap *r, const struct gro_snap *base)
+{
+	out->buffers += r->buffers - base->buffers;
+	out->coalesced += r->coalesced - base->coalesced;
+	out->super += r->super - base->super;
+	for (int i = 0; i < GRO_R__MAX; i++)
+		out->refused[i] += r->refused[i] - base->refused[i];
+}
 
 #endif

@@ -301,6 +301,29 @@ eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t len,
 	return 0;
 }
 
+int
+eni_deliver_gso(struct eni *e, unsigned slot, int fd, const struct iovec *iov,
+    unsigned iovcnt, unsigned nsegs, size_t seg_bytes, struct thread_stats *ts)
+{
+	struct eni_stats *es = &e->stats[slot];
+
+	/* TUN takes a GSO packet from us whatever TUNSETOFFLOAD allowed: the
+	 * offloads say what it may hand us, not what we may give it. */
+	if (writev(fd, iov, (int)iovcnt) < 0) {
+		if (errno == EBADFD || errno == ENODEV)
+			atomic_store_explicit(&e->broken, true, memory_order_relaxed);
+		STAT_ADD(ts->drops[DROP_TUN_WRITE], nsegs);
+		STAT_ADD(es->drops, nsegs);
+		log_rl(&rl_tun_write, LOG_TUNNEL, LOG_IMPORTANT,
+		    "write of %u coalesced segments to %s: %s", nsegs, e->if_in,
+		    strerror(errno));
+		return -1;
+	}
+	STAT_ADD(ts->delivered, nsegs);
+	STAT_ADD(ts->delivered_bytes, seg_bytes);
+	return 0;
+}
+
 void
 eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8_t *p,
     size_t len, struct thread_stats *ts)

@@ -93,6 +93,12 @@ struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
 /* Write one inner packet to a queue of e's gwi- link, counted in ts. */
 int eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p,
     size_t len, struct thread_stats *ts);
+/* Write one super-packet (iov: the virtio_net_hdr, the headers, the
+ * payloads) to a vnet queue of e's gwi- link; it stands for nsegs inner
+ * packets of seg_bytes in all, counted as such in ts. */
+struct iovec;
+int eni_deliver_gso(struct eni *e, unsigned slot, int fd, const struct iovec *iov,
+    unsigned iovcnt, unsigned nsegs, size_t seg_bytes, struct thread_stats *ts);
 /* A PENDING ENI: hold the packet (bounded); UP by now: deliver it. */
 void eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue,
     const uint8_t *p, size_t len, struct thread_stats *ts);

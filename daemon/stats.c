@@ -26,6 +26,7 @@ stats_raw(const struct thread_stats *ts, struct stats_snap *out)
 	out->kernel_drops = STAT_GET(ts->kernel_drops);
 	out->gso_super = STAT_GET(ts->gso_super);
 	out->gso_segments = STAT_GET(ts->gso_segments);
+	gro_snap_read(&ts->gro, &out->gro);
 	for (int i = 0; i < DROP__MAX; i++) {
 		out->drop[i] = STAT_GET(ts->drops[i]);
 		out->drops += out->drop[i];
@@ -48,6 +49,7 @@ stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
 	out->gso_super += r.gso_super - base->gso_super;
 	out->gso_segments += r.gso_segments - base->gso_segments;
 	out->drops += r.drops - base->drops;
+	gro_snap_add(&out->gro, &r.gro, &base->gro);
 	for (int i = 0; i < DROP__MAX; i++)
 		out->drop[i] += r.drop[i] - base->drop[i];
 }

@@ -2,7 +2,10 @@
  * The data path.  Receive workers each own a SO_REUSEPORT UDP socket and
  * loop on recvmmsg(MSG_WAITFORONE): no select(), one syscall per batch.  A
  * datagram is decoded in place, its ENI found without a lock, and its inner
- * packet written to this worker's own queue of the ENI's gwi- link.
+ * packet written to this worker's own queue of the ENI's gwi- link.  With
+ * --offload on, a read may be a UDP GRO buffer of several datagrams, and
+ * the inner TCP segments of a round that follow each other are written as
+ * one GSO super-packet (lib/gro.h).
  * Tunnel workers read what the kernel sends out of the gwi-/gwo- queues
  * they are given (every queue is read by someone: the kernel spreads
  * packets over all attached queues by flow hash) and hand it to the return
@@ -16,6 +19,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sock_diag.h>
+#include <linux/udp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,12 +31,14 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "conf.h"
 #include "eni_table.h"
+#include "gro.h"
 #include "qsbr.h"
 #include "state.h"
 #include "worker.h"
@@ -39,10 +46,12 @@
 #include "reply.h"
 
 #define RX_BUF_SIZE	16384	/* > GWLB's 8500 MTU + GENEVE; larger is MSG_TRUNC */
+#define RX_GRO_BUF_SIZE	65536	/* --offload: a UDP GRO buffer holds up to 64 KB */
 #define STOP_POLL_MS	200
+#define MEMINFO_NS	1000000000ull	/* how often the socket's drops are read */
 
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
 #endif
 #ifndef SO_BUSY_POLL
 #define SO_BUSY_POLL 46
@@ -81,22 +90,23 @@ origin_allowed(uint32_t addr)
 	return false;
 }
 
-/* One received datagram. */
-static void
-rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_in *src,
-    const struct in_addr *dst, uint64_t now)
+/*
+ * One received datagram, up to its ENI: NULL when it is dropped here
+ * (counted).  *state is the ENI's state as read once for this datagram.
+ */
+static struct eni *
+rx_decode(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_in *src,
+    uint64_t now, struct geneve_pkt *g, int *state)
 {
 	struct thread_stats *ts = &w->stats;
-	struct geneve_pkt g;
 	enum geneve_err gerr;
 	struct eni *e;
-	int state;
 
 	if (conf.n_origins && !origin_allowed(src->sin_addr.s_addr)) {
 		STAT_ADD(ts->drops[DROP_ORIGIN], 1);
-		return;
+		return NULL;
 	}
-	gerr = geneve_decode(buf, len, &g);
+	gerr = geneve_decode(buf, len, g);
 	if (gerr != GENEVE_OK) {
 		STAT_ADD(ts->drops[drop_from_geneve(gerr)], 1);
 		if (log_enabled(LOG_GENEVE, LOG_DEBUG)) {
@@ -106,30 +116,37 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 			log_rl(&rl_drop, LOG_GENEVE, LOG_DEBUG, "dropped %zu bytes from %s:%u: %s",
 			    len, a, ntohs(src->sin_port), geneve_err_str(gerr));
 		}
-		return;
+		return NULL;
 	}
-	e = eni_lookup(g.aws.eni_id);
+	e = eni_lookup(g->aws.eni_id);
 	if (!e) {
-		e = eni_get_or_create(g.aws.eni_id, g.aws.attachment_id, w->idx, ts);
+		e = eni_get_or_create(g->aws.eni_id, g->aws.attachment_id, w->idx, ts);
 		if (!e)
-			return;		/* counted */
+			return NULL;		/* counted */
 	}
-	state = atomic_load_explicit(&e->state, memory_order_acquire);
+	*state = atomic_load_explicit(&e->state, memory_order_acquire);
 	{
 		struct eni_stats *es = &e->stats[w->idx];
 
 		STAT_ADD(es->pkts_in, 1);
-		STAT_ADD(es->bytes_in, g.inner_len);
+		STAT_ADD(es->bytes_in, g->inner_len);
 		atomic_store_explicit(&es->last_ns, now, memory_order_relaxed);
 	}
-	if (!conf.no_return)
-		reply_learn(e, w, &g, buf, src, dst, now);
+	return e;
+}
+
+/* Write one inner packet (not coalesced) as its ENI's state says. */
+static void
+rx_deliver(struct worker *w, struct eni *e, int state, const struct geneve_pkt *g)
+{
+	struct thread_stats *ts = &w->stats;
+
 	switch (state) {
 	case ENI_UP:
-		eni_deliver(e, w->idx, e->qfd_in[w->kidx], g.inner, g.inner_len, ts);
+		eni_deliver(e, w->idx, e->qfd_in[w->kidx], g->inner, g->inner_len, ts);
 		break;
 	case ENI_PENDING:
-		eni_backlog_or_deliver(e, w->idx, w->kidx, g.inner, g.inner_len, ts);
+		eni_backlog_or_deliver(e, w->idx, w->kidx, g->inner, g->inner_len, ts);
 		break;
 	case ENI_FAILED:
 		STAT_ADD(ts->drops[DROP_ENI_FAILED], 1);
@@ -140,6 +157,126 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 		STAT_ADD(e->stats[w->idx].drops, 1);
 		break;
 	}
+}
+
+/* One received datagram, --offload off: written at once. */
+static void
+rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_in *src,
+    const struct in_addr *dst, uint64_t now)
+{
+	struct geneve_pkt g;
+	struct eni *e;
+	int state;
+
+	e = rx_decode(w, buf, len, src, now, &g, &state);
+	if (!e)
+		return;
+	if (!conf.no_return)
+		reply_learn(e, w, &g, buf, src, dst, now);
+	rx_deliver(w, e, state, &g);
+}
+
+/*
+ * --offload on: the datagrams of a receive round are decoded into rx_gro
+ * and handed to the coalescer (lib/gro.h), then written item by item: a
+ * super-packet with one writev, anything else as rx_one() would.
+ */
+struct rx_meta {
+	struct eni	*e;
+	int		state;
+	const uint8_t	*buf;		/* the GENEVE header */
+	const struct sockaddr_in *src;
+	struct in_addr	dst;
+	struct geneve_pkt g;
+};
+
+struct rx_gro {
+	struct gro	*gro;
+	struct rx_meta	meta[GRO_BATCH_MAX];
+	struct iovec	iov[2 + GRO_MAX_SEGS];
+};
+
+static void
+rx_gro_flush(struct worker *w, struct rx_gro *rg, uint64_t now)
+{
+	struct thread_stats *ts = &w->stats;
+	unsigned n = gro_finish(rg->gro);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct gro_item *it = gro_item(rg->gro, i);
+		struct rx_meta *m = &rg->meta[it->first];
+		unsigned iovcnt = 2;
+		size_t bytes = 0;
+
+		/* One learn per super-packet: its segments share flow and header. */
+		if (!conf.no_return)
+			reply_learn(m->e, w, &m->g, m->buf, m->src, &m->dst, now);
+		if (it->nsegs == 1) {
+			rx_deliver(w, m->e, m->state, &m->g);
+			continue;
+		}
+		rg->iov[0] = (struct iovec){ (void *)(uintptr_t)&it->vnet, sizeof(it->vnet) };
+		rg->iov[1] = (struct iovec){ (void *)(uintptr_t)it->hdr, it->hdr_len };
+		for (unsigned x = it->first; x != GRO_NONE; x = gro_next(rg->gro, x)) {
+			size_t len, off;
+			const uint8_t *p = gro_pkt(rg->gro, x, &len, &off);
+
+			rg->iov[iovcnt++] = (struct iovec){ (void *)(uintptr_t)(p + off), len - off };
+			bytes += len;
+		}
+		if (eni_deliver_gso(m->e, w->idx, m->e->qfd_in[w->kidx], rg->iov, iovcnt,
+		    it->nsegs, bytes, ts) == 0) {
+			STAT_ADD(ts->gro.super, 1);
+			STAT_ADD(ts->gro.coalesced, it->nsegs);
+		}
+	}
+	for (int r = 0; r < GRO_R__MAX; r++) {
+		unsigned c = gro_refused(rg->gro, (enum gro_refuse)r);
+
+		if (c)
+			STAT_ADD(ts->gro.refused[r], c);
+	}
+	gro_reset(rg->gro);
+}
+
+/* One datagram (of a GRO buffer perhaps) into the round's batch. */
+static void
+rx_gro_add(struct worker *w, struct rx_gro *rg, const uint8_t *buf, size_t len,
+    const struct sockaddr_in *src, const struct in_addr *dst, uint64_t now)
+{
+	struct rx_meta *m;
+	struct geneve_pkt g;
+	struct eni *e;
+	int state, idx;
+	bool merge;
+
+	e = rx_decode(w, buf, len, src, now, &g, &state);
+	if (!e)
+		return;
+	/* Only an ENI that is up and has vnet queues takes super-packets;
+	 * the others' packets keep their place, unmerged. */
+	merge = state == ENI_UP && e->vnet;
+	idx = gro_add(rg->gro, g.inner, g.inner_len, e->id, merge ? buf : NULL, g.hdr_len);
+	if (idx < 0) {
+		rx_gro_flush(w, rg, now);
+		idx = gro_add(rg->gro, g.inner, g.inner_len, e->id, merge ? buf : NULL,
+		    g.hdr_len);
+	}
+	m = &rg->meta[idx];
+	m->e = e;
+	m->state = state;
+	m->buf = buf;
+	m->src = src;
+	m->dst = *dst;
+	m->g = g;
+}
+
+/* The local address of a datagram is needed only to learn its flow for the
+ * replies; with --bind it is known without asking per datagram. */
+static bool
+rx_need_pktinfo(void)
+{
+	return !conf.no_return && conf.bind_addr.s_addr == htonl(INADDR_ANY);
 }
 
 static int
@@ -158,11 +295,11 @@ rx_socket(struct worker *w)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    (rx_need_pktinfo() &&
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		goto fail;
 	/* Best effort from here: report what we got. */
-	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	v = (int)conf.rcvbuf;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
@@ -178,6 +315,12 @@ rx_socket(struct worker *w)
 			log_msg(LOG_UDP, LOG_IMPORTANT, "SO_BUSY_POLL %u us refused: %s",
 			    conf.busy_poll_us, strerror(errno));
 	}
+	/* Datagrams of one flow the kernel aggregated stay one buffer up to
+	 * here (one skb, one copy); without it we coalesce what each round
+	 * brings all the same. */
+	if (conf.offload && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) < 0 &&
+	    w->kidx == 0)
+		log_msg(LOG_UDP, LOG_IMPORTANT, "UDP_GRO refused: %s", strerror(errno));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto fail;
 	return fd;
@@ -187,29 +330,49 @@ fail:
 	return v;
 }
 
-#define CMSG_BUF	(CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)))
+/* The socket's own drops (a full receive queue), read now and then rather
+ * than with a control message on every datagram. */
+static void
+rx_read_drops(struct worker *w)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t sl = sizeof(mi);
+
+	if (getsockopt(w->fd, SOL_SOCKET, SO_MEMINFO, mi, &sl) == 0 &&
+	    sl > SK_MEMINFO_DROPS * sizeof(mi[0]))
+		atomic_store_explicit(&w->stats.kernel_drops, mi[SK_MEMINFO_DROPS],
+		    memory_order_relaxed);
+}
+
+#define CMSG_BUF	(CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int)))
 
 static void *
 rx_main(void *arg)
 {
 	struct worker *w = arg;
 	unsigned batch = conf.batch;
+	size_t bufsz = conf.offload ? RX_GRO_BUF_SIZE : RX_BUF_SIZE;
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 	struct sockaddr_in *names;
 	uint8_t *bufs, (*cbufs)[CMSG_BUF];
+	struct rx_gro *rg = NULL;
+	bool pktinfo = rx_need_pktinfo();
+	uint64_t drops_read = 0;
 
 	worker_name(w);
 	msgs = calloc(batch, sizeof(*msgs));
 	iov = calloc(batch, sizeof(*iov));
 	names = calloc(batch, sizeof(*names));
 	cbufs = calloc(batch, sizeof(*cbufs));
-	bufs = aligned_alloc(64, (size_t)batch * RX_BUF_SIZE);
+	bufs = aligned_alloc(64, (size_t)batch * bufsz);
+	if (conf.offload && (!(rg = calloc(1, sizeof(*rg))) || !(rg->gro = gro_new())))
+		fatalx("rx worker %u: out of memory", w->kidx);
 	if (!msgs || !iov || !names || !cbufs || !bufs)
 		fatalx("rx worker %u: out of memory", w->kidx);
 	for (unsigned i = 0; i < batch; i++) {
-		iov[i].iov_base = bufs + (size_t)i * RX_BUF_SIZE;
-		iov[i].iov_len = RX_BUF_SIZE;
+		iov[i].iov_base = bufs + (size_t)i * bufsz;
+		iov[i].iov_len = bufsz;
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &names[i];
@@ -220,49 +383,80 @@ rx_main(void *arg)
 
 	while (!atomic_load_explicit(&D.stopping, memory_order_relaxed)) {
 		int n = recvmmsg(w->fd, msgs, batch, MSG_WAITFORONE, NULL);
-		uint64_t now;
+		uint64_t now = coarse_ns();
+		unsigned dgrams = 0;
 
-		atomic_store_explicit(&w->heartbeat_ns, coarse_ns(), memory_order_relaxed);
+		atomic_store_explicit(&w->heartbeat_ns, now, memory_order_relaxed);
+		if (now - drops_read >= MEMINFO_NS) {
+			rx_read_drops(w);
+			drops_read = now;
+		}
 		if (n <= 0) {
 			if (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)
 				log_rl(&rl_drop, LOG_UDP, LOG_IMPORTANT, "recvmmsg: %s", strerror(errno));
 			continue;
 		}
 		qsbr_online(w->idx);
-		now = coarse_ns();
 		STAT_ADD(w->stats.batches, 1);
-		STAT_ADD(w->stats.packets, (unsigned)n);
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &msgs[i].msg_hdr;
-			struct in_addr dst = { 0 };
+			struct in_addr dst = conf.bind_addr;
+			size_t len = msgs[i].msg_len, seg = 0;
+			const uint8_t *buf = iov[i].iov_base;
 			struct cmsghdr *cm;
 
-			STAT_ADD(w->stats.bytes, msgs[i].msg_len);
+			STAT_ADD(w->stats.bytes, len);
 			for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-				if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+				if (pktinfo && cm->cmsg_level == IPPROTO_IP &&
+				    cm->cmsg_type == IP_PKTINFO) {
 					struct in_pktinfo pi;
 
 					memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
 					dst = pi.ipi_addr;
-				} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
-					uint32_t ovfl;
+				} else if (cm->cmsg_level == IPPROTO_UDP && cm->cmsg_type == UDP_GRO) {
+					int gs;
 
-					memcpy(&ovfl, CMSG_DATA(cm), sizeof(ovfl));
-					atomic_store_explicit(&w->stats.kernel_drops, ovfl,
-					    memory_order_relaxed);
+					memcpy(&gs, CMSG_DATA(cm), sizeof(gs));
+					if (gs > 0)
+						seg = (size_t)gs;
 				}
 			}
-			if (mh->msg_flags & MSG_TRUNC)
+			if (mh->msg_flags & MSG_TRUNC) {
+				dgrams++;
 				STAT_ADD(w->stats.drops[DROP_TRUNCATED], 1);
-			else if (mh->msg_namelen != sizeof(struct sockaddr_in))
+			} else if (mh->msg_namelen != sizeof(struct sockaddr_in)) {
+				dgrams++;
 				STAT_ADD(w->stats.drops[DROP_NOT_IPV4], 1);
-			else
-				rx_one(w, iov[i].iov_base, msgs[i].msg_len, &names[i], &dst, now);
+			} else if (!rg) {
+				dgrams++;
+				rx_one(w, buf, len, &names[i], &dst, now);
+			} else if (!seg || seg >= len) {
+				/* One datagram: the larger buffer changes nothing
+				 * of what is too large. */
+				dgrams++;
+				if (len > RX_BUF_SIZE)
+					STAT_ADD(w->stats.drops[DROP_TRUNCATED], 1);
+				else
+					rx_gro_add(w, rg, buf, len, &names[i], &dst, now);
+			} else {
+				/* A GRO buffer: datagrams of seg bytes, the last
+				 * one maybe shorter. */
+				STAT_ADD(w->stats.gro.buffers, 1);
+				for (size_t off = 0; off < len; off += seg, dgrams++)
+					rx_gro_add(w, rg, buf + off, len - off < seg ? len - off : seg,
+					    &names[i], &dst, now);
+			}
 			mh->msg_namelen = sizeof(names[i]);
 			mh->msg_controllen = CMSG_BUF;
 		}
+		if (rg)
+			rx_gro_flush(w, rg, now);
+		STAT_ADD(w->stats.packets, dgrams);
 		qsbr_offline(w->idx);
 	}
+	if (rg)
+		gro_free(rg->gro);
+	free(rg);
 	free(bufs);
 	free(cbufs);
 	free(names);

@@ -111,6 +111,11 @@ setup(void **state)
 	STAT_ADD(workers[0].stats.delivered, 97);
 	STAT_ADD(workers[0].stats.kernel_drops, 5);
 	STAT_ADD(workers[0].stats.drops[DROP_TRUNCATED], 3);
+	STAT_ADD(workers[0].stats.gro.buffers, 4);
+	STAT_ADD(workers[0].stats.gro.coalesced, 60);
+	STAT_ADD(workers[0].stats.gro.super, 7);
+	STAT_ADD(workers[0].stats.gro.refused[GRO_R_SEQ], 2);
+	STAT_ADD(workers[0].stats.gro.refused[GRO_R_TAG], 1);
 	STAT_ADD(workers[1].stats.packets, 40);
 	STAT_ADD(workers[1].stats.delivered, 38);
 	STAT_ADD(workers[1].stats.drops[DROP_NO_FLOW], 2);
@@ -214,8 +219,13 @@ test_control_record_shapes(void **state)
 	assert_string_equal(sh.out,
 	    "status: version/str pid/u uptime_s/u mode/str rx_workers/u tun_workers/u port/u "
 	    "rcvbuf_bytes/u busy_poll_us/u enis/u packets_in/u bytes_in/u delivered/u "
-	    "packets_out/u bytes_out/u drops/u kernel_drops/u rp_filter_reverts/u "
-	    "links_lost/u netlink_resyncs/u offload/b gso_super_packets/u "
+	    "packets_out/u bytes_out/u drops/u kernel_drops/u gro_buffers/u gro_coalesced/u "
+	    "gro_super_packets/u gro_refused/u gro_refused_not_tcp/u gro_refused_ip_options/u "
+	    "gro_refused_fragment/u gro_refused_malformed/u gro_refused_tcp_flags/u "
+	    "gro_refused_no_payload/u gro_refused_bad_checksum/u gro_refused_geneve_header/u "
+	    "gro_refused_header_differs/u gro_refused_seq_gap/u gro_refused_ip_id/u "
+	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
+	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u offload/b gso_super_packets/u "
 	    "gso_segments/u healthy/b\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
@@ -282,6 +292,8 @@ test_metrics(void **state)
 		"gwlbtun_eni_packets_out_total", "gwlbtun_eni_bytes_out_total",
 		"gwlbtun_eni_drops_total", "gwlbtun_eni_flows",
 		"gwlbtun_eni_flow_evictions_total",
+		"gwlbtun_gro_buffers_total", "gwlbtun_gro_segments_coalesced_total",
+		"gwlbtun_gro_super_packets_total", "gwlbtun_gro_refused_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
@@ -311,6 +323,10 @@ test_metrics(void **state)
 	/* A reply worker has no socket of its own to drop on. */
 	assert_null(strstr(m, "gwlbtun_worker_kernel_drops_total{worker=\"0\",kind=\"tun\"}"));
 	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"truncated\"} 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_buffers_total 4\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_segments_coalesced_total 60\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_super_packets_total 7\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_total 3\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"no-flow\"} 2\n"));
 	/* Per-worker drop records and the kernel's queue are not in it. */
 	assert_null(strstr(m, "kernel-receive-queue"));
@@ -328,6 +344,10 @@ test_health_json(void **state)
 
 	(void)state;
 	assert_non_null(strstr(j, "{\"reason\":\"ok\",\"version\":\"" PACKAGE_VERSION "\","));
+	assert_non_null(strstr(j, ",\"gro_buffers\":4,\"gro_coalesced\":60,"
+	    "\"gro_super_packets\":7,\"gro_refused\":3,\"gro_refused_not_tcp\":0,"));
+	assert_non_null(strstr(j, ",\"gro_refused_geneve_header\":1,"
+	    "\"gro_refused_header_differs\":0,\"gro_refused_seq_gap\":2,"));
 	assert_non_null(strstr(j, ",\"uptime_s\":42,\"mode\":\"return\",\"rx_workers\":1,"));
 	assert_non_null(strstr(j, ",\"healthy\":true,\"workers\":[{\"id\":0,\"kind\":\"rx\","
 	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
