@@ -179,11 +179,11 @@ wait_for() {
 	done
 }
 
-udp_bound() { ip netns exec "$(ns_of "$1")" ss -Hlun "sport = :$2" | grep -q .; }
-tcp_listening() { ip netns exec "$(ns_of "$1")" ss -Hltn "sport = :$2" | grep -q .; }
+udp_bound() { ip netns exec "$(ns_of "$1")" ss -Hlun "sport = :$2" | grep . >/dev/null; }
+tcp_listening() { ip netns exec "$(ns_of "$1")" ss -Hltn "sport = :$2" | grep . >/dev/null; }
 link_exists() { ip -n "$(ns_of "$1")" link show dev "$2" >/dev/null 2>&1; }
 link_gone() { ! link_exists "$@"; }
-link_carrier() { ip -n "$(ns_of "$1")" -o link show dev "$2" | grep -q LOWER_UP; }
+link_carrier() { ip -n "$(ns_of "$1")" -o link show dev "$2" | grep LOWER_UP >/dev/null; }
 
 wait_udp() { wait_for "${3:-10}" "UDP port $2 bound in $1" udp_bound "$1" "$2"; }
 wait_tcp() { wait_for "${3:-10}" "TCP port $2 listening in $1" tcp_listening "$1" "$2"; }
