@@ -66,19 +66,49 @@ sim_sleep_until(uint64_t t_ns)
 		;
 }
 
+/*
+ * One's complement sum, 32 bits at a time in host order: the folded result
+ * swapped to network order is the sum of big-endian 16-bit words (RFC 1071,
+ * byte order independence).  An odd last byte is the high half of a word.
+ */
 uint32_t
 sim_csum_add(uint32_t sum, const void *p, size_t len)
 {
 	const uint8_t *b = p;
-	uint64_t s = sum;
+	uint64_t s = 0;
+	uint32_t w;
+	uint16_t h;
 
-	while (len >= 2) {
-		s += (uint32_t)(b[0] << 8 | b[1]);
+	while (len >= 16) {
+		uint32_t a[4];
+
+		memcpy(a, b, 16);
+		s += (uint64_t)a[0] + a[1] + a[2] + a[3];
+		b += 16;
+		len -= 16;
+	}
+	while (len >= 4) {
+		memcpy(&w, b, 4);
+		s += w;
+		b += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		memcpy(&h, b, 2);
+		s += h;
 		b += 2;
 		len -= 2;
 	}
-	if (len)
-		s += (uint32_t)b[0] << 8;
+	if (len) {
+		uint8_t last[2] = { b[0], 0 };
+
+		memcpy(&h, last, 2);
+		s += h;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	h = (uint16_t)s;
+	s = (uint64_t)sum + ntohs(h);
 	while (s >> 32)
 		s = (s & 0xffffffffu) + (s >> 32);
 	return (uint32_t)s;
@@ -193,24 +223,45 @@ rotl64(uint64_t x, int r)
 	return x << r | x >> (64 - r);
 }
 
-/* Multiply-rotate hash over 8-byte words; good enough to tell packets apart. */
+/*
+ * Multiply-rotate hash over 8-byte words, four independent lanes at a time
+ * so that the multiplies overlap (the checker hashes every packet twice);
+ * good enough to tell packets apart.
+ */
+static inline uint64_t
+hash_round(uint64_t h, uint64_t w)
+{
+	h ^= rotl64(w * 0x87c37b91114253d5ULL, 31) * 0x4cf5ad432745937fULL;
+	return rotl64(h, 27) * 5 + 0x52dce729;
+}
+
 uint64_t
 sim_hash64(const void *p, size_t len, uint64_t seed)
 {
 	const uint8_t *b = p;
 	uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
-	uint64_t w;
+	uint64_t l[4] = { h, h ^ 0x1, h ^ 0x2, h ^ 0x3 };
+	uint64_t w[4];
 
+	while (len >= 32) {
+		memcpy(w, b, 32);
+		l[0] = hash_round(l[0], w[0]);
+		l[1] = hash_round(l[1], w[1]);
+		l[2] = hash_round(l[2], w[2]);
+		l[3] = hash_round(l[3], w[3]);
+		b += 32;
+		len -= 32;
+	}
+	h = hash_round(hash_round(hash_round(l[0], l[1]), l[2]), l[3]);
 	while (len >= 8) {
-		memcpy(&w, b, 8);
-		h ^= rotl64(w * 0x87c37b91114253d5ULL, 31) * 0x4cf5ad432745937fULL;
-		h = rotl64(h, 27) * 5 + 0x52dce729;
+		memcpy(w, b, 8);
+		h = hash_round(h, w[0]);
 		b += 8;
 		len -= 8;
 	}
-	w = 0;
-	memcpy(&w, b, len);
-	h ^= rotl64(w * 0x87c37b91114253d5ULL, 31) * 0x4cf5ad432745937fULL;
+	w[0] = 0;
+	memcpy(w, b, len);
+	h ^= rotl64(w[0] * 0x87c37b91114253d5ULL, 31) * 0x4cf5ad432745937fULL;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
