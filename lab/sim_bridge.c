@@ -29,6 +29,7 @@
 #include <linux/virtio_net.h>
 #include <netinet/udp.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -705,7 +706,8 @@ cmd_bridge(int argc, char **argv)
 	uint64_t v, duration = 600ULL * 1000000000, end;
 	bool json = false;
 	char extra[1024];
-	uint64_t kerr0 = 0, kerr = 0;
+	uint64_t kerr0 = 0, kerr = 0, cpu_ms;
+	struct rusage ru;
 	int ch, rc = SIM_EXIT_ERROR, pfd = -1, sink;
 
 	memset(&b, 0, sizeof(b));
@@ -866,6 +868,9 @@ cmd_bridge(int argc, char **argv)
 	}
 	if (b.offload)
 		kerr = kernel_drops() - kerr0;
+	getrusage(RUSAGE_SELF, &ru);
+	cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 	if (json)
 		snprintf(extra, sizeof(extra), "\"from_client\":%" PRIu64
 		    ",\"from_server\":%" PRIu64 ",\"to_client\":%" PRIu64
@@ -875,11 +880,11 @@ cmd_bridge(int argc, char **argv)
 		    ",\"offload\":%s,\"super_packets\":%" PRIu64
 		    ",\"gso_sends\":%" PRIu64 ",\"gro_reads\":%" PRIu64
 		    ",\"tun_writes\":%" PRIu64 ",\"kernel_dropped\":%" PRIu64
-		    ",\"pass\":%s", b.read[0], b.read[1], b.delivered[0],
+		    ",\"cpu_ms\":%" PRIu64 ",\"pass\":%s", b.read[0], b.read[1], b.delivered[0],
 		    b.delivered[1], b.refused, b.unroutable, b.unparsed,
 		    b.send_err, b.werr[0] + b.werr[1],
 		    b.offload ? "true" : "false", b.supers, b.gso_sends,
-		    b.gro_reads, b.tun_writes, kerr,
+		    b.gro_reads, b.tun_writes, kerr, cpu_ms,
 		    chk_stats(c)->mismatched || kerr ? "false" : "true");
 	else
 		snprintf(extra, sizeof(extra), "bridge: from client %" PRIu64
@@ -889,11 +894,11 @@ cmd_bridge(int argc, char **argv)
 		    " write errors %" PRIu64 "\nbridge: offload %s super-packets %"
 		    PRIu64 " GSO sends %" PRIu64 " GRO reads %" PRIu64
 		    " TUN writes %" PRIu64 " dropped by the kernel %" PRIu64
-		    "\n%s", b.read[0], b.read[1],
+		    " CPU %" PRIu64 " ms\n%s", b.read[0], b.read[1],
 		    b.delivered[0], b.delivered[1], b.refused, b.unroutable,
 		    b.unparsed, b.send_err, b.werr[0] + b.werr[1],
 		    b.offload ? "on" : "off", b.supers, b.gso_sends, b.gro_reads,
-		    b.tun_writes, kerr,
+		    b.tun_writes, kerr, cpu_ms,
 		    chk_stats(c)->mismatched ? "FAIL: mismatched packets" :
 		    kerr ? "FAIL: datagrams with bad outer checksums" : "PASS");
 	chk_report(c, stdout, json, extra);

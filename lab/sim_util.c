@@ -75,21 +75,28 @@ uint32_t
 sim_csum_add(uint32_t sum, const void *p, size_t len)
 {
 	const uint8_t *b = p;
-	uint64_t s = 0;
-	uint32_t w;
+	uint64_t s = 0, w[4], c = 0;
+	uint32_t v;
 	uint16_t h;
 
-	while (len >= 16) {
-		uint32_t a[4];
-
-		memcpy(a, b, 16);
-		s += (uint64_t)a[0] + a[1] + a[2] + a[3];
-		b += 16;
-		len -= 16;
+	/* 64-bit words, the carries counted apart and added back */
+	while (len >= 32) {
+		memcpy(w, b, 32);
+		s += w[0];
+		c += s < w[0];
+		s += w[1];
+		c += s < w[1];
+		s += w[2];
+		c += s < w[2];
+		s += w[3];
+		c += s < w[3];
+		b += 32;
+		len -= 32;
 	}
+	s = (s & 0xffffffffu) + (s >> 32) + c;
 	while (len >= 4) {
-		memcpy(&w, b, 4);
-		s += w;
+		memcpy(&v, b, 4);
+		s += v;
 		b += 4;
 		len -= 4;
 	}
@@ -224,9 +231,10 @@ rotl64(uint64_t x, int r)
 }
 
 /*
- * Multiply-rotate hash over 8-byte words, four independent lanes at a time
- * so that the multiplies overlap (the checker hashes every packet twice);
- * good enough to tell packets apart.
+ * Multiply-rotate hash over 8-byte words, four independent lanes with one
+ * multiply per word so that they overlap (the checker hashes every packet
+ * twice, this is its main cost), then a full mix; good enough to tell
+ * packets apart, not meant to resist anyone.
  */
 static inline uint64_t
 hash_round(uint64_t h, uint64_t w)
@@ -235,24 +243,31 @@ hash_round(uint64_t h, uint64_t w)
 	return rotl64(h, 27) * 5 + 0x52dce729;
 }
 
+static inline uint64_t
+lane(uint64_t l, uint64_t w)
+{
+	return rotl64((l ^ w) * 0x9fb21c651e98df25ULL, 29);
+}
+
 uint64_t
 sim_hash64(const void *p, size_t len, uint64_t seed)
 {
 	const uint8_t *b = p;
 	uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
-	uint64_t l[4] = { h, h ^ 0x1, h ^ 0x2, h ^ 0x3 };
+	uint64_t l0 = h, l1 = h ^ 0x5bd1e995, l2 = h ^ 0x27d4eb2f165667c5ULL,
+	    l3 = h ^ 0x94d049bb133111ebULL;
 	uint64_t w[4];
 
 	while (len >= 32) {
 		memcpy(w, b, 32);
-		l[0] = hash_round(l[0], w[0]);
-		l[1] = hash_round(l[1], w[1]);
-		l[2] = hash_round(l[2], w[2]);
-		l[3] = hash_round(l[3], w[3]);
+		l0 = lane(l0, w[0]);
+		l1 = lane(l1, w[1]);
+		l2 = lane(l2, w[2]);
+		l3 = lane(l3, w[3]);
 		b += 32;
 		len -= 32;
 	}
-	h = hash_round(hash_round(hash_round(l[0], l[1]), l[2]), l[3]);
+	h = hash_round(hash_round(hash_round(hash_round(h, l0), l1), l2), l3);
 	while (len >= 8) {
 		memcpy(w, b, 8);
 		h = hash_round(h, w[0]);
