@@ -11,6 +11,10 @@
  * (source = GWLB's port of that flow, destination 6081), a fresh outer
  * header with TTL 64 and right checksums, and the inner packet as it came
  * (or, with --inner, as kernel forwarding or an answering host makes it).
+ * Without faults it takes the fast way instead (fast_*): the datagrams
+ * come in UDP_GRO bursts on the GENEVE port and go back as UDP GSO bursts
+ * from a socket bound to the flow's GWLB port, so that the reflector is
+ * not what limits a measurement of gwlbsim bridge.
  */
 #include "config.h"
 
@@ -614,9 +618,9 @@ usage(FILE *f)
 	    "  --duration S         run at most this long (60)\n"
 	    "  --count N            stop after N datagrams\n"
 	    "  --no-sink            do not bind the GENEVE port\n"
-	    "  --per-packet         read and write a frame at a time on a packet\n"
-	    "                       socket even without faults (the default then\n"
-	    "                       is UDP_GRO in, UDP GSO out)\n"
+	    "  --per-packet         a frame at a time on a packet socket, as with\n"
+	    "                       --fault, --udp-csum zero or --no-sink (else:\n"
+	    "                       UDP_GRO bursts in, UDP GSO bursts out)\n"
 	    "  --json               print the counters as one JSON object\n");
 }
 
