@@ -154,6 +154,13 @@ int	sim_raw_open(size_t sndbuf);		/* IPPROTO_RAW, header included */
 int	sim_packet_open(int ifindex, uint16_t port, bool raw, bool outgoing,
 	    size_t rcvbuf);
 /*
+ * Packet socket that sees what a UDP socket bound to local:port does not
+ * get: IPv4/UDP datagrams from or to port (not later fragments) except
+ * those to local:port.  For gwlbsim bridge, which reads its own datagrams
+ * from such a UDP socket but must judge misaddressed ones too.
+ */
+int	sim_packet_open_stray(uint16_t port, uint32_t local, size_t rcvbuf);
+/*
  * Bind UDP port so that datagrams sent to it do not draw ICMP port
  * unreachable, and attach a filter that drops them all (nobody reads it).
  * Returns the fd, -EADDRINUSE if someone else has it, or another -errno.

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "bytes.h"
 #include "name.h"
 #include "sim.h"
 
@@ -530,7 +531,7 @@ kernel_drops(void)
 
 /* The UDP_GRO socket on the GENEVE port, with what the checker needs. */
 static int
-gro_open(uint16_t port)
+gro_open(uint32_t local, uint16_t port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	int fd, err, one = 1, sz = 32 << 20;
@@ -542,8 +543,10 @@ gro_open(uint16_t port)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	if (setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)) < 0)
+	    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_RECVFRAGSIZE, &one, sizeof(one)) < 0)
 		goto fail;
+	sin.sin_addr.s_addr = local;
 	sin.sin_port = htons(port);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		goto fail;
@@ -554,7 +557,7 @@ fail:
 	return err;
 }
 
-#define B_CTL_LEN (CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(int)) + \
+#define B_CTL_LEN (3 * CMSG_SPACE(sizeof(int)) + \
 	CMSG_SPACE(sizeof(struct in_pktinfo)))
 
 /*
@@ -593,6 +596,7 @@ from_appliance_gro(struct bridge *b, int fd, struct chk *c)
 		size_t len = msg[i].msg_len, gs = len;
 		uint32_t dst = b->src;
 		uint8_t ttl = 64;
+		bool frag = false;
 
 		b->gro_reads++;
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
@@ -607,6 +611,9 @@ from_appliance_gro(struct bridge *b, int fd, struct chk *c)
 			    cm->cmsg_type == IP_TTL) {
 				memcpy(&iv, CMSG_DATA(cm), sizeof(iv));
 				ttl = (uint8_t)iv;
+			} else if (cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_RECVFRAGSIZE) {
+				frag = true;	/* reassembled by the kernel */
 			} else if (cm->cmsg_level == IPPROTO_IP &&
 			    cm->cmsg_type == IP_PKTINFO) {
 				struct in_pktinfo pk;
@@ -624,6 +631,12 @@ from_appliance_gro(struct bridge *b, int fd, struct chk *c)
 			sim_outer_finish(o, SIM_OUTER_LEN + dl,
 			    from[i].sin_addr.s_addr, dst, ntohs(from[i].sin_port),
 			    b->port, ttl, 0, false);
+			if (frag) {
+				/* GWLB takes no fragments: the checker must say so */
+				o[6] |= 0x20;
+				o[10] = o[11] = 0;
+				wr16(o + 10, sim_ip4_csum(o));
+			}
 			mask = chk_returned(c, o, SIM_OUTER_LEN + dl, true, now);
 			memcpy(o, save, SIM_OUTER_LEN);
 			if (mask && !b->deliver_bad) {
@@ -711,7 +724,7 @@ cmd_bridge(int argc, char **argv)
 	char extra[1024];
 	uint64_t kerr0 = 0, kerr = 0, cpu_ms;
 	struct rusage ru;
-	int ch, rc = SIM_EXIT_ERROR, pfd = -1, sink;
+	int ch, rc = SIM_EXIT_ERROR, pfd = -1, stray = -1, sink;
 
 	memset(&b, 0, sizeof(b));
 	memset(&rx, 0, sizeof(rx));
@@ -801,11 +814,21 @@ cmd_bridge(int argc, char **argv)
 			goto out;
 	b.raw = sim_raw_open(4 << 20);
 	if (b.offload) {
-		/* the GRO socket is the sink too */
-		pfd = gro_open(b.port);
+		/*
+		 * The GRO socket is the sink too; what it will not get (sent
+		 * to another address or port) the stray socket shows the
+		 * checker.
+		 */
+		pfd = gro_open(b.src, b.port);
 		if (pfd < 0) {
 			errno = -pfd;
 			sim_warn("UDP port %u", b.port);
+			goto out;
+		}
+		stray = sim_packet_open_stray(b.port, b.src, 4 << 20);
+		if (stray < 0) {
+			errno = -stray;
+			sim_warn("packet socket");
 			goto out;
 		}
 		kerr0 = kernel_drops();
@@ -828,7 +851,7 @@ cmd_bridge(int argc, char **argv)
 		b.sbuf = malloc(B_SBUF);
 	}
 	if (buf == NULL || (b.offload && (b.rbuf == NULL || b.sbuf == NULL)) ||
-	    (!b.offload && sim_rx_init(&rx, pfd, 64) < 0) ||
+	    sim_rx_init(&rx, b.offload ? stray : pfd, 64) < 0 ||
 	    sim_map_init(&b.map, 256) < 0 || chk_new(&co, &c) < 0) {
 		sim_warn("memory");
 		goto out;
@@ -837,17 +860,18 @@ cmd_bridge(int argc, char **argv)
 	fprintf(stderr, "gwlbsim bridge: ready\n");
 	end = sim_now_ns() + duration;
 	while (!sim_stop) {
-		struct pollfd pf[3] = {
+		struct pollfd pf[4] = {
 			{ .fd = b.tfd[0], .events = POLLIN },
 			{ .fd = b.tfd[1], .events = POLLIN },
 			{ .fd = pfd, .events = POLLIN },
+			{ .fd = stray, .events = POLLIN },
 		};
 		uint64_t now = sim_now_ns();
 		int n, err = 0;
 
 		if (now >= end)
 			break;
-		n = poll(pf, 3, (int)((end - now) / 1000000u) + 1);
+		n = poll(pf, stray >= 0 ? 4 : 3, (int)((end - now) / 1000000u) + 1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -859,6 +883,11 @@ cmd_bridge(int argc, char **argv)
 			    from_appliance(&b, &rx, c);
 		if (err > 0)
 			err = 0;
+		if (err == 0 && (pf[3].revents & POLLIN)) {
+			err = from_appliance(&b, &rx, c);
+			flush(&b, SIDE_CLIENT);
+			flush(&b, SIDE_SERVER);
+		}
 		for (int s = 0; s < 2 && err == 0; s++)
 			if (pf[s].revents & POLLIN)
 				err = b.offload ? from_tun_gso(&b, (enum side)s, c) :
@@ -919,6 +948,8 @@ out:
 	sim_rx_free(&rx);
 	if (pfd >= 0)
 		close(pfd);
+	if (stray >= 0)
+		close(stray);
 	if (b.raw >= 0)
 		close(b.raw);
 	for (int s = 0; s < 2; s++)
