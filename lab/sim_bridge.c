@@ -11,6 +11,21 @@
  * orientation its flow started with goes to the other side, a reversed one
  * (a reply, or the appliance answering itself) to the side that started
  * it.  So ping, curl and iperf3 run end to end through the appliance.
+ *
+ * It is meant to be faster than what it measures.  The TUN links are
+ * opened with a vnet header and TSO/USO offloads, so the kernels hand over
+ * 64 KiB super-packets; GWLB carries every segment as its own datagram, so
+ * they are cut into MSS-sized packets (sim_offload.c), each gets the
+ * flow's GENEVE header, and they leave as one UDP GSO send from a UDP
+ * socket bound to the flow's own source port.  What comes back arrives on
+ * a UDP_GRO socket on the GENEVE port, is split into datagrams, each one
+ * judged by the checker, and consecutive TCP segments of a flow go to the
+ * TUN link as one super-packet again.  The kernel checks the outer IPv4
+ * and UDP checksums on that path (what it drops for them is counted from
+ * its own counters and fails the run), and a packet socket with a filter
+ * shows the checker every datagram that socket will not get (sent to
+ * another address or port).  --no-offload keeps the packet-at-a-time path,
+ * a packet socket that sees every datagram's outer header as it came.
  */
 #include "config.h"
 
@@ -23,10 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/if_tun.h>
-#include <netinet/in.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <linux/virtio_net.h>
+#include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
