@@ -60,6 +60,8 @@ void	sim_sleep_until(uint64_t t_ns);
 
 uint32_t sim_csum_add(uint32_t sum, const void *p, size_t len);
 uint16_t sim_csum_fold(uint32_t sum);
+/* Copy len bytes and return their sum, as sim_csum_add(0, src, len). */
+uint32_t sim_csum_copy(void *dst, const void *src, size_t len);
 /* Pseudo-header sum for TCP/UDP/ICMPv6 over IPv4 (family 4) or IPv6. */
 uint32_t sim_csum_pseudo(int family, const uint8_t *src, const uint8_t *dst,
 	    uint8_t proto, uint32_t len);

@@ -93,9 +93,12 @@ headers(const uint8_t *p, size_t len, const struct virtio_net_hdr *vh,
 	return 0;
 }
 
-/* IP lengths and the full transport checksum of one finished packet. */
+/*
+ * IP lengths and the full transport checksum of one finished packet;
+ * paysum is the sum of the payload after the headers (an even offset).
+ */
 static void
-finish(uint8_t *p, size_t len, const struct l3l4 *h)
+finish(uint8_t *p, size_t len, const struct l3l4 *h, uint32_t paysum)
 {
 	uint8_t *l4 = p + h->l3len;
 	size_t l4tot = len - h->l3len;
@@ -115,7 +118,10 @@ finish(uint8_t *p, size_t len, const struct l3l4 *h)
 	if (h->proto == IPPROTO_UDP)
 		wr16(l4 + 4, (uint16_t)l4tot);
 	l4[off] = l4[off + 1] = 0;
-	c = sim_csum_fold(sim_csum_add(s, l4, l4tot));
+	s += paysum;
+	if (s < paysum)
+		s++;
+	c = sim_csum_fold(sim_csum_add(s, l4, h->l4len));
 	if (h->proto == IPPROTO_UDP && c == 0)
 		c = 0xffff;
 	wr16(l4 + off, c);
@@ -172,11 +178,12 @@ sim_gso_segment(const struct virtio_net_hdr *vh, const uint8_t *pkt,
 		size_t chunk = pay - off < mss ? pay - off : mss;
 		bool last = off + chunk >= pay;
 		uint8_t *s = out + pos + room;
+		uint32_t paysum;
 
 		if (n == maxseg || pos + room + hlen + chunk > cap)
 			return -ENOSPC;
 		memcpy(s, pkt, hlen);
-		memcpy(s + hlen, pkt + hlen + off, chunk);
+		paysum = sim_csum_copy(s + hlen, pkt + hlen + off, chunk);
 		if (h.family == 4)
 			wr16(s + 4, (uint16_t)(rd16(pkt + 4) + n));
 		if (h.proto == IPPROTO_TCP) {
@@ -188,7 +195,7 @@ sim_gso_segment(const struct virtio_net_hdr *vh, const uint8_t *pkt,
 			if (n > 0)
 				th[13] &= (uint8_t)~TCP_CWR;
 		}
-		finish(s, hlen + chunk, &h);
+		finish(s, hlen + chunk, &h, paysum);
 		seg[n].data = s;
 		seg[n].len = hlen + chunk;
 		n++;

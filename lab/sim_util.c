@@ -121,6 +121,37 @@ sim_csum_add(uint32_t sum, const void *p, size_t len)
 	return (uint32_t)s;
 }
 
+/*
+ * memcpy and sim_csum_add(0, src, len) in one pass over the bytes (the
+ * segments of a super-packet are copied and summed anyway).
+ */
+uint32_t
+sim_csum_copy(void *dst, const void *src, size_t len)
+{
+	uint8_t *d = dst;
+	const uint8_t *b = src;
+	size_t n = len & ~(size_t)31;
+	uint64_t s = 0, c = 0, w[4];
+
+	for (size_t i = 0; i < n; i += 32) {
+		memcpy(w, b + i, 32);
+		memcpy(d + i, w, 32);
+		s += w[0];
+		c += s < w[0];
+		s += w[1];
+		c += s < w[1];
+		s += w[2];
+		c += s < w[2];
+		s += w[3];
+		c += s < w[3];
+	}
+	s = (s & 0xffffffffu) + (s >> 32) + c;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	memcpy(d + n, b + n, len - n);
+	return sim_csum_add(ntohs((uint16_t)s), b + n, len - n);
+}
+
 /* One's complement of the folded sum; the value to store in a header. */
 uint16_t
 sim_csum_fold(uint32_t sum)

@@ -209,6 +209,18 @@ test_csum_matches_rfc1071(void **state)
 			assert_int_equal(sim_csum_fold(sim_csum_add(seed,
 			    buf + off, len)), want);
 		}
+	/* copied and summed in one pass: the same sum, the same bytes */
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len + off <= sizeof(buf); len++) {
+			uint8_t dst[sizeof(buf)];
+
+			memset(dst, 0xa5, sizeof(dst));
+			assert_int_equal(sim_csum_fold(sim_csum_copy(dst,
+			    buf + off, len)), (uint16_t)~ref_sum(0, buf + off, len));
+			assert_memory_equal(dst, buf + off, len);
+			if (len < sizeof(dst))
+				assert_int_equal(dst[len], 0xa5);
+		}
 	/* all ones: the sum that folds to 0xffff */
 	memset(buf, 0xff, sizeof(buf));
 	assert_int_equal(sim_csum_fold(sim_csum_add(0, buf, 200)), 0);
