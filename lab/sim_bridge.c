@@ -738,6 +738,7 @@ cmd_bridge(int argc, char **argv)
 	bool json = false;
 	char extra[1024];
 	uint64_t kerr0 = 0, kerr = 0, cpu_ms;
+	bool gro = false;
 	struct rusage ru;
 	int ch, rc = SIM_EXIT_ERROR, pfd = -1, stray = -1, sink;
 
@@ -835,18 +836,24 @@ cmd_bridge(int argc, char **argv)
 		 * checker.
 		 */
 		pfd = gro_open(b.src, b.port);
-		if (pfd < 0) {
+		gro = pfd >= 0;
+		if (pfd == -EADDRINUSE) {
+			sim_warnx("UDP port %u is taken: returns read a "
+			    "datagram at a time", b.port);
+			pfd = sim_packet_open(0, b.port, false, false, 32 << 20);
+		} else if (pfd < 0) {
 			errno = -pfd;
 			sim_warn("UDP port %u", b.port);
 			goto out;
+		} else {
+			stray = sim_packet_open_stray(b.port, b.src, 4 << 20);
+			if (stray < 0) {
+				errno = -stray;
+				sim_warn("packet socket");
+				goto out;
+			}
+			kerr0 = kernel_drops();
 		}
-		stray = sim_packet_open_stray(b.port, b.src, 4 << 20);
-		if (stray < 0) {
-			errno = -stray;
-			sim_warn("packet socket");
-			goto out;
-		}
-		kerr0 = kernel_drops();
 	} else {
 		sink = sim_sink_open(b.port);
 		if (sink < 0 && sink != -EADDRINUSE) {
@@ -866,7 +873,7 @@ cmd_bridge(int argc, char **argv)
 		b.sbuf = malloc(B_SBUF);
 	}
 	if (buf == NULL || (b.offload && (b.rbuf == NULL || b.sbuf == NULL)) ||
-	    sim_rx_init(&rx, b.offload ? stray : pfd, 64) < 0 ||
+	    sim_rx_init(&rx, gro ? stray : pfd, 64) < 0 ||
 	    sim_map_init(&b.map, 256) < 0 || chk_new(&co, &c) < 0) {
 		sim_warn("memory");
 		goto out;
@@ -894,8 +901,12 @@ cmd_bridge(int argc, char **argv)
 			goto out;
 		}
 		if (pf[2].revents & POLLIN)
-			err = b.offload ? from_appliance_gro(&b, pfd, c) :
+			err = gro ? from_appliance_gro(&b, pfd, c) :
 			    from_appliance(&b, &rx, c);
+		if (err == 0 && !gro && b.offload) {
+			flush(&b, SIDE_CLIENT);
+			flush(&b, SIDE_SERVER);
+		}
 		if (err > 0)
 			err = 0;
 		if (err == 0 && (pf[3].revents & POLLIN)) {
@@ -913,7 +924,7 @@ cmd_bridge(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (b.offload)
+	if (gro)
 		kerr = kernel_drops() - kerr0;
 	getrusage(RUSAGE_SELF, &ru);
 	cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
