@@ -60,6 +60,8 @@ void	sim_sleep_until(uint64_t t_ns);
 
 uint32_t sim_csum_add(uint32_t sum, const void *p, size_t len);
 uint16_t sim_csum_fold(uint32_t sum);
+/* Copy len bytes and return their sum, as sim_csum_add(0, src, len). */
+uint32_t sim_csum_copy(void *dst, const void *src, size_t len);
 /* Pseudo-header sum for TCP/UDP/ICMPv6 over IPv4 (family 4) or IPv6. */
 uint32_t sim_csum_pseudo(int family, const uint8_t *src, const uint8_t *dst,
 	    uint8_t proto, uint32_t len);
@@ -153,6 +155,13 @@ int	sim_raw_open(size_t sndbuf);		/* IPPROTO_RAW, header included */
  */
 int	sim_packet_open(int ifindex, uint16_t port, bool raw, bool outgoing,
 	    size_t rcvbuf);
+/*
+ * Packet socket that sees what a UDP socket bound to local:port does not
+ * get: IPv4/UDP datagrams from or to port (not later fragments) except
+ * those to local:port.  For gwlbsim bridge, which reads its own datagrams
+ * from such a UDP socket but must judge misaddressed ones too.
+ */
+int	sim_packet_open_stray(uint16_t port, uint32_t local, size_t rcvbuf);
 /*
  * Bind UDP port so that datagrams sent to it do not draw ICMP port
  * unreachable, and attach a filter that drops them all (nobody reads it).
@@ -268,5 +277,62 @@ uint64_t chk_lost(const struct chk *c);
 /* Every sent packet returned (forwarded mode); else received >= sent. */
 bool	chk_complete(const struct chk *c);
 void	chk_report(const struct chk *c, FILE *f, bool json, const char *extra);
+
+/* sim_offload.c --------------------------------------------------------- */
+
+struct virtio_net_hdr;
+#define SIM_VNET_LEN	10	/* struct virtio_net_hdr, TUN's default size */
+#define SIM_COAL_MAX	64	/* segments glued into one TUN write */
+
+/* One packet cut out of a super-packet. */
+struct sim_seg {
+	uint8_t		*data;
+	size_t		 len;
+};
+
+/*
+ * Cut pkt (len bytes, read from a TUN link with vnet header vh) into the
+ * packets a NIC would send: TCP (TSO) into MSS-sized segments, UDP (USO)
+ * into datagrams, each with its IPv4 length, id and header checksum or
+ * IPv6 payload length, its sequence number, PSH/FIN on the last only and a
+ * finished checksum; a packet with a partial checksum and no GSO gets its
+ * checksum finished.  The packets go one after the other into out (cap
+ * bytes), each with room free bytes in front of it, and seg[] (maxseg)
+ * says where.  Returns how many, -EPROTO (not something to cut) or
+ * -ENOSPC.
+ */
+int	sim_gso_segment(const struct virtio_net_hdr *vh, const uint8_t *pkt,
+	    size_t len, uint8_t *out, size_t cap, size_t room,
+	    struct sim_seg *seg, unsigned maxseg);
+
+/*
+ * Consecutive TCP segments of one connection glued into one super-packet
+ * for one TUN write, as GRO would: the first segment's headers (changed in
+ * place by sim_coal_finish), then the payloads of the others, by iovec (the
+ * segments must stay where they are until written).
+ */
+struct sim_coal {
+	struct iovec	 iov[SIM_COAL_MAX];
+	unsigned	 n;		/* segments held */
+	bool		 closed;	/* PSH or a short segment: no more */
+	uint8_t		*first;
+	size_t		 hlen, l3len, mss, total;
+	int		 family;
+	uint32_t	 next_seq;
+};
+void	sim_coal_reset(struct sim_coal *c);
+/*
+ * Take pkt into the burst held: true if it was taken, false if it cannot
+ * join (not a TCP data segment with only ACK/PSH, another flow, a gap, a
+ * full or closed burst): write what is held, reset, and try again; false
+ * on an empty burst means pkt goes alone.
+ */
+bool	sim_coal_add(struct sim_coal *c, uint8_t *pkt, size_t len);
+/*
+ * Fill vh for what is held (a TCPV4/TCPV6 GSO header with a partial
+ * checksum for two or more segments, an empty one for one) and return the
+ * number of iovecs in c->iov to write after it.
+ */
+unsigned sim_coal_finish(struct sim_coal *c, struct virtio_net_hdr *vh);
 
 #endif

@@ -219,6 +219,62 @@ fail:
 	return err;
 }
 
+/*
+ * What a UDP socket bound to local:port will not get: IPv4/UDP datagrams
+ * (not later fragments) from or to port, less those to local:port.  Jump
+ * offsets count from the next instruction.
+ */
+int
+sim_packet_open_stray(uint16_t port, uint32_t local, size_t rcvbuf)
+{
+	struct sock_filter code[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 15),
+		/* 2 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+		/* 3 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 0, 12),
+		/* 5 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 10),
+		/* 7 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+		/* 8 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 8, 0),
+		/* 9 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		/* 10 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 2),
+		/* 12 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
+		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohl(local), 3, 2),
+		/* 14 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),
+		/* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+		/* 16 */ BPF_STMT(BPF_RET | BPF_K, 0x40000),
+		/* 17 */ BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(code) / sizeof(code[0]),
+		.filter = code,
+	};
+	struct sockaddr_ll sll;
+	int fd, one = 1, sz = (int)rcvbuf, err;
+
+	fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
+		goto fail;
+	if (sz && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_IP);
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
 int
 sim_sink_open(uint16_t port)
 {
