@@ -17,34 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/refcsum.h"
 #include "gso.h"
 #include "replay_main.h"
 
 #define OUT_CAP	(65536 + 64)
-
-static uint32_t
-sum16(uint32_t s, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t
-fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)(~s & 0xffff);
-}
-
-static unsigned
-rd16(const uint8_t *p)
-{
-	return (unsigned)(p[0] << 8 | p[1]);
-}
 
 /* A packet gso_next() finished: its lengths and checksums hold. */
 static void
@@ -63,7 +40,7 @@ check_done(const struct gso_iter *it, const uint8_t *p, size_t n)
 		s = sum16(sum16(0, p + 12, 8), t, 4);
 	} else {
 		FUZZ_CHECK(p[0] >> 4 == 6 && l4 == 40);
-		FUZZ_CHECK(rd16(p + 4) + 40 == n);
+		FUZZ_CHECK((size_t)rd16(p + 4) + 40 == n);
 		s = sum16(sum16(0, p + 8, 32), t, 4);
 	}
 	FUZZ_CHECK(fold(sum16(s, p + l4, n - l4)) == 0);

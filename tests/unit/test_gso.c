@@ -25,6 +25,7 @@
 #include <linux/virtio_net.h>
 
 #include "gso.h"
+#include "refcsum.h"
 
 #define FIN	0x01
 #define PSH	0x08
@@ -32,44 +33,7 @@
 #define CWR	0x80
 #define BIG	(65536 + 64)
 
-/* --- the test's own checksum (big-endian words) ------------------------------ */
-
-static uint32_t
-sum16(uint32_t s, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t
-fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)(~s & 0xffff);
-}
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-wr16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+/* --- the test's own checksum and accessors: refcsum.h --------------------- */
 
 static void
 wr32(uint8_t *p, uint32_t v)

@@ -46,6 +46,7 @@
 #include "reply.h"
 #include "state.h"
 #include "worker.h"
+#include "refcsum.h"
 
 /* What the daemon's conf.c sets by default; the test links no conf.c. */
 struct config conf = {
@@ -149,41 +150,6 @@ __wrap_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 		vec[i].msg_len = (unsigned)len;
 	}
 	return (int)vlen;
-}
-
-/* --- the test's own checksum (RFC 1071, big-endian words) ----------------- */
-
-static uint32_t
-sum16(uint32_t s, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t
-fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)(~s & 0xffff);
-}
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
 }
 
 /* --- packets ---------------------------------------------------------------- */
