@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "flow.h"
@@ -53,7 +54,7 @@ struct reply_state {
 	size_t		slot_size;
 	uint8_t		*bufs;
 	uint16_t	ip_id;
-	uint8_t		*super;		/* vnet queues are read here, then cut */
+	uint8_t		*super;		/* what is cut or finished, whole */
 	struct {
 		struct flow_hdr h;
 		uint8_t geneve[GENEVE_MAX_HDR_LEN];
@@ -175,7 +176,8 @@ reply_worker_init(struct worker *w)
 	}
 	st->slot_size = HEADROOM + conf.mtu + 64;
 	st->bufs = aligned_alloc(64, st->slot_size * REPLY_BATCH + 64 - (st->slot_size * REPLY_BATCH) % 64);
-	st->super = malloc(SUPER_LEN);
+	/* The slot's part of a super-packet is copied in front of the rest. */
+	st->super = malloc(st->slot_size - HEADROOM + SUPER_LEN);
 	if (!st->bufs || !st->super) {
 		close(st->raw);
 		free(st->bufs);
@@ -219,6 +221,16 @@ link_local(const struct pkt_key *k)
 		    (k->dst[0] == 0xff && (k->dst[1] & 0x0f) <= 2);
 	return (k->dst[0] == 224 && k->dst[1] == 0 && k->dst[2] == 0) ||
 	    memcmp(k->dst, "\xff\xff\xff\xff", 4) == 0;
+}
+
+/* A virtio_net_hdr that asks nothing of us: no GSO, no checksum to finish. */
+static bool
+vnet_plain(const uint8_t *h)
+{
+	struct gso_vnet v;
+
+	gso_vnet_read(h, &v);
+	return v.gso_type == 0 && v.flags == 0;
 }
 
 static void
@@ -472,10 +484,17 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 
 	for (int budget = 0; budget < REPLY_BATCH; budget++) {
 		uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
-		/* A vnet queue is read whole into st->super, then cut. */
-		size_t vl = e->vnet ? TUN_VNET_HDR_LEN : 0;
-		ssize_t r = e->vnet ? read(q->fd, st->super, SUPER_LEN) :
-		    read(q->fd, inner, st->slot_size - HEADROOM);
+		size_t vl = e->vnet ? TUN_VNET_HDR_LEN : 0, cap = st->slot_size - HEADROOM;
+		/*
+		 * Into the send slot, a vnet queue's header in the headroom right
+		 * before it; what does not fit there (a GSO super-packet) goes on
+		 * in st->super, after room for the part read into the slot.
+		 */
+		struct iovec iov[2] = {
+			{ .iov_base = inner - vl, .iov_len = cap + vl },
+			{ .iov_base = st->super + cap + vl, .iov_len = SUPER_LEN - vl },
+		};
+		ssize_t r = readv(q->fd, iov, e->vnet ? 2 : 1);
 
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -498,10 +517,15 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 		STAT_ADD(w->stats.packets, 1);
 		STAT_ADD(w->stats.bytes, (uint64_t)r);
 		atomic_store_explicit(&e->stats[w->idx].last_ns, now, memory_order_relaxed);
-		if (vl) {
+		if (vl && (r > (ssize_t)cap || !vnet_plain(inner - vl))) {
+			/* To be cut or finished: whole, in one buffer. */
+			memcpy(st->super, inner - vl, cap + vl < (size_t)r + vl ? cap + vl :
+			    (size_t)r + vl);
 			reply_vnet(w, st, e, q->out, (size_t)r, now);
 			continue;
 		}
+		/* A plain packet (no vnet header, or one that asks nothing of
+		 * us) is encapsulated where it was read, as without offloads. */
 		reply_prepare(w, st, e, q->out, (size_t)r, now);
 		if (st->n == REPLY_BATCH)
 			reply_flush(w);
