@@ -203,6 +203,8 @@ setup(void **state)
 	conf.max_enis = 8;
 	conf.no_return = false;
 	conf.max_flows_per_eni = 64;
+	conf.backlog_bytes = 32u << 20;
+	conf.max_hooks = 8;
 	conf.hook_timeout_s = 30;
 	conf.create_hook = "/hook";
 	conf.destroy_hook = "/hook";
