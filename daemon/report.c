@@ -329,6 +329,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 		rec_u64(s, "hook_runs", e->hook_runs);
 		rec_u64(s, "hook_failures", e->hook_failures);
 		rec_u64(s, "backlog", e->bl_len);
+		rec_u64(s, "backlog_bytes", e->bl_bytes);
 		rec_u64(s, "rp_filter_reverts", e->rp_reverts);
 		rec_u64(s, "flow_inserts", v.flow_inserts);
 		rec_u64m(s, "flow_evictions", v.flow_evictions,

@@ -258,7 +258,7 @@ test_control_record_shapes(void **state)
 	    "eni: eni/str if_in/str if_out/str state/str packets_in/u bytes_in/u "
 	    "packets_out/u bytes_out/u drops/u flows/u table/u idle_s/u attachment/str "
 	    "created/str ifindex_in/u ifindex_out/u queues/u hook_state/str hook_runs/u "
-	    "hook_failures/u backlog/u rp_filter_reverts/u flow_inserts/u flow_evictions/u "
+	    "hook_failures/u backlog/u backlog_bytes/u rp_filter_reverts/u flow_inserts/u flow_evictions/u "
 	    "flow_expired/u flow_refused/u offloads/str\n");
 }
 
