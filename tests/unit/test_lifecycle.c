@@ -230,6 +230,9 @@ teardown(void **state)
 	(void)state;
 	assert_true(lifecycle_idle());
 	eni_table_fini();
+	/* Every ENI freed, every backlog byte given back: exact accounting. */
+	assert_int_equal(eni_held(), 0);
+	assert_int_equal(eni_backlog_bytes(), 0);
 	close(D.wake_fd);
 	for (int i = 1; i <= lk.next_ifindex; i++)
 		close(lk.rd[i]);
