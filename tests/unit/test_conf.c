@@ -244,7 +244,7 @@ test_cli_values(void **state)
 	(void)state;
 	snprintf(cpu, sizeof(cpu), "%d", first_cpu());
 	assert_int_equal(ARGS(err, "-c", "/c", "-r", "/r", "-t", "60", "-i", "100", "-p", "8080",
-	    "-js", "--mtu", "9000", "--rcvbuf", "4M", "--allowed-origin", "198.18.0.0/15",
+	    "-js", "--mtu", "8000", "--rcvbuf", "4M", "--allowed-origin", "198.18.0.0/15",
 	    "--allowed-origin", "192.0.2.7/24", "--udpaffinity", cpu, "--udpthreads", "1",
 	    "--no-return", "--table-range", "20000-20009", "--forwarding", "--bind",
 	    "198.18.0.1", "--control-group", "root"), 0);
@@ -255,7 +255,7 @@ test_cli_values(void **state)
 	assert_int_equal(conf.health_port, 8080);
 	assert_true(conf.health_json);
 	assert_true(conf.health_status_only);
-	assert_int_equal(conf.mtu, 9000);
+	assert_int_equal(conf.mtu, 8000);
 	assert_int_equal(conf.rcvbuf, 4u << 20);
 	assert_int_equal(conf.n_origins, 2);
 	assert_string_equal(shown("allowed-origin"), "198.18.0.0/15,192.0.2.0/24");
@@ -288,9 +288,11 @@ test_ranges_refused(void **state)
 		const char *opt, *val, *msg;	/* msg: NULL = accepted */
 	} vec[] = {
 		{ "--mtu", "1280", NULL },
-		{ "--mtu", "65535", NULL },
-		{ "--mtu", "1279", "--mtu: 1279 is out of range (1280-65535)" },
-		{ "--mtu", "70000", "--mtu: 70000 is out of range (1280-65535)" },
+		{ "--mtu", "8500", NULL },
+		{ "--mtu", "1279", "--mtu: 1279 is out of range (1280-8500)" },
+		/* GWLB drops what is larger, silently: refused, not dropped later. */
+		{ "--mtu", "8501", "--mtu: 8501 is out of range (1280-8500)" },
+		{ "--mtu", "9000", "--mtu: 9000 is out of range (1280-8500)" },
 		{ "--mtu", "9k", "--mtu: '9k' is not a number" },
 		{ "-t", "x", "-t: 'x' is not a number" },
 		{ "--timeout", "-1", "--timeout: '-1' is not a number" },
@@ -366,7 +368,7 @@ test_parse_exits(void **state)
 		const char *arg, *val, *line;
 		int status;
 	} vec[] = {
-		{ "--mtu", "70000", "gwlbtund: --mtu: 70000 is out of range (1280-65535) "
+		{ "--mtu", "9000", "gwlbtund: --mtu: 9000 is out of range (1280-8500) "
 		  "(see gwlbtund --help)\n", 2 },
 		{ "-p", "x", "gwlbtund: -p: 'x' is not a number (see gwlbtund --help)\n", 2 },
 		{ "--help", NULL, "", 0 },
@@ -421,13 +423,13 @@ test_file_keywords(void **state)
 	    "route-hook /usr/local/bin/rh\n"
 	    "table-range 20000-20999\n"
 	    "forwarding on\n"
-	    "\tmtu 9000\n"
+	    "\tmtu 8000\n"
 	    "rcvbuf 4M\n"
 	    "allowed-origin 198.18.0.0/15\n"
 	    "allowed-origin 192.0.2.0/24\n"
 	    "udpaffinity %s\n"
 	    "json on\n"
-	    "mtu 9001\n", cpu);
+	    "mtu 8001\n", cpu);
 	write_file(text);
 	assert_int_equal(ARGS(err, "--config", cfg_path), 0);
 	assert_int_equal(conf.n_cfg_routes, 2);
@@ -435,7 +437,7 @@ test_file_keywords(void **state)
 	assert_int_equal(conf.table_lo, 20000);
 	assert_int_equal(conf.table_hi, 20999);
 	assert_true(conf.forwarding);
-	assert_int_equal(conf.mtu, 9001);	/* the last line counts */
+	assert_int_equal(conf.mtu, 8001);	/* the last line counts */
 	assert_int_equal(conf.rcvbuf, 4u << 20);
 	assert_string_equal(shown("allowed-origin"), "198.18.0.0/15,192.0.2.0/24");
 	assert_true(conf.rx_pinned);
@@ -480,7 +482,7 @@ test_every_file_keyword(void **state)
 		{ "busy-poll", "0", "0" },
 		{ "allowed-origin", "198.18.0.0/15", "198.18.0.0/15" },
 		{ "max-enis", "10", "10" },
-		{ "mtu", "9000", "9000" },
+		{ "mtu", "8000", "8000" },
 		{ "txqueuelen", "500", "500" },
 		{ "hook-timeout", "5", "5" },
 		{ "udp-idle", "60", "60" },
@@ -530,7 +532,7 @@ test_cli_overrides_file(void **state)
 	char err[256];
 
 	(void)state;
-	write_file("mtu 9000\n"
+	write_file("mtu 8000\n"
 	    "table-range 20000-20999\n"
 	    "route-hook /file/hook\n"
 	    "forwarding off\n"
@@ -554,7 +556,7 @@ test_reload(void **state)
 	char err[256], *out;
 
 	(void)state;
-	write_file("mtu 9000\n"
+	write_file("mtu 8000\n"
 	    "cmdnew /a\n"
 	    "cmddel /keep\n"
 	    "table-range 20000-20999\n"
@@ -574,7 +576,7 @@ test_reload(void **state)
 	capture_begin();
 	assert_int_equal(conf_load_file(cfg_path, false), 0);
 	out = capture_end();
-	assert_int_equal(conf.mtu, 9000);
+	assert_int_equal(conf.mtu, 8000);
 	assert_int_equal(conf.table_lo, 20000);
 	assert_non_null(strstr(out, ": mtu changes need a restart"));
 	assert_non_null(strstr(out, ": table-range changes need a restart"));
@@ -594,7 +596,7 @@ test_reload(void **state)
 	capture_begin();
 	assert_int_equal(conf_load_file(cfg_path, false), -1);
 	out = capture_end();
-	assert_non_null(strstr(out, ":3: mtu: 100 is out of range (1280-65535)"));
+	assert_non_null(strstr(out, ":3: mtu: 100 is out of range (1280-8500)"));
 	assert_non_null(strstr(out, ":4: "));
 	assert_non_null(strstr(out, "192.0.2.1/24"));
 	assert_string_equal(conf.create_hook, "/b");
@@ -647,7 +649,7 @@ test_unknown_keyword(void **state)
 	char err[256], *out, want[128];
 
 	(void)state;
-	write_file("mtu 9000\n"
+	write_file("mtu 8000\n"
 	    "\n"
 	    "  bogus 1   # comment\n"
 	    "mtu\n"
