@@ -214,6 +214,18 @@ typedef const char *cstr;	/* so that CFIELD(c, off, cstr) is const cstr * */
 #define FIELD(c, off, T)	((T *)(void *)((char *)(c) + (off)))
 #define CFIELD(c, off, T)	((const T *)(const void *)((const char *)(c) + (off)))
 
+/* A --logging spec opt_set checked, applied to the levels in force. */
+static void
+apply_logging(const char *spec)
+{
+	enum log_level lv[LOG_SECTION__MAX];
+	char err[200];
+
+	log_levels_read(lv);
+	if (log_config_parse(spec, lv, err, sizeof(err)) == 0)
+		log_levels_write(lv);
+}
+
 /* The types after OPT_FLAG take a value (enum opt_type's order). */
 static bool
 takes_arg(const struct conf_opt *o)
@@ -409,7 +421,7 @@ opt_set(const struct conf_opt *o, const char *name, const char *val, struct conf
 		enum log_level tmp[LOG_SECTION__MAX];
 		char e[200];
 
-		memcpy(tmp, log_levels, sizeof(tmp));
+		log_levels_read(tmp);
 		if (log_config_parse(val, tmp, e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "%s: %s", name, e);
 			return -EINVAL;
@@ -651,7 +663,8 @@ opt_format(const struct conf_opt *o, const struct config *c, char *buf, size_t s
 		/* The levels in force: gwlbctl log changes them too. */
 		for (int i = 0; i < LOG_SECTION__MAX && off < size; i++)
 			off += (size_t)snprintf(buf + off, size - off, "%s%s=%s", i ? "," : "",
-			    log_section_str((enum log_section)i), log_level_str(log_levels[i]));
+			    log_section_str((enum log_section)i),
+			    log_level_str(log_level_get((enum log_section)i)));
 		break;
 	}
 }
@@ -870,7 +883,7 @@ conf_load_file(const char *path, bool at_start)
 
 			/* Checked by opt_set; a removed line leaves the levels as they are. */
 			if (spec)
-				log_config_parse(spec, log_levels, err, sizeof(err));
+				apply_logging(spec);
 		}
 		opt_copy(o, &conf, &cand);
 		if (owns_string(o)) {
@@ -1003,7 +1016,7 @@ conf_args(int argc, char **argv, char *err, size_t errlen)
 		if (opt_set(o, name, optarg, &conf, err, errlen) < 0)
 			return -1;
 		if (o->type == OPT_LOGGING)
-			log_config_parse(optarg, log_levels, err, errlen);
+			apply_logging(optarg);
 		cli_set[o - opts] = true;
 	}
 	if (optind < argc) {

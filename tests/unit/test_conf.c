@@ -499,7 +499,7 @@ test_every_file_keyword(void **state)
 	enum log_level saved[LOG_SECTION__MAX];
 
 	(void)state;
-	memcpy(saved, log_levels, sizeof(saved));
+	log_levels_read(saved);
 	snprintf(cpu, sizeof(cpu), "%d", first_cpu());
 	for (unsigned i = 0; i < n; i++) {
 		size_t k;
@@ -523,7 +523,7 @@ test_every_file_keyword(void **state)
 			    strcmp(vec[k].shows, "CPU") == 0 ? cpu : vec[k].shows);
 	}
 	assert_int_equal(nfile, NVEC(vec));
-	memcpy(log_levels, saved, sizeof(saved));
+	log_levels_write(saved);
 }
 
 static void

@@ -1279,7 +1279,7 @@ main(void)
 	D.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	workers[0].idx = 0;
 	workers[0].kind = WORKER_RX;
-	log_levels[LOG_TUNNEL] = LOG_DEBUG;	/* the no-flow message too */
+	log_level_set(LOG_TUNNEL, LOG_DEBUG);	/* the no-flow message too */
 	qsbr_init(D.nthreads);
 	if (D.wake_fd < 0 || eni_table_init(conf.max_enis) != 0 || reply_init() != 0) {
 		fprintf(stderr, "test_reply: set-up failed\n");
