@@ -3,7 +3,7 @@
  * (GENEVE header as received, GWLB's address and source port, the address
  * GWLB sent to).  Tunnel workers read replies from the gwi-/gwo- queues,
  * find the flow (as is or reversed; ICMP errors through the packet they
- * quote; later fragments through their first fragment), put the stored
+ * quote; later fragments through the fragment table below), put the stored
  * GENEVE header in front unchanged, add an outer IPv4/UDP header (source =
  * the address GWLB sent to, destination = GWLB, ports as GWLB sent them:
  * source = GWLB's source port, destination = 6081; TTL 64, DF, both checksums
@@ -20,7 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,11 +45,10 @@
 #define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
 /* A TUN read: the virtio_net_hdr and the largest super-packet (64 KiB). */
 #define SUPER_LEN	(TUN_VNET_HDR_LEN + 65536)
-#define FRAG_SLOTS	256
-#define FRAG_TTL_NS	(5ull * 1000000000ull)
 
 struct reply_state {
 	int		raw;
+	unsigned	widx;		/* the worker's index: its fragment table */
 	unsigned	n;
 	size_t		slot_size;
 	uint8_t		*bufs;
@@ -67,20 +66,49 @@ struct reply_state {
 	bool		seg[REPLY_BATCH];	/* a segment of a super-packet */
 };
 
-/* Later fragments of a reply follow the header their first fragment used. */
-struct frag_ent {
+/*
+ * Fragments.  A later fragment carries no ports, so no flow: its header is
+ * found through the fragment's identity (ENI, family, protocol, addresses,
+ * IP id), learnt
+ *  - on the way in: every inbound fragment, first or later, with the
+ *    GENEVE header it came with.  An appliance forwards a fragment as it
+ *    is, so the fragments it sends back find their header in whatever
+ *    order they come, the first one missing or not;
+ *  - on the way back: a reply's first fragment, with its flow's header,
+ *    for the later fragments of the reply.
+ * Each worker learns into a table of its own (FRAG_SETS x FRAG_WAYS
+ * entries, each for FRAG_TTL_NS, the oldest of its set replaced), made at
+ * its first fragment; only that worker writes it, reply workers read every
+ * table.  An entry is written under a sequence counter (a seqlock of
+ * atomic words): no lock, a reader that meets a write in progress misses.
+ */
+#define FRAG_SETS	64
+#define FRAG_WAYS	4
+#define FRAG_TTL_NS	(5ull * 1000000000ull)
+
+struct frag_key {
 	uint64_t	eni_id;
-	uint64_t	expires_ns;
-	uint8_t		family;
 	uint32_t	id;
+	uint8_t		family, proto, pad[2];
 	uint8_t		src[16], dst[16];
-	struct flow_hdr	hdr;
-	uint8_t		geneve[GENEVE_MAX_HDR_LEN];
 };
 
-static pthread_mutex_t frag_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct frag_ent *frags;
-static unsigned frag_next;
+#define FRAG_KEY_WORDS	(sizeof(struct frag_key) / 8)
+#define FRAG_HDR_WORDS	((sizeof(struct flow_hdr) + GENEVE_MAX_HDR_LEN + 7) / 8)
+_Static_assert(sizeof(struct frag_key) % 8 == 0, "frag_key in words");
+
+struct frag_slot {
+	_Atomic uint32_t seq;			/* odd while written */
+	_Atomic uint64_t key[FRAG_KEY_WORDS];
+	_Atomic uint64_t expires_ns;
+	_Atomic uint64_t hdr[FRAG_HDR_WORDS];	/* struct flow_hdr + its header */
+};
+
+struct frag_table {
+	struct frag_slot set[FRAG_SETS][FRAG_WAYS];
+};
+
+static _Atomic(struct frag_table *) frag_tables[MAX_WORKERS];
 
 static struct log_rl rl_noflow = LOG_RL_INIT(10, 5);
 static struct log_rl rl_send = LOG_RL_INIT(10, 5);
@@ -91,8 +119,135 @@ reply_init(void)
 	flow_set_retire(qsbr_retire);
 	flow_set_timeouts((uint64_t)conf.tcp_idle_s * 1000000000ull,
 	    (uint64_t)conf.udp_idle_s * 1000000000ull);
-	frags = calloc(FRAG_SLOTS, sizeof(*frags));
-	return frags ? 0 : -ENOMEM;
+	return 0;
+}
+
+static void
+frag_key_of(const struct eni *e, const struct pkt_info *pi, uint64_t kw[FRAG_KEY_WORDS])
+{
+	struct frag_key k = {
+		.eni_id = e->id, .id = pi->frag_id, .family = pi->key.family,
+		.proto = pi->key.proto,
+	};
+
+	memcpy(k.src, pi->key.src, 16);
+	memcpy(k.dst, pi->key.dst, 16);
+	memcpy(kw, &k, sizeof(k));
+}
+
+static unsigned
+frag_set_of(const uint64_t kw[FRAG_KEY_WORDS])
+{
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < FRAG_KEY_WORDS; i++)
+		h = (h ^ kw[i]) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)(h >> 58) % FRAG_SETS;
+}
+
+/* Worker widx learns: fragment kw has header h until now + FRAG_TTL_NS. */
+static void
+frag_put(unsigned widx, const uint64_t kw[FRAG_KEY_WORDS], const struct flow_hdr *h,
+    uint64_t now)
+{
+	struct frag_table *t = atomic_load_explicit(&frag_tables[widx], memory_order_relaxed);
+	uint64_t hw[FRAG_HDR_WORDS] = { 0 }, oldest = UINT64_MAX;
+	struct frag_slot *set, *s = NULL;
+	size_t nw = (sizeof(*h) + h->len + 7) / 8;
+	uint32_t seq;
+
+	if (!t) {
+		if (!(t = calloc(1, sizeof(*t))))
+			return;		/* missed: its later fragments count no-flow */
+		atomic_store_explicit(&frag_tables[widx], t, memory_order_release);
+	}
+	set = t->set[frag_set_of(kw)];
+	/* The same fragment's entry, else the one that expires first. */
+	for (unsigned i = 0; i < FRAG_WAYS; i++) {
+		uint64_t x = atomic_load_explicit(&set[i].expires_ns, memory_order_relaxed);
+		bool same = x != 0;
+
+		for (size_t j = 0; j < FRAG_KEY_WORDS && same; j++)
+			same = atomic_load_explicit(&set[i].key[j], memory_order_relaxed) == kw[j];
+		if (same) {
+			s = &set[i];
+			break;
+		}
+		if (x < oldest) {
+			oldest = x;
+			s = &set[i];
+		}
+	}
+	memcpy(hw, h, sizeof(*h) + h->len);
+	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (size_t j = 0; j < FRAG_KEY_WORDS; j++)
+		atomic_store_explicit(&s->key[j], kw[j], memory_order_relaxed);
+	atomic_store_explicit(&s->expires_ns, now + FRAG_TTL_NS, memory_order_relaxed);
+	for (size_t j = 0; j < nw; j++)
+		atomic_store_explicit(&s->hdr[j], hw[j], memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+/* The header table t holds for fragment kw, into out. */
+static bool
+frag_get(const struct frag_table *t, const uint64_t kw[FRAG_KEY_WORDS], uint64_t now,
+    struct flow_hdr *out)
+{
+	const struct frag_slot *set = t->set[frag_set_of(kw)];
+
+	for (unsigned i = 0; i < FRAG_WAYS; i++) {
+		const struct frag_slot *s = &set[i];
+		uint64_t hw[FRAG_HDR_WORDS];
+		uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		bool same = !(seq & 1) &&
+		    atomic_load_explicit(&s->expires_ns, memory_order_relaxed) > now;
+		struct flow_hdr h;
+		size_t nw;
+
+		for (size_t j = 0; j < FRAG_KEY_WORDS && same; j++)
+			same = atomic_load_explicit(&s->key[j], memory_order_relaxed) == kw[j];
+		if (!same)
+			continue;
+		hw[0] = atomic_load_explicit(&s->hdr[0], memory_order_relaxed);
+		hw[1] = atomic_load_explicit(&s->hdr[1], memory_order_relaxed);
+		memcpy(&h, hw, sizeof(h));
+		if (h.len > GENEVE_MAX_HDR_LEN)
+			continue;	/* torn: the check below would say so */
+		nw = (sizeof(h) + h.len + 7) / 8;
+		for (size_t j = 2; j < nw; j++)
+			hw[j] = atomic_load_explicit(&s->hdr[j], memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+			continue;
+		memcpy(out, hw, sizeof(h) + h.len);
+		return true;
+	}
+	return false;
+}
+
+/* A later fragment's header: the reply worker's own table first, then all. */
+static bool
+frag_find(unsigned widx, const struct eni *e, const struct pkt_info *pi, uint64_t now,
+    struct flow_hdr *out)
+{
+	uint64_t kw[FRAG_KEY_WORDS];
+	unsigned n = D.n_rx + D.n_tun;
+	const struct frag_table *t;
+
+	frag_key_of(e, pi, kw);
+	t = atomic_load_explicit(&frag_tables[widx], memory_order_acquire);
+	if (t && frag_get(t, kw, now, out))
+		return true;
+	for (unsigned i = 0; i < n && i < MAX_WORKERS; i++) {
+		if (i == widx)
+			continue;
+		t = atomic_load_explicit(&frag_tables[i], memory_order_acquire);
+		if (t && frag_get(t, kw, now, out))
+			return true;
+	}
+	return false;
 }
 
 void
@@ -106,10 +261,8 @@ reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
 	} fh;
 	struct pkt_info pi;
 
-	(void)w;
-	/* Later fragments carry no ports; inbound ICMP errors are not flows. */
-	if (pkt_parse(g->inner, g->inner_len, &pi) != PKT_OK ||
-	    pi.frag == PKT_FRAG_LATER || pi.icmp_error)
+	/* Inbound ICMP errors are not flows. */
+	if (pkt_parse(g->inner, g->inner_len, &pi) != PKT_OK || pi.icmp_error)
 		return;
 	fh.h.gwlb_addr = src->sin_addr.s_addr;
 	fh.h.gwlb_port = src->sin_port;
@@ -117,48 +270,15 @@ reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
 	fh.h.local_port = htons((uint16_t)conf.geneve_port);
 	fh.h.len = g->hdr_len;
 	memcpy(fh.h.geneve, buf, g->hdr_len);
-	flow_learn(e->flows, &pi.key, &fh.h, now);
-}
+	if (pi.frag != PKT_FRAG_NONE) {
+		uint64_t kw[FRAG_KEY_WORDS];
 
-static void
-frag_remember(const struct eni *e, const struct pkt_info *pi, const struct flow_hdr *h,
-    uint64_t now)
-{
-	struct frag_ent *f;
-
-	pthread_mutex_lock(&frag_lock);
-	f = &frags[frag_next++ % FRAG_SLOTS];
-	f->eni_id = e->id;
-	f->expires_ns = now + FRAG_TTL_NS;
-	f->family = pi->key.family;
-	f->id = pi->frag_id;
-	memcpy(f->src, pi->key.src, 16);
-	memcpy(f->dst, pi->key.dst, 16);
-	memcpy(&f->hdr, h, sizeof(*h) + h->len);
-	pthread_mutex_unlock(&frag_lock);
-}
-
-static bool
-frag_find(const struct eni *e, const struct pkt_info *pi, uint64_t now,
-    struct flow_hdr *out)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&frag_lock);
-	for (unsigned i = 0; i < FRAG_SLOTS; i++) {
-		struct frag_ent *f = &frags[i];
-
-		if (f->eni_id == e->id && f->id == pi->frag_id &&
-		    f->family == pi->key.family && now < f->expires_ns &&
-		    memcmp(f->src, pi->key.src, 16) == 0 &&
-		    memcmp(f->dst, pi->key.dst, 16) == 0) {
-			memcpy(out, &f->hdr, sizeof(f->hdr) + f->hdr.len);
-			found = true;
-			break;
-		}
+		frag_key_of(e, &pi, kw);
+		frag_put(w->idx, kw, &fh.h, now);
 	}
-	pthread_mutex_unlock(&frag_lock);
-	return found;
+	/* Later fragments carry no ports: no flow of their own. */
+	if (pi.frag != PKT_FRAG_LATER)
+		flow_learn(e->flows, &pi.key, &fh.h, now);
 }
 
 int
@@ -186,6 +306,7 @@ reply_worker_init(struct worker *w)
 		return -ENOMEM;
 	}
 	st->ip_id = (uint16_t)(w->kidx << 12);
+	st->widx = w->idx;
 	w->reply = st;
 	return 0;
 }
@@ -256,7 +377,7 @@ reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner
 		return NULL;
 	}
 	if (pi.frag == PKT_FRAG_LATER) {
-		if (!frag_find(e, &pi, now, &st->frag_hdr.h)) {
+		if (!frag_find(st->widx, e, &pi, now, &st->frag_hdr.h)) {
 			*why = DROP_NO_FLOW;
 			return NULL;
 		}
@@ -278,8 +399,12 @@ reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner
 		*why = DROP_NO_FLOW;
 		return NULL;
 	}
-	if (pi.frag == PKT_FRAG_FIRST)
-		frag_remember(e, &pi, h, now);
+	if (pi.frag == PKT_FRAG_FIRST) {
+		uint64_t kw[FRAG_KEY_WORDS];
+
+		frag_key_of(e, &pi, kw);
+		frag_put(st->widx, kw, h, now);
+	}
 	return h;
 }
 

@@ -704,6 +704,68 @@ test_fragments(void **state)
 }
 
 /*
+ * Fragments forwarded: GWLB delivers the fragments of a datagram the
+ * appliance forwards, a later one before the first (and on another
+ * receive worker than the reply worker's).  The appliance sends each back
+ * as it came: the later fragment, whose first one the return side has not
+ * seen, goes back with the header it arrived with (learnt inbound); so
+ * does the first.  A later fragment of a datagram that never came in (its
+ * id unknown) has no header: no flow.  IPv4 and IPv6.
+ */
+static void
+test_fragments_inbound(void **state)
+{
+	uint8_t h4[GENEVE_MAX_HDR_LEN], h6[GENEVE_MAX_HDR_LEN], t[256];
+	uint8_t f1[256], f2[256], f3[256], g1[256], g2[256];
+	uint8_t data[40];
+	size_t hl4, hl6, n, l1, l2, l3, m1, m2;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0x50 + i);
+	hl4 = gwlb_hdr(h4, fx.e[0]->id, 0x1f2f3f4f, ETHERTYPE_IPV4, false);
+	hl6 = gwlb_hdr(h6, fx.e[0]->id, 0x6a6b6c6d, ETHERTYPE_IPV6, false);
+
+	n = l4(t, IPPROTO_UDP, 6000, 6001, data, 40);
+	assert_int_equal(n, 48);
+	l1 = ip4(f1, IPPROTO_UDP, "192.0.2.30", "198.51.100.40", 0x5151, 0x2000, t, 24);
+	l2 = ip4(f2, IPPROTO_UDP, "192.0.2.30", "198.51.100.40", 0x5151, 24 / 8, t + 24, 24);
+	l3 = ip4(f3, IPPROTO_UDP, "192.0.2.30", "198.51.100.40", 0x5252, 24 / 8, t + 24, 24);
+
+	n = l4(t + 8, IPPROTO_UDP, 6000, 6001, data, 40);
+	t[0] = IPPROTO_UDP;
+	t[1] = 0;
+	memcpy(t + 4, "\x0a\x0b\x0c\x0d", 4);
+	memmove(t + 8, t + 8 + 24, 24);
+	wr16(t + 2, (uint16_t)(24 / 8) << 3);	/* offset 24, no M */
+	m2 = ip6(g2, 44, "2001:db8::30", "2001:db8:1::40", t, 8 + 24);
+	n = l4(t + 8, IPPROTO_UDP, 6000, 6001, data, 40);
+	wr16(t + 2, 0x0001);			/* offset 0, M */
+	m1 = ip6(g1, 44, "2001:db8::30", "2001:db8:1::40", t, 8 + 24);
+
+	/* In: the later fragments first, then the first ones. */
+	learn(0, h4, hl4, f2, l2);
+	learn(0, h6, hl6, g2, m2);
+	learn(0, h4, hl4, f1, l1);
+	learn(0, h6, hl6, g1, m1);
+
+	/* Back, in the same order, and one later fragment never seen. */
+	put(0, f2, l2);
+	put(0, g2, m2);
+	put(0, f3, l3);
+	put(0, f1, l1);
+	put(0, g1, m1);
+	run(0);
+	assert_int_equal(n_sent, 4);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h4, hl4, f2, l2);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h6, hl6, g2, m2);
+	check_dgram(&sent[2], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h4, hl4, f1, l1);
+	check_dgram(&sent[3], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h6, hl6, g1, m1);
+	assert_int_equal(drops("no-flow"), 1);
+	assert_int_equal(all_drops(), 1);
+}
+
+/*
  * ICMP errors the appliance (or a router behind it) sends about a flow
  * come from an address of their own; they are matched through the packet
  * they quote.  IPv4 port unreachable and ICMPv6 packet too big; an error
@@ -1258,6 +1320,7 @@ main(void)
 		T(test_cookie_change),
 		T(test_v6),
 		T(test_fragments),
+		T(test_fragments_inbound),
 		T(test_icmp_error),
 		T(test_too_big),
 		T(test_no_flow),
