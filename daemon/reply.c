@@ -3,7 +3,8 @@
  * (GENEVE header as received, GWLB's address and source port, the address
  * GWLB sent to).  Tunnel workers read replies from the gwi-/gwo- queues,
  * find the flow (as is or reversed; ICMP errors through the packet they
- * quote; later fragments through the fragment table below), put the stored
+ * quote, unless it came in through GWLB itself; later fragments through the
+ * table of pinned headers below), put the stored
  * GENEVE header in front unchanged, add an outer IPv4/UDP header (source =
  * the address GWLB sent to, destination = GWLB, ports as GWLB sent them:
  * source = GWLB's source port, destination = 6081; TTL 64, DF, both checksums
@@ -76,39 +77,41 @@ struct reply_state {
  *    order they come, the first one missing or not;
  *  - on the way back: a reply's first fragment, with its flow's header,
  *    for the later fragments of the reply.
- * Each worker learns into a table of its own (FRAG_SETS x FRAG_WAYS
- * entries, each for FRAG_TTL_NS, the oldest of its set replaced), made at
+ * Each worker learns into a table of its own (PIN_SETS x PIN_WAYS
+ * entries, each for PIN_TTL_NS, the oldest of its set replaced), made at
  * its first fragment; only that worker writes it, reply workers read every
  * table.  An entry is written under a sequence counter (a seqlock of
  * atomic words): no lock, a reader that meets a write in progress misses.
  */
-#define FRAG_SETS	64
-#define FRAG_WAYS	4
-#define FRAG_TTL_NS	(5ull * 1000000000ull)
+#define PIN_SETS	64
+#define PIN_WAYS	4
+#define PIN_TTL_NS	(5ull * 1000000000ull)
 
-struct frag_key {
+struct pin_key {
 	uint64_t	eni_id;
-	uint32_t	id;
-	uint8_t		family, proto, pad[2];
+	uint32_t	id;		/* the IP id; an ICMP error: a hash of it */
+	uint8_t		family, proto, kind, pad;
 	uint8_t		src[16], dst[16];
 };
 
-#define FRAG_KEY_WORDS	(sizeof(struct frag_key) / 8)
-#define FRAG_HDR_WORDS	((sizeof(struct flow_hdr) + GENEVE_MAX_HDR_LEN + 7) / 8)
-_Static_assert(sizeof(struct frag_key) % 8 == 0, "frag_key in words");
+enum { PIN_FRAG, PIN_ICMP_ERROR };	/* pin_key.kind */
 
-struct frag_slot {
+#define PIN_KEY_WORDS	(sizeof(struct pin_key) / 8)
+#define PIN_HDR_WORDS	((sizeof(struct flow_hdr) + GENEVE_MAX_HDR_LEN + 7) / 8)
+_Static_assert(sizeof(struct pin_key) % 8 == 0, "pin_key in words");
+
+struct pin_slot {
 	_Atomic uint32_t seq;			/* odd while written */
-	_Atomic uint64_t key[FRAG_KEY_WORDS];
+	_Atomic uint64_t key[PIN_KEY_WORDS];
 	_Atomic uint64_t expires_ns;
-	_Atomic uint64_t hdr[FRAG_HDR_WORDS];	/* struct flow_hdr + its header */
+	_Atomic uint64_t hdr[PIN_HDR_WORDS];	/* struct flow_hdr + its header */
 };
 
-struct frag_table {
-	struct frag_slot set[FRAG_SETS][FRAG_WAYS];
+struct pin_table {
+	struct pin_slot set[PIN_SETS][PIN_WAYS];
 };
 
-static _Atomic(struct frag_table *) frag_tables[MAX_WORKERS];
+static _Atomic(struct pin_table *) pin_tables[MAX_WORKERS];
 
 static struct log_rl rl_noflow = LOG_RL_INIT(10, 5);
 static struct log_rl rl_send = LOG_RL_INIT(10, 5);
@@ -123,11 +126,11 @@ reply_init(void)
 }
 
 static void
-frag_key_of(const struct eni *e, const struct pkt_info *pi, uint64_t kw[FRAG_KEY_WORDS])
+frag_key_of(const struct eni *e, const struct pkt_info *pi, uint64_t kw[PIN_KEY_WORDS])
 {
-	struct frag_key k = {
+	struct pin_key k = {
 		.eni_id = e->id, .id = pi->frag_id, .family = pi->key.family,
-		.proto = pi->key.proto,
+		.proto = pi->key.proto, .kind = PIN_FRAG,
 	};
 
 	memcpy(k.src, pi->key.src, 16);
@@ -135,39 +138,71 @@ frag_key_of(const struct eni *e, const struct pkt_info *pi, uint64_t kw[FRAG_KEY
 	memcpy(kw, &k, sizeof(k));
 }
 
+/*
+ * An ICMP error's identity: its own addresses (not the quote's) and a hash
+ * of the ICMP message, type, code, checksum and quote, which a router
+ * forwarding it leaves as they are (it changes only the IP header's TTL).
+ */
+static void
+icmp_error_key_of(const struct eni *e, const uint8_t *p, size_t len,
+    const struct pkt_info *pi, uint64_t kw[PIN_KEY_WORDS])
+{
+	struct pin_key k = { .eni_id = e->id, .kind = PIN_ICMP_ERROR };
+	size_t end = pi->tot_len < len ? pi->tot_len : len;
+	uint32_t h = 2166136261u;		/* FNV-1a */
+
+	if (p[0] >> 4 == 4) {
+		k.family = 4;
+		k.proto = IPPROTO_ICMP;
+		memcpy(k.src, p + 12, 4);
+		memcpy(k.dst, p + 16, 4);
+	} else {
+		k.family = 6;
+		k.proto = IPPROTO_ICMPV6;
+		memcpy(k.src, p + 8, 16);
+		memcpy(k.dst, p + 24, 16);
+	}
+	if (end > pi->l3_len + 8u + 128u)
+		end = pi->l3_len + 8u + 128u;
+	for (size_t i = pi->l3_len; i < end; i++)
+		h = (h ^ p[i]) * 16777619u;
+	k.id = h;
+	memcpy(kw, &k, sizeof(k));
+}
+
 static unsigned
-frag_set_of(const uint64_t kw[FRAG_KEY_WORDS])
+pin_set_of(const uint64_t kw[PIN_KEY_WORDS])
 {
 	uint64_t h = 0;
 
-	for (size_t i = 0; i < FRAG_KEY_WORDS; i++)
+	for (size_t i = 0; i < PIN_KEY_WORDS; i++)
 		h = (h ^ kw[i]) * 0x9e3779b97f4a7c15ull;
-	return (unsigned)(h >> 58) % FRAG_SETS;
+	return (unsigned)(h >> 58) % PIN_SETS;
 }
 
-/* Worker widx learns: fragment kw has header h until now + FRAG_TTL_NS. */
+/* Worker widx learns: fragment kw has header h until now + PIN_TTL_NS. */
 static void
-frag_put(unsigned widx, const uint64_t kw[FRAG_KEY_WORDS], const struct flow_hdr *h,
+pin_put(unsigned widx, const uint64_t kw[PIN_KEY_WORDS], const struct flow_hdr *h,
     uint64_t now)
 {
-	struct frag_table *t = atomic_load_explicit(&frag_tables[widx], memory_order_relaxed);
-	uint64_t hw[FRAG_HDR_WORDS] = { 0 }, oldest = UINT64_MAX;
-	struct frag_slot *set, *s = NULL;
+	struct pin_table *t = atomic_load_explicit(&pin_tables[widx], memory_order_relaxed);
+	uint64_t hw[PIN_HDR_WORDS] = { 0 }, oldest = UINT64_MAX;
+	struct pin_slot *set, *s = NULL;
 	size_t nw = (sizeof(*h) + h->len + 7) / 8;
 	uint32_t seq;
 
 	if (!t) {
 		if (!(t = calloc(1, sizeof(*t))))
 			return;		/* missed: its later fragments count no-flow */
-		atomic_store_explicit(&frag_tables[widx], t, memory_order_release);
+		atomic_store_explicit(&pin_tables[widx], t, memory_order_release);
 	}
-	set = t->set[frag_set_of(kw)];
+	set = t->set[pin_set_of(kw)];
 	/* The same fragment's entry, else the one that expires first. */
-	for (unsigned i = 0; i < FRAG_WAYS; i++) {
+	for (unsigned i = 0; i < PIN_WAYS; i++) {
 		uint64_t x = atomic_load_explicit(&set[i].expires_ns, memory_order_relaxed);
 		bool same = x != 0;
 
-		for (size_t j = 0; j < FRAG_KEY_WORDS && same; j++)
+		for (size_t j = 0; j < PIN_KEY_WORDS && same; j++)
 			same = atomic_load_explicit(&set[i].key[j], memory_order_relaxed) == kw[j];
 		if (same) {
 			s = &set[i];
@@ -182,9 +217,9 @@ frag_put(unsigned widx, const uint64_t kw[FRAG_KEY_WORDS], const struct flow_hdr
 	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	for (size_t j = 0; j < FRAG_KEY_WORDS; j++)
+	for (size_t j = 0; j < PIN_KEY_WORDS; j++)
 		atomic_store_explicit(&s->key[j], kw[j], memory_order_relaxed);
-	atomic_store_explicit(&s->expires_ns, now + FRAG_TTL_NS, memory_order_relaxed);
+	atomic_store_explicit(&s->expires_ns, now + PIN_TTL_NS, memory_order_relaxed);
 	for (size_t j = 0; j < nw; j++)
 		atomic_store_explicit(&s->hdr[j], hw[j], memory_order_relaxed);
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
@@ -192,21 +227,21 @@ frag_put(unsigned widx, const uint64_t kw[FRAG_KEY_WORDS], const struct flow_hdr
 
 /* The header table t holds for fragment kw, into out. */
 static bool
-frag_get(const struct frag_table *t, const uint64_t kw[FRAG_KEY_WORDS], uint64_t now,
+pin_get(const struct pin_table *t, const uint64_t kw[PIN_KEY_WORDS], uint64_t now,
     struct flow_hdr *out)
 {
-	const struct frag_slot *set = t->set[frag_set_of(kw)];
+	const struct pin_slot *set = t->set[pin_set_of(kw)];
 
-	for (unsigned i = 0; i < FRAG_WAYS; i++) {
-		const struct frag_slot *s = &set[i];
-		uint64_t hw[FRAG_HDR_WORDS];
+	for (unsigned i = 0; i < PIN_WAYS; i++) {
+		const struct pin_slot *s = &set[i];
+		uint64_t hw[PIN_HDR_WORDS];
 		uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 		bool same = !(seq & 1) &&
 		    atomic_load_explicit(&s->expires_ns, memory_order_relaxed) > now;
 		struct flow_hdr h;
 		size_t nw;
 
-		for (size_t j = 0; j < FRAG_KEY_WORDS && same; j++)
+		for (size_t j = 0; j < PIN_KEY_WORDS && same; j++)
 			same = atomic_load_explicit(&s->key[j], memory_order_relaxed) == kw[j];
 		if (!same)
 			continue;
@@ -227,24 +262,22 @@ frag_get(const struct frag_table *t, const uint64_t kw[FRAG_KEY_WORDS], uint64_t
 	return false;
 }
 
-/* A later fragment's header: the reply worker's own table first, then all. */
+/* The header pinned to kw: the reply worker's own table first, then all. */
 static bool
-frag_find(unsigned widx, const struct eni *e, const struct pkt_info *pi, uint64_t now,
+pin_find(unsigned widx, const uint64_t kw[PIN_KEY_WORDS], uint64_t now,
     struct flow_hdr *out)
 {
-	uint64_t kw[FRAG_KEY_WORDS];
 	unsigned n = D.n_rx + D.n_tun;
-	const struct frag_table *t;
+	const struct pin_table *t;
 
-	frag_key_of(e, pi, kw);
-	t = atomic_load_explicit(&frag_tables[widx], memory_order_acquire);
-	if (t && frag_get(t, kw, now, out))
+	t = atomic_load_explicit(&pin_tables[widx], memory_order_acquire);
+	if (t && pin_get(t, kw, now, out))
 		return true;
 	for (unsigned i = 0; i < n && i < MAX_WORKERS; i++) {
 		if (i == widx)
 			continue;
-		t = atomic_load_explicit(&frag_tables[i], memory_order_acquire);
-		if (t && frag_get(t, kw, now, out))
+		t = atomic_load_explicit(&pin_tables[i], memory_order_acquire);
+		if (t && pin_get(t, kw, now, out))
 			return true;
 	}
 	return false;
@@ -260,9 +293,9 @@ reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
 		uint8_t geneve[GENEVE_MAX_HDR_LEN];
 	} fh;
 	struct pkt_info pi;
+	uint64_t kw[PIN_KEY_WORDS];
 
-	/* Inbound ICMP errors are not flows. */
-	if (pkt_parse(g->inner, g->inner_len, &pi) != PKT_OK || pi.icmp_error)
+	if (pkt_parse(g->inner, g->inner_len, &pi) != PKT_OK)
 		return;
 	fh.h.gwlb_addr = src->sin_addr.s_addr;
 	fh.h.gwlb_port = src->sin_port;
@@ -270,14 +303,19 @@ reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
 	fh.h.local_port = htons((uint16_t)conf.geneve_port);
 	fh.h.len = g->hdr_len;
 	memcpy(fh.h.geneve, buf, g->hdr_len);
+	/* An ICMP error is no flow: should the appliance forward it, it goes
+	 * back with the header it came with, not that of the flow it quotes. */
+	if (pi.icmp_error && pi.frag == PKT_FRAG_NONE) {
+		icmp_error_key_of(e, g->inner, g->inner_len, &pi, kw);
+		pin_put(w->idx, kw, &fh.h, now);
+		return;
+	}
 	if (pi.frag != PKT_FRAG_NONE) {
-		uint64_t kw[FRAG_KEY_WORDS];
-
 		frag_key_of(e, &pi, kw);
-		frag_put(w->idx, kw, &fh.h, now);
+		pin_put(w->idx, kw, &fh.h, now);
 	}
 	/* Later fragments carry no ports: no flow of their own. */
-	if (pi.frag != PKT_FRAG_LATER)
+	if (pi.frag != PKT_FRAG_LATER && !pi.icmp_error)
 		flow_learn(e->flows, &pi.key, &fh.h, now);
 }
 
@@ -369,6 +407,7 @@ static const struct flow_hdr *
 reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner, size_t len,
     uint64_t now, enum drop_reason *why)
 {
+	uint64_t kw[PIN_KEY_WORDS];
 	const struct flow_hdr *h;
 	struct pkt_info pi;
 
@@ -377,11 +416,18 @@ reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner
 		return NULL;
 	}
 	if (pi.frag == PKT_FRAG_LATER) {
-		if (!frag_find(st->widx, e, &pi, now, &st->frag_hdr.h)) {
+		frag_key_of(e, &pi, kw);
+		if (!pin_find(st->widx, kw, now, &st->frag_hdr.h)) {
 			*why = DROP_NO_FLOW;
 			return NULL;
 		}
 		return &st->frag_hdr.h;
+	}
+	/* An ICMP error that came in through GWLB goes back as it came. */
+	if (pi.icmp_error && pi.frag == PKT_FRAG_NONE) {
+		icmp_error_key_of(e, inner, len, &pi, kw);
+		if (pin_find(st->widx, kw, now, &st->frag_hdr.h))
+			return &st->frag_hdr.h;
 	}
 	h = flow_lookup(e->flows, &pi.key, now);
 	if (!h && link_local(&pi.key)) {
@@ -400,10 +446,8 @@ reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner
 		return NULL;
 	}
 	if (pi.frag == PKT_FRAG_FIRST) {
-		uint64_t kw[FRAG_KEY_WORDS];
-
 		frag_key_of(e, &pi, kw);
-		frag_put(st->widx, kw, h, now);
+		pin_put(st->widx, kw, h, now);
 	}
 	return h;
 }
