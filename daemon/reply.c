@@ -68,7 +68,8 @@ struct reply_state {
 };
 
 /*
- * Fragments.  A later fragment carries no ports, so no flow: its header is
+ * Pinned headers: a header found by a packet's identity rather than its
+ * flow.  A later fragment carries no ports, so no flow: its header is
  * found through the fragment's identity (ENI, family, protocol, addresses,
  * IP id), learnt
  *  - on the way in: every inbound fragment, first or later, with the
@@ -77,10 +78,13 @@ struct reply_state {
  *    order they come, the first one missing or not;
  *  - on the way back: a reply's first fragment, with its flow's header,
  *    for the later fragments of the reply.
+ * An ICMP error that came in through GWLB is pinned the same way, by its
+ * own addresses and a hash of its ICMP message: forwarded back by the
+ * appliance, it leaves with its own header, not the quoted flow's.
  * Each worker learns into a table of its own (PIN_SETS x PIN_WAYS
  * entries, each for PIN_TTL_NS, the oldest of its set replaced), made at
- * its first fragment; only that worker writes it, reply workers read every
- * table.  An entry is written under a sequence counter (a seqlock of
+ * its first such packet; only that worker writes it, reply workers read
+ * every table.  An entry is written under a sequence counter (a seqlock of
  * atomic words): no lock, a reader that meets a write in progress misses.
  */
 #define PIN_SETS	64
