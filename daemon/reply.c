@@ -50,7 +50,7 @@
 
 struct reply_state {
 	int		raw;
-	unsigned	widx;		/* the worker's index: its fragment table */
+	unsigned	widx;		/* the worker's index: its pinned-header table */
 	unsigned	n;
 	size_t		slot_size;
 	uint8_t		*bufs;
@@ -185,7 +185,7 @@ pin_set_of(const uint64_t kw[PIN_KEY_WORDS])
 	return (unsigned)(h >> 58) % PIN_SETS;
 }
 
-/* Worker widx learns: fragment kw has header h until now + PIN_TTL_NS. */
+/* Worker widx learns: the packet of identity kw has header h until now + PIN_TTL_NS. */
 static void
 pin_put(unsigned widx, const uint64_t kw[PIN_KEY_WORDS], const struct flow_hdr *h,
     uint64_t now)
@@ -230,7 +230,7 @@ pin_put(unsigned widx, const uint64_t kw[PIN_KEY_WORDS], const struct flow_hdr *
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 
-/* The header table t holds for fragment kw, into out. */
+/* The header table t holds for identity kw, into out. */
 static bool
 pin_get(const struct pin_table *t, const uint64_t kw[PIN_KEY_WORDS], uint64_t now,
     struct flow_hdr *out)
