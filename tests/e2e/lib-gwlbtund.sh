@@ -232,6 +232,16 @@ gw_links() {
 # gw_rules: the policy rules of both families in the appliance namespace.
 gw_rules() { appl ip -4 rule show && appl ip -6 rule show; }
 
+# gw_installed N: gwlbctl show routes lists N routes and rules, all of
+# them installed (for wait_for); the document in $E2E_TMP/routes.json.
+gw_installed() {
+	"${CTL[@]}" -j show routes >"$E2E_TMP/routes.json" || return 1
+	"$PY" -c 'import json, sys
+v = json.load(open(sys.argv[1])); r = v.get("route", []) + v.get("rule", [])
+sys.exit(0 if len(r) == int(sys.argv[2]) and all(x["state"] == "installed" for x in r) else 1)' \
+		"$E2E_TMP/routes.json" "$1"
+}
+
 # gw_ours [--no-prio]: our routes and rules (protocol 247), both families,
 # sorted; --no-prio leaves rule priorities out (the kernel numbers rules
 # added without one downwards from 32765, so a restart renumbers them).
