@@ -26,6 +26,9 @@ unsigned gwlbctl_split(char *line, const char **words, unsigned max);
 int	 gwlbctl_run(struct gwlbctl *g, unsigned n, const char *const *words,
 	    bool *quit);
 
+/* `monitor`: follows the daemon's events; returns the exit status. */
+int	 monitor_run(struct gwlbctl *g, const struct ctl_cmd_args *a);
+
 /* The interactive shell (shell.c); returns the exit status. */
 int	 shell_run(struct gwlbctl *g);
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "ctl_commands.h"	/* and ctl_proto.h */
+#include "event.h"
 #include "log.h"
 #include "ctl_server.h"
 
@@ -44,6 +45,11 @@
 #define READ_BUDGET		8
 /* Pause after accept() ran out of descriptors, so poll() does not spin. */
 #define ACCEPT_PAUSE_MS		100
+/* poll() slots: the wake pipe, the listener, the event ring, the clients. */
+#define PFD_WAKE		0
+#define PFD_LISTEN		1
+#define PFD_EVENTS		2
+#define PFD_CONN0		3
 
 struct qent {
 	struct qent	*next;
@@ -59,6 +65,10 @@ struct conn {
 	uint64_t	 progress_ms;	/* queue last grew from empty or drained */
 	bool		 rd_eof;	/* peer shut down its sending side */
 	bool		 dead;
+	/* `monitor`: events from the ring at ev_cursor, as CTL_MSG_EVENT. */
+	bool		 subscribed;
+	uint32_t	 ev_seq;
+	uint64_t	 ev_cursor;
 };
 
 struct ctl_reply {
@@ -107,6 +117,7 @@ struct ctl_server {
 	struct ctl_server_stats st;	/* atomic */
 	struct ctl_reply reply;
 	struct ctl_msg	 tmp;
+	struct ctl_msg	 evmsg;
 	_Alignas(8) unsigned char rbuf[CTL_MSG_MAX];
 };
 
@@ -316,6 +327,9 @@ ctl_server_stats(struct ctl_server *s, struct ctl_server_stats *st)
 	st->refused = __atomic_load_n(&s->st.refused, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&s->st.dropped, __ATOMIC_RELAXED);
 	st->overflows = __atomic_load_n(&s->st.overflows, __ATOMIC_RELAXED);
+	st->subscribers = __atomic_load_n(&s->st.subscribers, __ATOMIC_RELAXED);
+	st->events_sent = __atomic_load_n(&s->st.events_sent, __ATOMIC_RELAXED);
+	st->events_lost = __atomic_load_n(&s->st.events_lost, __ATOMIC_RELAXED);
 }
 
 /* --- per-client output --------------------------------------------------- */
@@ -406,6 +420,8 @@ conn_free(struct ctl_server *s, struct conn *c)
 		s->qtotal -= q->len;
 		free(q);
 	}
+	if (c->subscribed)
+		SRV_STAT_ADD(s, subscribers, -1);
 	close(c->fd);
 	free(c);
 }
@@ -586,6 +602,101 @@ ctl_reply_peer(const struct ctl_reply *r)
 	return &r->c->peer;
 }
 
+/* --- events (monitor) ---------------------------------------------------- */
+
+static void
+put_event(struct ctl_msg *m, uint32_t seq, const struct event *ev, uint64_t lost)
+{
+	char when[40], hex[24];
+	struct tm tm;
+	time_t t = (time_t)(ev->time_us / 1000000);
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%06uZ",
+	    (unsigned)(ev->time_us % 1000000));
+	ctl_msg_init(m, CTL_MSG_EVENT, seq);
+	/* Every event fits: at most EVENT_FIELDS_MAX short fields. */
+	ctl_msg_rec_begin(m, lost ? event_type_str(EVENT_LOST) : event_type_str(ev->type));
+	ctl_msg_rec_str(m, "time", when);
+	if (lost) {
+		ctl_msg_rec_u64(m, "count", lost);
+	} else {
+		if (ev->has_eni) {
+			snprintf(hex, sizeof(hex), "%017llx", (unsigned long long)ev->eni);
+			ctl_msg_rec_str(m, "eni", hex);
+		}
+		for (unsigned i = 0; i < ev->nfields; i++) {
+			const struct event_field *f = &ev->f[i];
+
+			if (f->type == EVENT_F_U64)
+				ctl_msg_rec_u64(m, f->name, f->v.u64);
+			else if (f->type == EVENT_F_S64)
+				ctl_msg_rec_s64(m, f->name, f->v.s64);
+			else
+				ctl_msg_rec_str(m, f->name, f->v.str);
+		}
+	}
+	ctl_msg_rec_end(m);
+}
+
+/*
+ * Hands a subscriber what the ring holds for it, while the kernel takes it:
+ * the first message the socket refuses waits in the client's queue and
+ * nothing more is read until it is gone.  So a subscriber that does not
+ * read holds one or two messages and its cursor; the ring goes on without
+ * it and it is told how many events it lost once it reads again.
+ */
+static void
+pump_events(struct ctl_server *s, struct conn *c)
+{
+	struct event ev;
+	const void *data;
+	uint64_t lost;
+	size_t len;
+	bool got;
+
+	while (c->subscribed && !c->head && !c->dead) {
+		got = event_read(&c->ev_cursor, &ev, &lost);
+		if (lost) {
+			SRV_STAT_ADD(s, events_lost, lost);
+			put_event(&s->evmsg, c->ev_seq, &ev, lost);
+			data = ctl_msg_finish(&s->evmsg, &len);
+			conn_send(s, c, data, len, true);
+		}
+		if (!got)
+			break;
+		put_event(&s->evmsg, c->ev_seq, &ev, 0);
+		data = ctl_msg_finish(&s->evmsg, &len);
+		conn_send(s, c, data, len, true);
+		SRV_STAT_ADD(s, events_sent, 1);
+	}
+}
+
+/* `monitor`: DONE now, then the events posted from now on. */
+static void
+subscribe(struct ctl_server *s, struct conn *c, uint32_t seq)
+{
+	const void *data;
+	size_t len;
+
+	if (event_fd() < 0) {
+		send_errorf(s, c, seq, ENOTSUP, "this daemon keeps no events");
+		return;
+	}
+	if (!c->subscribed)
+		SRV_STAT_ADD(s, subscribers, 1);
+	c->subscribed = true;
+	c->ev_seq = seq;
+	c->ev_cursor = event_next();
+	SRV_STAT_ADD(s, commands, 1);
+	log_at(LOG_CONTROL, LOG_DEBUG, "pid %d uid %u: monitor", (int)c->peer.pid,
+	    (unsigned)c->peer.uid);
+	ctl_msg_done(&s->tmp, seq);
+	data = ctl_msg_finish(&s->tmp, &len);
+	conn_send(s, c, data, len, true);
+}
+
 /* --- requests ------------------------------------------------------------ */
 
 static void
@@ -689,6 +800,10 @@ handle_message(struct ctl_server *s, struct conn *c, size_t len, bool trunc)
 	if (def->flags & CTL_CMDF_LOCAL) {
 		send_errorf(s, c, seq, EINVAL, "'%s' is a gwlbctl command, not a "
 		    "daemon command", name);
+		return;
+	}
+	if (a.id == CTL_CMD_MONITOR) {
+		subscribe(s, c, seq);
 		return;
 	}
 	if ((def->flags & CTL_CMDF_MUTATING) && !c->peer.authorized) {
@@ -846,10 +961,11 @@ server_main(void *arg)
 		uint64_t now = now_ms(), deadline = UINT64_MAX;
 		int timeout, r;
 
-		s->pfds[0] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
-		s->pfds[1] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+		s->pfds[PFD_WAKE] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
+		s->pfds[PFD_LISTEN] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+		s->pfds[PFD_EVENTS] = (struct pollfd){ .fd = event_fd(), .events = POLLIN };
 		if (s->accept_resume_ms > now) {
-			s->pfds[1].fd = -1;
+			s->pfds[PFD_LISTEN].fd = -1;
 			deadline = s->accept_resume_ms;
 		}
 		for (unsigned i = 0; i < n; i++) {
@@ -858,12 +974,14 @@ server_main(void *arg)
 
 			if (c->head) {
 				ev = POLLOUT;
-				if (c->progress_ms + s->stall_ms < deadline)
+				/* A subscriber's queue is bounded: no stall. */
+				if (!c->subscribed &&
+				    c->progress_ms + s->stall_ms < deadline)
 					deadline = c->progress_ms + s->stall_ms;
 			} else if (!c->rd_eof) {
 				ev = POLLIN | POLLRDHUP;
 			}
-			s->pfds[2 + i] = (struct pollfd){ .fd = c->fd, .events = ev };
+			s->pfds[PFD_CONN0 + i] = (struct pollfd){ .fd = c->fd, .events = ev };
 		}
 		if (deadline == UINT64_MAX)
 			timeout = -1;
@@ -872,7 +990,7 @@ server_main(void *arg)
 		else
 			timeout = deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 
-		r = poll(s->pfds, 2 + n, timeout);
+		r = poll(s->pfds, PFD_CONN0 + n, timeout);
 		if (r < 0 && errno != EINTR) {
 			log_at(LOG_CONTROL, LOG_CRITICAL, "poll: %s",
 			    strerror(errno));
@@ -882,10 +1000,15 @@ server_main(void *arg)
 			break;
 		if (r < 0)
 			continue;
+		if (s->pfds[PFD_EVENTS].revents & POLLIN) {
+			uint64_t cnt;
+
+			(void)!read(s->pfds[PFD_EVENTS].fd, &cnt, sizeof(cnt));
+		}
 
 		for (unsigned i = 0; i < n; i++) {
 			struct conn *c = s->conns[i];
-			short re = s->pfds[2 + i].revents;
+			short re = s->pfds[PFD_CONN0 + i].revents;
 
 			if (re & POLLNVAL)
 				conn_kill(c);
@@ -897,12 +1020,14 @@ server_main(void *arg)
 				conn_read(s, c, re);
 			if (!c->head && c->rd_eof)
 				conn_kill(c);
+			pump_events(s, c);
 		}
 		now = now_ms();
 		for (unsigned i = 0; i < n; i++) {
 			struct conn *c = s->conns[i];
 
-			if (c->head && !c->dead && now - c->progress_ms >= s->stall_ms) {
+			if (c->head && !c->dead && !c->subscribed &&
+			    now - c->progress_ms >= s->stall_ms) {
 				SRV_STAT_ADD(s, dropped, 1);
 				log_rl(&drop_rl, LOG_CONTROL, LOG_IMPORTANT, ""
 				    "dropping client pid %d: %zu bytes unread for %u ms",
@@ -918,7 +1043,7 @@ server_main(void *arg)
 		}
 		s->nconns = k;
 		__atomic_store_n(&s->st.clients, s->nconns, __ATOMIC_RELAXED);
-		if (s->pfds[1].revents & POLLIN)
+		if (s->pfds[PFD_LISTEN].revents & POLLIN)
 			accept_clients(s);
 	}
 	return NULL;
@@ -933,7 +1058,7 @@ ctl_server_start(struct ctl_server *s)
 	if (s->running)
 		return -EALREADY;
 	s->conns = calloc(s->clients_max, sizeof(*s->conns));
-	s->pfds = calloc(s->clients_max + 2, sizeof(*s->pfds));
+	s->pfds = calloc(s->clients_max + PFD_CONN0, sizeof(*s->pfds));
 	if (!s->conns || !s->pfds)
 		return -ENOMEM;
 	/* The daemon's signals belong to its main thread. */

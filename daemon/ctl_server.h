@@ -60,6 +60,9 @@ struct ctl_server_stats {
 	uint64_t	refused;	/* permission, or too many clients */
 	uint64_t	dropped;	/* clients dropped for not reading */
 	uint64_t	overflows;	/* replies cut at the queue bound */
+	uint64_t	subscribers;	/* `monitor` clients now */
+	uint64_t	events_sent;	/* to subscribers */
+	uint64_t	events_lost;	/* overwritten before a subscriber read them */
 };
 void	 ctl_server_stats(struct ctl_server *s, struct ctl_server_stats *st);
 

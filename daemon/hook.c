@@ -30,6 +30,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "event.h"
 #include "hook.h"
 #include "log.h"
 
@@ -53,6 +54,9 @@ struct hook_job {
 	hook_done_fn	done;
 	void		*arg;
 	char		tag[80];	/* "CREATE gwi-X" for the log */
+	bool		has_eni;	/* an ENI's hook: its id, for events */
+	uint64_t	eni;
+	uint64_t	start_ns;
 	char		line[512];
 	size_t		line_len;
 	unsigned long	lines;		/* output lines so far */
@@ -322,6 +326,16 @@ hook_start(struct hook_job *j)
 	cnt_add(&c_running, 1);
 	cnt_add(&c_started, 1);
 	log_msg(LOG_HOOK, LOG_DEBUG, "%s: started %s (pid %d)", j->tag, path, (int)pid);
+	j->start_ns = now_ns();
+	{
+		struct event e;
+
+		event_init(&e, EVENT_HOOK_STARTED, j->has_eni, j->eni);
+		event_str(&e, "hook", j->tag);
+		event_str(&e, "path", path);
+		event_u64(&e, "pid", (uint64_t)pid);
+		event_post(&e);
+	}
 	return 0;
 }
 
@@ -348,15 +362,18 @@ hook_start_queued(void)
 	}
 }
 
-int
-hook_run_argv(const char *path, const char *const *args, const char *const *facts,
-    const char *tag, unsigned timeout_s, hook_done_fn done, void *arg)
+static int
+run_job(const char *path, const char *const *args, const char *const *facts,
+    const char *tag, unsigned timeout_s, hook_done_fn done, void *arg,
+    bool has_eni, uint64_t eni)
 {
 	struct hook_job *j = job_new(path, args, facts, tag, timeout_s, done, arg);
 	int err;
 
 	if (!j)
 		return -ENOMEM;
+	j->has_eni = has_eni;
+	j->eni = eni;
 	/* Behind those already waiting, even with room now: in order. */
 	if (queue_head || n_jobs >= conf.max_hooks) {
 		*queue_tail = j;
@@ -376,6 +393,13 @@ hook_run_argv(const char *path, const char *const *args, const char *const *fact
 }
 
 int
+hook_run_argv(const char *path, const char *const *args, const char *const *facts,
+    const char *tag, unsigned timeout_s, hook_done_fn done, void *arg)
+{
+	return run_job(path, args, facts, tag, timeout_s, done, arg, false, 0);
+}
+
+int
 hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg)
 {
 	char f_action[64], f_eni[64], f_in[64], f_out[64], f_att[64], f_mode[64], tag[80];
@@ -389,7 +413,8 @@ hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void 
 	snprintf(f_att, sizeof(f_att), "GWLB_ATTACHMENT=%s", a->attachment_hex);
 	snprintf(f_mode, sizeof(f_mode), "GWLB_MODE=%s", a->mode);
 	snprintf(tag, sizeof(tag), "%s %s", a->action, a->if_in);
-	return hook_run_argv(a->path, args, facts, tag, timeout_s, done, arg);
+	return run_job(a->path, args, facts, tag, timeout_s, done, arg, true,
+	    strtoull(a->eni_hex, NULL, 16));
 }
 
 static void
@@ -473,6 +498,20 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 	n_jobs--;
 	cnt_add(&c_running, -1);
 	cnt_add(res == HOOK_OK ? &c_ok : res == HOOK_TIMEOUT ? &c_timed_out : &c_failed, 1);
+	{
+		struct event e;
+
+		event_init(&e, EVENT_HOOK_FINISHED, j->has_eni, j->eni);
+		event_str(&e, "hook", j->tag);
+		event_str(&e, "result", hook_state_str(res));
+		/* The exit code, or minus the signal that ended it. */
+		if (have_status && WIFEXITED(status))
+			event_s64(&e, "exit_status", WEXITSTATUS(status));
+		else if (have_status && WIFSIGNALED(status))
+			event_s64(&e, "exit_status", -(int64_t)WTERMSIG(status));
+		event_u64(&e, "duration_ms", (now_ns() - j->start_ns) / 1000000);
+		event_post(&e);
+	}
 	j->done(j->arg, res);
 	job_free(j);
 	hook_start_queued();

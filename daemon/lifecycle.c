@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "eni_table.h"
+#include "event.h"
 #include "hook.h"
 #include "lifecycle.h"
 #include "link.h"
@@ -119,6 +120,17 @@ eni_bring_up(struct eni *e)
 	log_msg(LOG_CORE, LOG_INFO, "ENI %s: %s%s%s up (attachment %017llx)",
 	    e->hex, e->if_in, conf.no_return ? "" : " and ",
 	    conf.no_return ? "" : e->if_out, (unsigned long long)e->attachment);
+	{
+		struct event ev;
+		char att[NAME_HEX_MAX];
+
+		name_hex(e->attachment, att);
+		event_init(&ev, EVENT_ENI_UP, true, e->id);
+		event_str(&ev, "link_in", e->if_in);
+		event_str(&ev, "link_out", conf.no_return ? "none" : e->if_out);
+		event_str(&ev, "attachment", att);
+		event_post(&ev);
+	}
 	if (!conf.create_hook) {
 		eni_backlog_flush(e);
 		return;
@@ -182,8 +194,15 @@ eni_teardown(struct eni *e, const char *why)
 	link_watch_queues(e, false);
 	qsbr_snapshot_into(e->qsbr_snap);
 	qsbr_kick();
-	if (e->links_made)
+	if (e->links_made) {
+		struct event ev;
+
 		log_msg(LOG_CORE, LOG_INFO, "ENI %s: tearing %s down (%s)", e->hex, e->if_in, why);
+		event_init(&ev, EVENT_ENI_DOWN, true, e->id);
+		event_str(&ev, "link_in", e->if_in);
+		event_str(&ev, "reason", why);
+		event_post(&ev);
+	}
 	if (e->create_running)
 		e->destroy_done = false;	/* DESTROY follows when CREATE ends */
 	else
@@ -285,11 +304,19 @@ scan_one(struct eni *e, void *arg)
 		c->why[c->n] = "retry after failure";
 		c->list[c->n++] = e;
 	} else if (state == ENI_UP && atomic_load(&e->broken)) {
+		struct event ev;
+
 		/* Counted here, once per teardown, not on RTM_DELLINK: writes to
 		 * the deleted link fail as soon as the kernel closes it, and a
 		 * tick can tear the ENI down before the event (sent at the end
 		 * of an unregister that takes 20-500 ms) finds it published. */
 		atomic_fetch_add(&D.links_lost, 1);
+		/* Posted here, once per loss: an eni-down and, once the links
+		 * are made again, an eni-up follow. */
+		event_init(&ev, EVENT_LINK_RECREATED, true, e->id);
+		event_str(&ev, "link_in", e->if_in);
+		event_str(&ev, "link_out", conf.no_return ? "none" : e->if_out);
+		event_post(&ev);
 		c->why[c->n] = "its link was deleted or broke; it is made again";
 		c->recreate[c->n] = true;
 		c->list[c->n++] = e;
@@ -395,8 +422,14 @@ lifecycle_nl_event(const struct nl_event *ev, void *arg)
 	if (ev->value == 0)
 		return;
 	if (nl_link_rp_filter_off(ev->ifindex, name) == 0) {
+		struct event rev;
+
 		c.e->rp_reverts++;
 		atomic_fetch_add(&D.rp_reverts, 1);
+		event_init(&rev, EVENT_RP_FILTER_REVERTED, true, c.e->id);
+		event_str(&rev, "link", name);
+		event_u64(&rev, "value", (uint64_t)ev->value);
+		event_post(&rev);
 		log_msg(LOG_NETLINK, LOG_IMPORTANT, "rp_filter on %s was set to %d behind our "
 		    "back (systemd-sysctl does this to new links); set back to 0",
 		    name, ev->value);

@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "ctl_handlers.h"
 #include "ctl_server.h"
+#include "event.h"
 #include "eni_table.h"
 #include "health.h"
 #include "log.h"
@@ -271,6 +272,11 @@ main(int argc, char **argv)
 	D.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (D.wake_fd < 0)
 		fatal("eventfd");
+	err = event_open(EVENT_RING_DEFAULT);
+	if (err < 0) {
+		errno = -err;
+		fatal("event ring");
+	}
 	err = nl_init();
 	if (err < 0) {
 		errno = -err;
@@ -327,6 +333,7 @@ main(int argc, char **argv)
 	err = manager_run();
 	health_stop();
 	control_stop();
+	event_close();
 	nl_fini();
 	log_msg(LOG_CORE, LOG_INFO, "stopped");
 	return err ? 1 : 0;

@@ -22,6 +22,7 @@
 #include "eni_table.h"
 #include "hook.h"
 #include "lifecycle.h"
+#include "event.h"
 #include "log.h"
 #include "manager.h"
 #include "nl.h"
@@ -31,20 +32,37 @@
 #include "worker.h"
 
 static void
+reload_event(const char *result, unsigned routes)
+{
+	struct event e;
+
+	event_init(&e, EVENT_RELOAD, false, 0);
+	event_str(&e, "result", result);
+	if (conf.config_file)
+		event_str(&e, "config", conf.config_file);
+	if (routes != UINT32_MAX)
+		event_u64(&e, "routes", routes);
+	event_post(&e);
+}
+
+static void
 manager_reload(void)
 {
 	if (!conf.config_file) {
 		log_msg(LOG_CORE, LOG_INFO, "SIGHUP: nothing to reload (no --config)");
+		reload_event("nothing", UINT32_MAX);
 		return;
 	}
 	if (conf_load_file(conf.config_file, false) < 0) {
 		log_msg(LOG_CORE, LOG_IMPORTANT, "SIGHUP: %s not reloaded: it has errors; "
 		    "the running configuration stays", conf.config_file);
+		reload_event("error", UINT32_MAX);
 		return;
 	}
 	route_reload(conf.cfg_routes, conf.n_cfg_routes);
 	log_msg(LOG_CORE, LOG_INFO, "SIGHUP: %s reloaded (%u routes and rules)",
 	    conf.config_file, conf.n_cfg_routes);
+	reload_event("ok", conf.n_cfg_routes);
 }
 
 /* Whoever asked main.c's namespace lock who holds it has read our pid at

@@ -100,6 +100,13 @@ static const struct ctl_cmd_def cmds[] = {
 		  "critical, important, info, debug or debugdetail" } } },
 	[CTL_CMD_COUNTERS_RESET] = { CTL_CMD_COUNTERS_RESET, { "counters", "reset" },
 	    CTL_VIEW_NONE, CTL_CMDF_MUTATING, "set every packet and drop counter to zero" },
+	[CTL_CMD_MONITOR] = { CTL_CMD_MONITOR, { "monitor", NULL },
+	    CTL_VIEW_NONE, 0, "follow events as they happen, until interrupted",
+	    .nargs = 2, .args = {
+		{ "count", "N", CTL_ARG_COUNT, CTL_SLOT_LIMIT, false, NULL,
+		  "stop after N events" },
+		{ "timeout", "S", CTL_ARG_COUNT, CTL_SLOT_TIMEOUT, false, NULL,
+		  "stop after S seconds" } } },
 	[CTL_CMD_HELP] = { CTL_CMD_HELP, { "help", NULL },
 	    CTL_VIEW_TABLE, CTL_CMDF_LOCAL, "list the commands" },
 	[CTL_CMD_QUIT] = { CTL_CMD_QUIT, { "quit", NULL },
@@ -378,6 +385,9 @@ parse_value(struct pstate *st, unsigned i, const char *s, char *err, size_t errl
 		if (ad->slot == CTL_SLOT_LIMIT) {
 			a->limit_set = true;
 			a->limit = u;
+		} else if (ad->slot == CTL_SLOT_TIMEOUT) {
+			a->timeout_set = true;
+			a->timeout = u;
 		} else {
 			a->metric_set = true;
 			a->metric = u;

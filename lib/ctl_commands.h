@@ -35,6 +35,7 @@ enum ctl_cmd_id {
 	CTL_CMD_FLOWS_FLUSH,
 	CTL_CMD_LOG,
 	CTL_CMD_COUNTERS_RESET,
+	CTL_CMD_MONITOR,
 	CTL_CMD_HELP,
 	CTL_CMD_QUIT,
 	CTL_CMD__MAX
@@ -76,6 +77,7 @@ enum ctl_slot {
 	CTL_SLOT_IIF,
 	CTL_SLOT_SECTION,
 	CTL_SLOT_LEVEL,
+	CTL_SLOT_TIMEOUT,
 	CTL_SLOT__MAX
 };
 
@@ -143,6 +145,9 @@ struct ctl_cmd_args {
 	enum log_section section;	/* LOG_SECTION__MAX = all */
 	bool		 level_set;
 	enum log_level	 level;
+
+	bool		 timeout_set;	/* seconds */
+	uint32_t	 timeout;
 
 	/* The command in canonical full words, as gwlbctl sends it. */
 	unsigned	 nwords;

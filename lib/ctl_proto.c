@@ -588,9 +588,9 @@ recs_attr(const struct nlattr *a, uint16_t type, void *arg)
 	return 0;
 }
 
-int
-ctl_decode_records(const void *buf, size_t len, ctl_record_fn fn, void *arg,
-    const char **why)
+static int
+decode_recs(const void *buf, size_t len, enum ctl_msg_type type, ctl_record_fn fn,
+    void *arg, const char **why)
 {
 	struct recs_ctx c = { .fn = NULL };
 	const char *why_unused;
@@ -598,7 +598,7 @@ ctl_decode_records(const void *buf, size_t len, ctl_record_fn fn, void *arg,
 
 	if (!why)
 		why = &why_unused;
-	if ((r = check_type(buf, len, CTL_MSG_RECORD, why)) < 0)
+	if ((r = check_type(buf, len, type, why)) < 0)
 		return r;
 	for (int pass = 0; pass < 2; pass++) {
 		c.fn = pass ? fn : NULL;
@@ -617,6 +617,20 @@ ctl_decode_records(const void *buf, size_t len, ctl_record_fn fn, void *arg,
 			break;
 	}
 	return 0;
+}
+
+int
+ctl_decode_records(const void *buf, size_t len, ctl_record_fn fn, void *arg,
+    const char **why)
+{
+	return decode_recs(buf, len, CTL_MSG_RECORD, fn, arg, why);
+}
+
+int
+ctl_decode_event(const void *buf, size_t len, ctl_record_fn fn, void *arg,
+    const char **why)
+{
+	return decode_recs(buf, len, CTL_MSG_EVENT, fn, arg, why);
 }
 
 /* --- client socket helpers ---------------------------------------------- */

@@ -47,6 +47,13 @@ enum ctl_msg_type {
 	CTL_MSG_RECORD	= 2,	/* daemon: CTL_A_REC... */
 	CTL_MSG_DONE	= 3,	/* daemon: end of a successful reply, no attributes */
 	CTL_MSG_ERROR	= 4,	/* daemon: end of a failed reply: CTL_A_ERRNO, CTL_A_ERRTEXT */
+	/*
+	 * daemon, unsolicited, after `monitor` was answered with DONE: one
+	 * event as one CTL_A_REC (type: the event, e.g. "eni-up"; "lost" with
+	 * a count when events were dropped for this client); seq is the
+	 * monitor command's.
+	 */
+	CTL_MSG_EVENT	= 5,
 };
 
 /* Top-level attributes. */
@@ -153,6 +160,10 @@ struct ctl_record {
 typedef int (*ctl_record_fn)(const struct ctl_record *rec, void *arg);
 /* The whole message is validated before fn sees its first record. */
 int	 ctl_decode_records(const void *buf, size_t len, ctl_record_fn fn,
+	    void *arg, const char **why);
+
+/* The same for a CTL_MSG_EVENT message. */
+int	 ctl_decode_event(const void *buf, size_t len, ctl_record_fn fn,
 	    void *arg, const char **why);
 
 /* Client side: a blocking, close-on-exec connection; fd or -errno. */
