@@ -2,7 +2,8 @@
  * Tests of the control server (daemon/ctl_server.c) over real sockets: replies
  * and errors, every kind of malformed message on a connection that must
  * stay usable, 200 clients at once, a client that never reads, replies past
- * the queue bound, permissions by SO_PEERCRED, and the socket file's life
+ * the queue bound, `monitor` subscribers (a slow one loses the oldest events,
+ * counted, and holds back nobody), permissions by SO_PEERCRED, and the socket file's life
  * (directory creation, a live daemon refused, a stale socket replaced).
  */
 #include "config.h"
@@ -27,6 +28,7 @@
 #include <cmocka.h>
 
 #include "daemon/ctl_server.h"
+#include "daemon/event.h"
 #include "log.h"
 
 #define NOBODY		65534
@@ -578,6 +580,179 @@ test_never_reader(void **state)
 	ctl_server_close(s);
 }
 
+/* --- monitor ------------------------------------------------------------- */
+
+struct evread {
+	char		type[32];
+	uint64_t	val;		/* field "i", or a "lost" record's count */
+	bool		has_eni;
+};
+
+static int
+ev_cb(const struct ctl_record *rec, void *arg)
+{
+	struct evread *e = arg;
+
+	snprintf(e->type, sizeof(e->type), "%s", rec->type);
+	e->has_eni = false;
+	for (unsigned i = 0; i < rec->nfields; i++) {
+		if (strcmp(rec->field[i].name, "i") == 0 ||
+		    strcmp(rec->field[i].name, "count") == 0)
+			e->val = rec->field[i].v.u64;
+		if (strcmp(rec->field[i].name, "eni") == 0)
+			e->has_eni = strcmp(rec->field[i].v.str,
+			    "000000000000000ab") == 0;
+	}
+	return 0;
+}
+
+/* One event message for seq: 0, or -ETIMEDOUT. */
+static int
+read_event(int fd, uint32_t seq, struct evread *e, int timeout_ms)
+{
+	static _Alignas(8) unsigned char buf[CTL_MSG_MAX];
+	const char *why;
+	struct ctl_hdr h;
+	ssize_t n;
+
+	n = ctl_recv(fd, buf, sizeof(buf), timeout_ms);
+	if (n == -ETIMEDOUT)
+		return -ETIMEDOUT;
+	if (n <= 0)
+		fail_msg("reading an event: %s", n ? strerror((int)-n) : "end of file");
+	assert_int_equal(ctl_msg_check(buf, (size_t)n, &h, &why), 0);
+	assert_int_equal(h.type, CTL_MSG_EVENT);
+	assert_int_equal(h.seq, seq);
+	assert_int_equal(ctl_decode_event(buf, (size_t)n, ev_cb, e, &why), 0);
+	return 0;
+}
+
+static void
+post(uint64_t i)
+{
+	struct event ev;
+
+	event_init(&ev, EVENT_HOOK_FINISHED, true, 0xab);
+	event_u64(&ev, "i", i);
+	event_post(&ev);
+}
+
+#define MON_EVENTS	5000
+#define MON_RING	64
+
+static void
+test_monitor(void **state)
+{
+	char p[160];
+	struct ctl_server *s;
+	struct ctl_server_stats st;
+	struct reply rp;
+	struct evread e;
+	uint64_t t0, worst_post = 0, worst_ask = 0, got = 0, lost = 0, next = 0;
+	unsigned lost_recs = 0;
+	int slow, fast, other;
+
+	(void)state;
+	assert_int_equal(event_open(MON_RING), 0);
+	snprintf(p, sizeof(p), "%s/mon.sock", dir);
+	/* A short stall time: a subscriber must not be dropped for it. */
+	s = server(p, (gid_t)-1, 0, 300, 0);
+	slow = client(p);
+	fast = client(p);
+	other = client(p);
+	/* Events before the subscription are not shown. */
+	post(999999);
+	send_line(slow, 5, "monitor");
+	read_reply(slow, &rp);
+	assert_true(rp.done);
+	assert_int_equal(rp.seq, 5);
+	send_line(fast, 6, "monitor");
+	read_reply(fast, &rp);
+	assert_true(rp.done);
+
+	/* The fast one reads every burst: it gets each event, in order. */
+	for (uint64_t i = 0; i < MON_EVENTS; i++) {
+		t0 = now_ms();
+		post(i);
+		if (now_ms() - t0 > worst_post)
+			worst_post = now_ms() - t0;
+		if (i % 32 != 31)
+			continue;
+		for (uint64_t k = i - 31; k <= i; k++) {
+			assert_int_equal(read_event(fast, 6, &e, TIMEOUT_MS), 0);
+			assert_string_equal(e.type, "hook-finished");
+			assert_true(e.has_eni);
+			assert_int_equal(e.val, k);
+		}
+		if (i % 1024 == 1023) {
+			t0 = now_ms();
+			ask(other, "show status", &rp);
+			assert_true(rp.done);
+			if (now_ms() - t0 > worst_ask)
+				worst_ask = now_ms() - t0;
+		}
+	}
+	/* The last, partial burst. */
+	for (uint64_t k = MON_EVENTS / 32 * 32; k < MON_EVENTS; k++) {
+		assert_int_equal(read_event(fast, 6, &e, TIMEOUT_MS), 0);
+		assert_int_equal(e.val, k);
+	}
+	assert_true(worst_post < 50);
+	assert_true(worst_ask < 200);
+	/* Past the stall time, with the server awake (other commands), the
+	 * slow one is still there. */
+	for (int i = 0; i < 6; i++) {
+		usleep(100000);
+		ask(other, "show status", &rp);
+		assert_true(rp.done);
+	}
+	ctl_server_stats(s, &st);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.subscribers, 2);
+
+	/* It reads now: what the socket held, "lost N", then the newest,
+	 * every event accounted for, in order. */
+	while (read_event(slow, 5, &e, 300) == 0) {
+		if (strcmp(e.type, "lost") == 0) {
+			lost_recs++;
+			lost += e.val;
+			next += e.val;
+			continue;
+		}
+		assert_string_equal(e.type, "hook-finished");
+		assert_int_equal(e.val, next);
+		next++;
+		got++;
+	}
+	print_message("slow subscriber: %llu events, %llu lost in %u records; "
+	    "worst post %llu ms, worst other reply %llu ms\n",
+	    (unsigned long long)got, (unsigned long long)lost, lost_recs,
+	    (unsigned long long)worst_post, (unsigned long long)worst_ask);
+	assert_int_equal(got + lost, MON_EVENTS);
+	assert_int_equal(next, MON_EVENTS);
+	assert_true(lost_recs >= 1);
+	assert_true(got >= MON_RING);
+	ctl_server_stats(s, &st);
+	assert_int_equal(st.events_lost, lost);
+	/* Nothing more for the fast one either. */
+	if (read_event(fast, 6, &e, 100) != -ETIMEDOUT)
+		fail_msg("the fast subscriber got more: %s %llu", e.type,
+		    (unsigned long long)e.val);
+
+	close(slow);
+	close(fast);
+	for (int i = 0; i < 100; i++) {
+		ctl_server_stats(s, &st);
+		if (!st.subscribers)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(st.subscribers, 0);
+	close(other);
+	ctl_server_close(s);
+	event_close();
+}
+
 static void
 test_overflow(void **state)
 {
@@ -796,6 +971,7 @@ main(void)
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_many_clients),
 		cmocka_unit_test(test_never_reader),
+		cmocka_unit_test(test_monitor),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_big_reply),
 		cmocka_unit_test(test_too_many_clients),
