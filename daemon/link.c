@@ -49,8 +49,10 @@ link_watch_queues(struct eni *e, bool on)
 }
 
 static int
-link_make_one(struct eni *e, const char *name, int *fds, int *ifindex)
+link_make_one(struct eni *e, const char *name, int *fds, int *ifindex,
+    const char *dir)
 {
+	char alias[96];
 	uint32_t group;
 	int err;
 
@@ -78,7 +80,10 @@ link_make_one(struct eni *e, const char *name, int *fds, int *ifindex)
 		return err;
 	}
 	*ifindex = err;
-	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen, D.link_group);
+	/* The ENI id is also its GWLB endpoint's id (vpce-HEX). */
+	snprintf(alias, sizeof(alias), "gwlbtun ENI %s (vpce-%s) %s", e->hex, e->hex, dir);
+	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen, D.link_group,
+	    alias);
 	if (err < 0) {
 		log_msg(LOG_NETLINK, LOG_CRITICAL, "%s: cannot set MTU %u, up, rp_filter 0: %s",
 		    name, conf.mtu, strerror(-err));
@@ -100,9 +105,9 @@ link_make(struct eni *e)
 	 * the second asks for what the first got. */
 	e->offloads = conf.offload ? TUN_OFFLOADS_WANTED : 0;
 
-	err = link_make_one(e, e->if_in, e->qfd_in, &e->ifindex_in);
+	err = link_make_one(e, e->if_in, e->qfd_in, &e->ifindex_in, "in");
 	if (!err && !conf.no_return)
-		err = link_make_one(e, e->if_out, e->qfd_out, &e->ifindex_out);
+		err = link_make_one(e, e->if_out, e->qfd_out, &e->ifindex_out, "out");
 	if (err) {
 		tun_close_queues(e->qfd_in, e->nqueues);
 		tun_close_queues(e->qfd_out, e->nqueues);

@@ -336,7 +336,7 @@ nl_link_noqueue(int ifindex, const char *name)
 
 int
 nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen,
-    uint32_t group)
+    uint32_t group, const char *alias)
 {
 	char buf[512], what[64];
 	struct nlmsghdr *nlh;
@@ -358,6 +358,9 @@ nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen,
 	if (txqlen && !mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_TXQLEN, txqlen))
 		return -EMSGSIZE;
 	if (group && !mnl_attr_put_u32_check(nlh, sizeof(buf), IFLA_GROUP, group))
+		return -EMSGSIZE;
+	/* What `ip -d link` shows as "alias": whose link this is. */
+	if (alias && !mnl_attr_put_strz_check(nlh, sizeof(buf), IFLA_IFALIAS, alias))
 		return -EMSGSIZE;
 	if (put_rp_filter_off(nlh, sizeof(buf)) < 0)
 		return -EMSGSIZE;

@@ -16,10 +16,11 @@ void nl_fini(void);
 int nl_link_index(const char *name);
 /* The same, and the link's group (IFLA_GROUP) in *group. */
 int nl_link_lookup(const char *name, uint32_t *group);
-/* MTU, txqueuelen, link group, IFF_UP and IPv4 rp_filter 0 in one
- * RTM_NEWLINK (after IPv6 addrgen off and qdisc noqueue); 0 or -errno. */
+/* MTU, txqueuelen, link group, alias (IFLA_IFALIAS, if not NULL), IFF_UP
+ * and IPv4 rp_filter 0 in one RTM_NEWLINK (after IPv6 addrgen off and
+ * qdisc noqueue); 0 or -errno. */
 int nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen,
-    uint32_t group);
+    uint32_t group, const char *alias);
 /* Delete every link of a link group in one batch. */
 int nl_link_del_group(uint32_t group);
 /* Delete a link by index; 0, or -errno (-ENODEV if already gone). */
