@@ -68,6 +68,7 @@ struct config {
 	const char	*config_file;		/* --config */
 	const char	*route_hook;		/* --route-hook */
 	uint32_t	table_lo, table_hi;	/* --table-range */
+	const char	*state_dir;		/* --state-dir */
 	bool		forwarding;		/* --forwarding */
 	struct ctl_cmd_args *cfg_routes;	/* route/rule lines of the config */
 	unsigned	n_cfg_routes;

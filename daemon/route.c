@@ -7,7 +7,11 @@
  *
  * "table eni" is a routing table of the ENI's own, allocated from
  * --table-range: the native answer to endpoints whose inner networks
- * overlap.  What applies to an ENI is installed (routes, then rules) when
+ * overlap.  Which ENI had which table is remembered, in memory and in
+ * --state-dir's "tables" file, so an ENI gets the same table again after
+ * it went down and after a restart, whatever order ENIs come back in;
+ * a table goes to another ENI only when no table is left that nobody
+ * ever had.  What applies to an ENI is installed (routes, then rules) when
  * its links come up, before its CREATE hook, and removed (rules, then
  * routes) when it goes.  Everything carries rtm_protocol RTPROT_GWLBTUN,
  * so what a crashed run left is found and removed at start.
@@ -25,7 +29,9 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +43,7 @@
 #include "ctl_server.h"
 #include "hook.h"
 #include "log.h"
+#include "name.h"
 #include "nl.h"
 #include "route.h"
 #include "route_model.h"
@@ -70,6 +77,8 @@ static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct route_spec *specs;
 static struct eni_routes *per_eni;
 static uint8_t *table_used;		/* [table_hi - table_lo + 1] */
+static uint8_t *table_owned;		/* [...]: table_owner holds an ENI */
+static uint64_t *table_owner;		/* [...]: the last ENI that had it */
 static int wake;			/* the manager's eventfd */
 
 /* route_request()'s slot */
@@ -81,12 +90,121 @@ static int req_ret;
 static bool req_done;
 static char req_err[512];
 
+#define TABLES_FILE	"tables"
+
+static bool
+tables_path(char *buf, size_t len, const char *suffix)
+{
+	int n;
+
+	if (!conf.state_dir || !*conf.state_dir)
+		return false;
+	n = snprintf(buf, len, "%s/" TABLES_FILE "%s", conf.state_dir, suffix);
+	return n > 0 && (size_t)n < len;
+}
+
+/*
+ * "ENI17HEX TABLE" per line; '#' starts a comment.  Lines that do not
+ * parse, or name a table outside --table-range, are skipped (logged).
+ */
+static void
+tables_load(void)
+{
+	char path[4096], line[256], hex[64];
+	unsigned lineno = 0, n = 0, bad = 0;
+	uint64_t id;
+	uint32_t t;
+	FILE *f;
+
+	if (!tables_path(path, sizeof(path), ""))
+		return;
+	if (!(f = fopen(path, "re"))) {
+		if (errno != ENOENT)
+			log_msg(LOG_NETLINK, LOG_IMPORTANT, "%s: %s; ENIs get new "
+			    "tables", path, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (sscanf(line, "%63s %u", hex, &t) != 2 || name_parse_eni(hex, &id) < 0 ||
+		    t < conf.table_lo || t > conf.table_hi) {
+			if (bad++ < 5)
+				log_msg(LOG_NETLINK, LOG_IMPORTANT, "%s:%u: skipped (not "
+				    "'ENI TABLE' with TABLE in --table-range %u-%u)", path,
+				    lineno, conf.table_lo, conf.table_hi);
+			continue;
+		}
+		table_owned[t - conf.table_lo] = 1;
+		table_owner[t - conf.table_lo] = id;
+		n++;
+	}
+	fclose(f);
+	log_msg(LOG_NETLINK, LOG_INFO, "%s: %u ENI tables remembered", path, n);
+}
+
+/* Written whole to a new file, then renamed over the old one. */
+static void
+tables_save(void)
+{
+	static struct log_rl save_rl = LOG_RL_INIT(1, 60);
+	char path[4096], tmp[4200], hex[NAME_HEX_MAX], suffix[32];
+	int fd, err = 0;
+	FILE *f;
+
+	snprintf(suffix, sizeof(suffix), ".%d", (int)getpid());
+	if (!tables_path(path, sizeof(path), "") ||
+	    !tables_path(tmp, sizeof(tmp), suffix))
+		return;
+	if (mkdir(conf.state_dir, 0755) < 0 && errno != EEXIST) {
+		err = errno;
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
+	    !(f = fdopen(fd, "w"))) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	fprintf(f, "# gwlbtund: the routing table each ENI had ('table eni', "
+	    "--table-range %u-%u).\n# Written by gwlbtund; read at start.\n",
+	    conf.table_lo, conf.table_hi);
+	for (uint32_t t = conf.table_lo; t <= conf.table_hi; t++) {
+		if (!table_owned[t - conf.table_lo])
+			continue;
+		name_hex(table_owner[t - conf.table_lo], hex);
+		fprintf(f, "%s %u\n", hex, t);
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+		err = errno;
+	if (fclose(f) != 0 && !err)
+		err = errno;
+	if (!err && rename(tmp, path) < 0)
+		err = errno;
+	if (err)
+		unlink(tmp);
+out:
+	if (err)
+		log_rl(&save_rl, LOG_NETLINK, LOG_IMPORTANT, "%s: %s; the tables of "
+		    "ENIs are not remembered across restarts (--state-dir)", path,
+		    strerror(err));
+}
+
 int
 route_init(int wake_fd)
 {
+	size_t n = conf.table_hi - conf.table_lo + 1;
+
 	wake = wake_fd;
-	table_used = calloc(conf.table_hi - conf.table_lo + 1, 1);
-	return table_used ? 0 : -ENOMEM;
+	table_used = calloc(n, 1);
+	table_owned = calloc(n, 1);
+	table_owner = calloc(n, sizeof(*table_owner));
+	if (!table_used || !table_owned || !table_owner)
+		return -ENOMEM;
+	tables_load();
+	return 0;
 }
 
 static void
@@ -121,7 +239,10 @@ route_fini(void)
 		free(s);
 	}
 	free(table_used);
-	table_used = NULL;
+	free(table_owned);
+	free(table_owner);
+	table_used = table_owned = NULL;
+	table_owner = NULL;
 	pthread_mutex_unlock(&route_lock);
 }
 
@@ -205,16 +326,34 @@ route_hook(const struct route_eni *e, const struct inst *in, bool add)
 		    conf.route_hook, strerror(-err));
 }
 
+/*
+ * The table id had before, if free; else the first one nobody had; else
+ * the first free one (its last ENI is not up).  0 when all are in use.
+ */
 static uint32_t
-table_alloc(void)
+table_alloc(uint64_t id)
 {
-	for (uint32_t t = conf.table_lo; t <= conf.table_hi; t++) {
-		if (!table_used[t - conf.table_lo]) {
-			table_used[t - conf.table_lo] = 1;
-			return t;
+	uint32_t n = conf.table_hi - conf.table_lo + 1, pick = UINT32_MAX;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (table_used[i])
+			continue;
+		if (table_owned[i] && table_owner[i] == id) {
+			pick = i;
+			break;
 		}
+		if (pick == UINT32_MAX || (table_owned[pick] && !table_owned[i]))
+			pick = i;
 	}
-	return 0;
+	if (pick == UINT32_MAX)
+		return 0;
+	table_used[pick] = 1;
+	if (!table_owned[pick] || table_owner[pick] != id) {
+		table_owned[pick] = 1;
+		table_owner[pick] = id;
+		tables_save();
+	}
+	return conf.table_lo + pick;
 }
 
 static void
@@ -258,7 +397,7 @@ eni_add_spec(struct eni_routes *er, const struct route_spec *s, char *err, size_
 		families[1] = AF_INET6;
 	}
 	if (s->table_eni && !er->table) {
-		uint32_t t = table_alloc();
+		uint32_t t = table_alloc(e->id);
 
 		if (!t) {
 			snprintf(err, errlen, "no free table in --table-range %u-%u",

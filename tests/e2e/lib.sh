@@ -274,7 +274,9 @@ start_daemon() {
 	done
 	DAEMON_NAME=gwlbtund
 	DAEMON_PORT=$port
-	bg "$DAEMON_NAME" appliance "$DAEMON" "$@"
+	# The tables of `table eni` remembered in the run's own directory,
+	# never the host's /var/lib/gwlbtun (later arguments win).
+	bg "$DAEMON_NAME" appliance "$DAEMON" --state-dir "$E2E_TMP/state" "$@"
 	local deadline=$((SECONDS + 10))
 	until udp_bound appliance "$port"; do
 		if ! kill -0 "${BG_PID[$DAEMON_NAME]}" 2>/dev/null; then

@@ -590,6 +590,7 @@ test_every_file_keyword(void **state)
 		{ "control-group", "root", "root" },
 		{ "route-hook", "/bin/rh", "/bin/rh" },
 		{ "table-range", "20000-20999", "20000-20999" },
+		{ "state-dir", "/var/tmp/gw", "/var/tmp/gw" },
 		{ "forwarding", "on", "on" },
 	};
 	struct listed l[64];

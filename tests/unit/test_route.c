@@ -436,6 +436,79 @@ table_eni_from_range(void **state)
 	assert_int_equal(reqs[0].table, TABLE_LO);
 }
 
+/*
+ * "table eni" across restarts: the tables file under --state-dir gives
+ * each ENI the table it had, whatever order they come back in; a table
+ * is given to another ENI only when none is left that nobody had.
+ */
+static void
+table_eni_kept_across_restart(void **state)
+{
+	static const char *const cfg[] = { "route add 192.0.2.0/24 eni any dev in table eni" };
+	char dir[] = "/tmp/routetest.XXXXXX", path[64], line[128], cmd[96];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	conf.state_dir = dir;
+	config(cfg, 1);
+	up(ENI_A);
+	up(ENI_B);
+	assert_int_equal(route_eni_table(ENI_A), TABLE_LO);
+	assert_int_equal(route_eni_table(ENI_B), TABLE_LO + 1);
+	/* Down and up again, B first: the same tables. */
+	route_eni_down(ENI_A);
+	route_eni_down(ENI_B);
+	up(ENI_B);
+	up(ENI_A);
+	assert_int_equal(route_eni_table(ENI_A), TABLE_LO);
+	assert_int_equal(route_eni_table(ENI_B), TABLE_LO + 1);
+
+	/* A restart: B comes back first and still gets its own. */
+	route_fini();
+	assert_int_equal(route_init(wake_fd), 0);
+	config(cfg, 1);
+	up(ENI_B);
+	up(ENI_A);
+	assert_int_equal(route_eni_table(ENI_B), TABLE_LO + 1);
+	assert_int_equal(route_eni_table(ENI_A), TABLE_LO);
+
+	/* The file, as an operator reads it; a bad line and a table out of
+	 * the range are skipped, the rest still holds. */
+	snprintf(path, sizeof(path), "%s/tables", dir);
+	assert_non_null(f = fopen(path, "r"));
+	{
+		char a[NAME_HEX_MAX], b[NAME_HEX_MAX], want[64];
+		bool seen_a = false, seen_b = false;
+
+		name_hex(ENI_A, a);
+		name_hex(ENI_B, b);
+		while (fgets(line, sizeof(line), f)) {
+			snprintf(want, sizeof(want), "%s %u\n", a, TABLE_LO);
+			seen_a |= strcmp(line, want) == 0;
+			snprintf(want, sizeof(want), "%s %u\n", b, TABLE_LO + 1);
+			seen_b |= strcmp(line, want) == 0;
+		}
+		assert_true(seen_a && seen_b);
+	}
+	fclose(f);
+	assert_non_null(f = fopen(path, "a"));
+	fprintf(f, "garbage\n%s 99999\n", "0000000000000000c");
+	fclose(f);
+	route_fini();
+	assert_int_equal(route_init(wake_fd), 0);
+	config(cfg, 1);
+	up(ENI_B);
+	assert_int_equal(route_eni_table(ENI_B), TABLE_LO + 1);
+	/* C never had one, and A's is free: C gets A's (the range is full). */
+	up(ENI_C);
+	assert_int_equal(route_eni_table(ENI_C), TABLE_LO);
+
+	conf.state_dir = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Down: the rules go first (traffic stops being steered), then routes. */
 static void
 down_removes_rules_then_routes(void **state)
@@ -677,6 +750,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(up_installs_routes_then_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(table_eni_from_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(table_eni_kept_across_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(down_removes_rules_then_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(route_add_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(reload_unchanged, setup, teardown),
