@@ -110,6 +110,8 @@ gwlbctl_run(struct gwlbctl *g, unsigned n, const char *const *words, bool *quit)
 		return show_help(g);
 	if (a.id == CTL_CMD_MONITOR)
 		return monitor_run(g, &a);
+	if (a.id == CTL_CMD_DOCTOR)
+		return doctor_run(g, &a);
 	out_begin(g->out, a.def->view);
 	ctl_cmd_words(&a, w);
 	status = client_request(&g->cl, a.nwords, w, out_record_cb, g->out, &err,

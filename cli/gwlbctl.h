@@ -29,6 +29,9 @@ int	 gwlbctl_run(struct gwlbctl *g, unsigned n, const char *const *words,
 /* `monitor`: follows the daemon's events; returns the exit status. */
 int	 monitor_run(struct gwlbctl *g, const struct ctl_cmd_args *a);
 
+/* `doctor`: judges the daemon's facts; 1 when something loses packets. */
+int	 doctor_run(struct gwlbctl *g, const struct ctl_cmd_args *a);
+
 /* The interactive shell (shell.c); returns the exit status. */
 int	 shell_run(struct gwlbctl *g);
 

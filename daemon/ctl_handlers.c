@@ -114,6 +114,17 @@ h_show_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	return 0;
 }
 
+static int
+h_doctor(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	struct ctl_sink cs = CTL_SINK_INIT(r);
+
+	(void)a;
+	(void)arg;
+	report_doctor(&cs.s);
+	return 0;
+}
+
 struct walk {
 	struct ctl_reply *r;
 	struct ctl_sink	*cs;
@@ -423,6 +434,7 @@ control_start(void)
 {
 	int err;
 	ctl_server_set_handler(srv, CTL_CMD_SHOW_STATUS, h_show_status, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_DOCTOR, h_doctor, NULL);
 	ctl_server_set_handler(srv, CTL_CMD_SHOW_ENIS, h_show_enis, NULL);
 	ctl_server_set_handler(srv, CTL_CMD_SHOW_ENI, h_show_eni, NULL);
 	ctl_server_set_handler(srv, CTL_CMD_SHOW_FLOWS, h_show_flows, NULL);

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -363,4 +364,86 @@ report_enis(struct rec_sink *s, uint64_t now, bool detail)
 	rec_list_begin(s, "eni");
 	eni_foreach(eni_walk, &w);
 	rec_list_end(s, "eni");
+}
+
+/* --- gwlbctl doctor ------------------------------------------------------ */
+
+/*
+ * The facts `gwlbctl doctor` judges, gathered here because the daemon
+ * is in the right network namespace: rp_filter and forwarding are per
+ * namespace, and so are the links.  A sysctl that cannot be read is left
+ * out (gwlbctl says so), never reported as 0.
+ */
+static void
+rec_sysctl(struct rec_sink *s, const char *key, const char *path)
+{
+	char buf[64];
+	long long v;
+	FILE *f;
+
+	if (!(f = fopen(path, "re")))
+		return;
+	if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%lld", &v) == 1)
+		rec_s64(s, key, v);
+	fclose(f);
+}
+
+static void
+doctor_link(struct rec_sink *s, struct eni *e, const char *link, const char *side)
+{
+	char path[128], offl[128];
+
+	rec_begin(s, "link");
+	rec_str(s, "link", link);
+	rec_str(s, "side", side);
+	rec_str(s, "eni", e->hex);
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", link);
+	rec_sysctl(s, "rp_filter", path);
+	rec_str(s, "offloads", tun_offloads_str(e->offloads, offl, sizeof(offl)));
+	rec_end(s);
+}
+
+static void
+doctor_walk(struct eni *e, void *arg)
+{
+	struct rec_sink *s = arg;
+
+	if (atomic_load(&e->state) != ENI_UP)
+		return;
+	doctor_link(s, e, e->if_in, "in");
+	if (!conf.no_return)
+		doctor_link(s, e, e->if_out, "out");
+}
+
+void
+report_doctor(struct rec_sink *s)
+{
+	struct stats_snap all;
+
+	stats_kind(-1, &all);
+	rec_begin(s, "doctor");
+	rec_u64(s, "pid", (uint64_t)getpid());
+	rec_str(s, "mode", conf.no_return ? "no-return" : "return");
+	rec_u64(s, "rcvbuf_asked", conf.rcvbuf);
+	rec_u64(s, "rcvbuf_granted", D.n_rx ? (uint64_t)D.workers[0].rcvbuf_granted : 0);
+	rec_u64(s, "busy_poll_asked", conf.busy_poll_us);
+	rec_u64(s, "busy_poll_granted", D.n_rx ? (uint64_t)D.workers[0].busy_poll_granted : 0);
+	rec_u64(s, "rx_workers", D.n_rx);
+	rec_u64(s, "kernel_drops", all.kernel_drops);
+	rec_u64(s, "max_enis", conf.max_enis);
+	rec_u64(s, "fds_needed", D.fd_need);
+	rec_u64(s, "fds_limit", D.fd_limit);
+	rec_bool(s, "offload", conf.offload);
+	rec_sysctl(s, "net.core.rmem_max", "/proc/sys/net/core/rmem_max");
+	rec_sysctl(s, "net.core.rmem_default", "/proc/sys/net/core/rmem_default");
+	rec_sysctl(s, "net.core.netdev_max_backlog", "/proc/sys/net/core/netdev_max_backlog");
+	rec_sysctl(s, "net.core.busy_read", "/proc/sys/net/core/busy_read");
+	rec_sysctl(s, "net.core.busy_poll", "/proc/sys/net/core/busy_poll");
+	rec_sysctl(s, "net.ipv4.conf.all.rp_filter", "/proc/sys/net/ipv4/conf/all/rp_filter");
+	rec_sysctl(s, "net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward");
+	rec_sysctl(s, "net.ipv6.conf.all.forwarding", "/proc/sys/net/ipv6/conf/all/forwarding");
+	rec_end(s);
+	rec_list_begin(s, "link");
+	eni_foreach(doctor_walk, s);
+	rec_list_end(s, "link");
 }

@@ -24,6 +24,10 @@ void	 report_drops(struct rec_sink *s);
 /* One ENI; detail adds its links, hook, backlog and flow table counters. */
 void	 report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail);
 void	 report_enis(struct rec_sink *s, uint64_t now, bool detail);
+/* What `gwlbctl doctor` judges: the daemon's settings and what it got,
+ * the sysctls as its network namespace sees them, each link's rp_filter
+ * and offloads. */
+void	 report_doctor(struct rec_sink *s);
 
 /* Every /metrics family, in the order /metrics shows them. */
 extern const struct rec_metric report_metrics[];

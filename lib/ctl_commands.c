@@ -107,6 +107,11 @@ static const struct ctl_cmd_def cmds[] = {
 		  "stop after N events" },
 		{ "timeout", "S", CTL_ARG_COUNT, CTL_SLOT_TIMEOUT, false, NULL,
 		  "stop after S seconds" } } },
+	[CTL_CMD_DOCTOR] = { CTL_CMD_DOCTOR, { "doctor", NULL },
+	    CTL_VIEW_TABLE, 0, "check this machine's settings against what gwlbtund needs",
+	    .nargs = 1, .args = {
+		{ "interval", "S", CTL_ARG_COUNT, CTL_SLOT_TIMEOUT, false, NULL,
+		  "watch kernel receive drops for S seconds (2)" } } },
 	[CTL_CMD_HELP] = { CTL_CMD_HELP, { "help", NULL },
 	    CTL_VIEW_TABLE, CTL_CMDF_LOCAL, "list the commands" },
 	[CTL_CMD_QUIT] = { CTL_CMD_QUIT, { "quit", NULL },
