@@ -16,6 +16,7 @@
 #include "flow.h"
 #include "clock.h"
 #include "eni_table.h"
+#include "event.h"
 #include "route.h"
 #include "state.h"
 #include "worker.h"
@@ -208,6 +209,9 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
 	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
 	rec_u64(s, "netlink_resyncs", atomic_load(&D.nl_resyncs));
+	/* gwlbctl monitor: events posted, and lost to subscribers too slow. */
+	rec_u64(s, "events", event_posted());
+	rec_u64(s, "events_lost", event_lost());
 	report_limits(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
 	 * what each link's kernel took); super-packets read, segments sent. */
