@@ -86,6 +86,8 @@ int eni_table_init(unsigned max_enis);
 void eni_table_fini(void);
 /* Lock-free: workers, inside their QSBR online section. */
 struct eni *eni_lookup(uint64_t id);
+/* Slots eni_lookup(id) reads (tests: probe chains stay short). */
+unsigned eni_lookup_probes(uint64_t id);
 /* A worker met an unknown ENI: publish it PENDING and queue it for the
  * manager; NULL (counted in ts) at --max-enis or out of memory. */
 struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,

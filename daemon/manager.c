@@ -106,6 +106,8 @@ manager_run(void)
 				lifecycle_tick(now, true);
 				if (!conf.no_return)
 					reply_expire(now);
+				else
+					qsbr_reclaim();	/* ENI slot arrays */
 				break;
 			case EV_SIGNAL: {
 				struct signalfd_siginfo si;
