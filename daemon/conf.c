@@ -155,6 +155,13 @@ static const struct conf_opt opts[] = {
 	  .help = "packets queued per link for the reply workers", STORE(txqueuelen, unsigned) },
 	{ "hook-timeout", 0, OPT_UINT, FILE_RELOAD, 1, 3600, .def = "30", .arg = "SECS",
 	  .help = "kill a hook still running after SECS", STORE(hook_timeout_s, unsigned) },
+	{ "max-hooks", 0, OPT_UINT, OF_FILE, 1, 1024, .def = "8", .arg = "N",
+	  .help = "hooks running at once; the rest wait in order",
+	  STORE(max_hooks, unsigned) },
+	{ "backlog-bytes", 0, OPT_UINT, OF_FILE, 1u << 20, 1u << 30, true, .def = "32M",
+	  .arg = "BYTES", .help = "packets held for ENIs coming up, all together\n"
+	      "(one ENI at most an eighth), K/M/G suffixes",
+	  STORE(backlog_bytes, unsigned) },
 	{ "udp-idle", 0, OPT_UINT, OF_FILE, 1, 86400, .def = "120", .arg = "SECS",
 	  .help = "idle timeout of non-TCP flows", STORE(udp_idle_s, unsigned) },
 	{ "max-flows", 0, OPT_UINT, OF_FILE, 16, 1u << 24, .def = "65536", .arg = "N",

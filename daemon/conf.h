@@ -55,6 +55,8 @@ struct config {
 	unsigned	mtu;
 	unsigned	txqueuelen;
 	unsigned	hook_timeout_s;
+	unsigned	max_hooks;		/* --max-hooks: hooks running at once */
+	unsigned	backlog_bytes;		/* --backlog-bytes: all pending ENIs together */
 	unsigned	max_flows_per_eni;
 	const char	*control_path;
 	const char	*control_group;		/* --control-group, its name */

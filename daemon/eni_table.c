@@ -61,6 +61,11 @@ static _Atomic uint64_t destroy_req[64];	/* ids asked by `eni destroy` */
 static unsigned n_destroy_req;
 static pthread_mutex_t destroy_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Allocated and not yet freed: what --max-enis bounds (eni_held). */
+static _Atomic unsigned n_held;
+/* Bytes in all backlogs: workers add, the manager takes away (flush, drop). */
+static _Atomic uint64_t bl_total;
+
 static struct log_rl rl_limit = LOG_RL_INIT(10, 3);
 static struct log_rl rl_tun_write = LOG_RL_INIT(10, 5);
 
@@ -98,7 +103,7 @@ eni_table_init(unsigned max_enis)
 	return 0;
 }
 
-/* The slot of id in t, or of the empty slot ending its chain (-1: none). */
+/* The ENI of id in t or NULL; *probes (if asked): the slots read. */
 static inline struct eni *
 slots_find(const struct eni_slots *t, uint64_t id, unsigned *probes)
 {
@@ -168,11 +173,25 @@ slots_rebuild(void)
 	qsbr_retire(old);
 }
 
+unsigned
+eni_held(void)
+{
+	return atomic_load_explicit(&n_held, memory_order_relaxed);
+}
+
+uint64_t
+eni_backlog_bytes(void)
+{
+	return atomic_load_explicit(&bl_total, memory_order_relaxed);
+}
+
 void
 eni_free(struct eni *e)
 {
 	for (unsigned i = 0; i < e->bl_len; i++)
 		free(e->bl[i]);
+	atomic_fetch_sub_explicit(&bl_total, e->bl_bytes, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&n_held, 1, memory_order_relaxed);
 	if (e->flows)
 		flow_table_free(e->flows);
 	pthread_mutex_destroy(&e->bl_lock);
@@ -183,13 +202,31 @@ eni_free(struct eni *e)
 	free(e);
 }
 
+/* A place under --max-enis (closing ENIs count too: their links and
+ * DESTROY hooks are still there), taken without a lock; eni_free gives it
+ * back. */
+static bool
+held_take(void)
+{
+	unsigned n = atomic_load_explicit(&n_held, memory_order_relaxed);
+
+	while (n < conf.max_enis)
+		if (atomic_compare_exchange_weak_explicit(&n_held, &n, n + 1,
+		    memory_order_relaxed, memory_order_relaxed))
+			return true;
+	return false;
+}
+
+/* With a place taken (held_take), which it gives back if it fails. */
 static struct eni *
 eni_alloc(uint64_t id, uint64_t attachment)
 {
 	struct eni *e = calloc(1, sizeof(*e));
 
-	if (!e)
+	if (!e) {
+		atomic_fetch_sub_explicit(&n_held, 1, memory_order_relaxed);
 		return NULL;
+	}
 	e->id = id;
 	e->attachment = attachment;
 	e->nqueues = D.n_rx > D.n_tun ? D.n_rx : D.n_tun;
@@ -231,16 +268,18 @@ eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
 	unsigned h, i, free_slot = ~0u;
 
 	/*
-	 * The table full: no lock, per packet of a flood of new ENIs.  (The
-	 * lookup again: another worker may have made this one just now.)
+	 * A place under --max-enis first, without a lock: at the limit (a
+	 * flood of new ENIs) a packet costs one short lookup and no lock.
+	 * (The lookup again: another worker may have made this one just now.
+	 * Two racing for the last place on one new ENI may drop a packet.)
 	 */
-	if (atomic_load_explicit(&n_live, memory_order_relaxed) >= conf.max_enis) {
+	if (!held_take()) {
 		if ((e = eni_lookup(id)))
 			return e;
 		goto over_limit;
 	}
 	/* Allocated before the lock: others' inserts do not wait for it. */
-	if (!(fresh = eni_alloc(id, attachment))) {
+	if (!(fresh = eni_alloc(id, attachment))) {	/* (its place given back) */
 		STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
 		log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
 		    "ENI %017llx dropped: out of memory", (unsigned long long)id);
@@ -249,14 +288,13 @@ eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
 	pthread_mutex_lock(&tbl_lock);
 	t = atomic_load_explicit(&tab, memory_order_relaxed);
 	e = slots_find(t, id, NULL);
-	if (e || atomic_load_explicit(&n_live, memory_order_relaxed) >= conf.max_enis) {
+	if (e) {
 		pthread_mutex_unlock(&tbl_lock);
-		eni_free(fresh);	/* never published */
-		if (e)
-			return e;
-		goto over_limit;
+		eni_free(fresh);	/* never published; gives its place back */
+		return e;
 	}
-	/* Below the limit, at most half the slots are live: there is room. */
+	/* Every published ENI holds a place: at most --max-enis, half the
+	 * slots, are live, and a quarter at most are tombstones. */
 	h = (unsigned)mix64(id);
 	for (i = 0; free_slot == ~0u; i++) {
 		struct eni *o = atomic_load_explicit(&t->s[(h + i) & t->mask],
@@ -428,7 +466,9 @@ void
 eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8_t *p,
     size_t len, struct thread_stats *ts)
 {
-	struct backlog_pkt *b;
+	size_t size = sizeof(struct backlog_pkt) + len;
+	struct backlog_pkt *b = NULL;
+	enum drop_reason why;
 	int state;
 
 	pthread_mutex_lock(&e->bl_lock);
@@ -442,33 +482,55 @@ eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8
 		eni_deliver(e, slot, fd, p, len, ts);
 		return;
 	}
-	if (state != ENI_PENDING || e->bl_len == ENI_BACKLOG_MAX ||
-	    !(b = malloc(sizeof(*b) + len))) {
+	why = state == ENI_FAILED ? DROP_ENI_FAILED : DROP_ENI_CLOSING;
+	if (state == ENI_PENDING) {
+		why = DROP_BACKLOG_FULL;
+		/* The total is reserved before the packet is copied, so that
+		 * concurrent workers never hold more than --backlog-bytes. */
+		if (e->bl_len < ENI_BACKLOG_MAX &&
+		    e->bl_bytes + size <= conf.backlog_bytes / ENI_BACKLOG_SHARE) {
+			why = DROP_BACKLOG_BYTES;
+			if (atomic_fetch_add_explicit(&bl_total, size, memory_order_relaxed) +
+			    size > conf.backlog_bytes ||
+			    !(b = malloc(size)))
+				atomic_fetch_sub_explicit(&bl_total, size, memory_order_relaxed);
+		}
+	}
+	if (!b) {
 		pthread_mutex_unlock(&e->bl_lock);
-		STAT_ADD(ts->drops[state == ENI_PENDING ? DROP_BACKLOG_FULL :
-		    state == ENI_FAILED ? DROP_ENI_FAILED : DROP_ENI_CLOSING], 1);
+		STAT_ADD(ts->drops[why], 1);
 		STAT_ADD(e->stats[slot].drops, 1);
 		return;
 	}
 	b->len = (uint16_t)len;
 	memcpy(b->data, p, len);
 	e->bl[e->bl_len++] = b;
+	e->bl_bytes += size;
 	pthread_mutex_unlock(&e->bl_lock);
+}
+
+/* Manager, bl_lock held: the backlog is empty again. */
+static void
+backlog_clear(struct eni *e)
+{
+	for (unsigned i = 0; i < e->bl_len; i++)
+		free(e->bl[i]);
+	atomic_fetch_sub_explicit(&bl_total, e->bl_bytes, memory_order_relaxed);
+	e->bl_bytes = 0;
+	e->bl_len = 0;
 }
 
 void
 eni_backlog_flush(struct eni *e)
 {
 	pthread_mutex_lock(&e->bl_lock);
-	for (unsigned i = 0; i < e->bl_len; i++) {
+	for (unsigned i = 0; i < e->bl_len; i++)
 		eni_deliver(e, D.mgr_slot, e->qfd_in[0], e->bl[i]->data,
 		    e->bl[i]->len, &D.mgr_stats);
-		free(e->bl[i]);
-	}
 	if (e->bl_len)
 		log_msg(LOG_TUNNEL, LOG_DEBUG, "%s: delivered %u packets held while it came up",
 		    e->if_in, e->bl_len);
-	e->bl_len = 0;
+	backlog_clear(e);
 	atomic_store_explicit(&e->state, ENI_UP, memory_order_release);
 	pthread_mutex_unlock(&e->bl_lock);
 }
@@ -477,11 +539,9 @@ void
 eni_backlog_drop(struct eni *e, enum drop_reason why)
 {
 	pthread_mutex_lock(&e->bl_lock);
-	for (unsigned i = 0; i < e->bl_len; i++)
-		free(e->bl[i]);
 	STAT_ADD(D.mgr_stats.drops[why], e->bl_len);
 	STAT_ADD(e->stats[D.mgr_slot].drops, e->bl_len);
-	e->bl_len = 0;
+	backlog_clear(e);
 	pthread_mutex_unlock(&e->bl_lock);
 }
 

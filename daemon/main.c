@@ -7,17 +7,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "conf.h"
 #include "ctl_handlers.h"
+#include "ctl_server.h"
 #include "eni_table.h"
 #include "health.h"
 #include "log.h"
@@ -35,6 +38,68 @@ check_hook(const char *opt, const char *path)
 	if (path && access(path, X_OK) < 0 && !strpbrk(path, " \t"))
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s %s: %s; it will fail each time it runs",
 		    opt, path, strerror(errno));
+}
+
+/*
+ * Descriptors: what the limits let us open at most.  Every ENI (closing
+ * ones too: they count towards --max-enis) has a queue per worker slot on
+ * gwi- and on gwo-; a hook holds its pidfd (or eventfd) and the read end
+ * of its pipe, the one being started both ends for a moment; control and
+ * health clients one each.  BASE is what does not grow: the standard
+ * streams, the manager's and the workers' event descriptors, netlink,
+ * sockets, with room to spare.
+ */
+#define FD_BASE		64
+#define FD_PER_WORKER	6	/* socket, epoll, eventfd, raw socket, spare */
+
+static unsigned
+fds_needed(void)
+{
+	unsigned nq = conf.rx_threads > conf.tun_threads ? conf.rx_threads : conf.tun_threads;
+	unsigned per_eni = nq * (conf.no_return ? 1 : 2);
+
+	return FD_BASE + FD_PER_WORKER * (conf.rx_threads + conf.tun_threads) +
+	    conf.max_enis * per_eni + 2 * conf.max_hooks + 2 +
+	    (CTL_CLIENTS_MAX_DEFAULT + 1) + (conf.health_port ? HEALTH_CLIENTS_MAX + 2 : 0);
+}
+
+/* Raise RLIMIT_NOFILE's soft limit to what we need, or refuse to start. */
+static void
+fds_raise(void)
+{
+	unsigned need = fds_needed();
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		fatal("getrlimit(RLIMIT_NOFILE)");
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		struct rlimit want = { need, rl.rlim_max };
+
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+			log_msg(LOG_CORE, LOG_CRITICAL, "too few file descriptors: --max-enis %u "
+			    "with %u+%u threads, %u hooks and the control and health clients "
+			    "need %u, have %llu (soft) / %llu (hard); raise the limit "
+			    "(LimitNOFILE=%u in the unit, ulimit -n %u) or lower --max-enis",
+			    conf.max_enis, conf.rx_threads, conf.tun_threads, conf.max_hooks,
+			    need, (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)rl.rlim_max, need, need);
+			exit(1);
+		}
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+			log_msg(LOG_CORE, LOG_CRITICAL, "too few file descriptors: need %u, "
+			    "have %llu (soft) / %llu (hard), and raising the soft limit "
+			    "failed: %s; raise it (LimitNOFILE=%u, ulimit -n %u) or lower "
+			    "--max-enis", need, (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)rl.rlim_max, strerror(errno), need, need);
+			exit(1);
+		}
+		log_msg(LOG_CORE, LOG_INFO, "file descriptor limit raised from %llu to %u "
+		    "(--max-enis %u)", (unsigned long long)rl.rlim_cur, need, conf.max_enis);
+		rl.rlim_cur = need;
+	}
+	D.fd_need = need;
+	D.fd_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > UINT_MAX ? UINT_MAX :
+	    (unsigned)rl.rlim_cur;
 }
 
 /* The kernel applies max(all, link) for rp_filter: say so if "all" defeats us. */
@@ -98,6 +163,7 @@ main(int argc, char **argv)
 		log_msg(LOG_CORE, LOG_IMPORTANT, "no --allowed-origin given: anyone who "
 		    "reaches UDP %u can create ENIs (up to --max-enis %u)",
 		    conf.geneve_port, conf.max_enis);
+	fds_raise();
 	check_hook("-c", conf.create_hook);
 	check_hook("-r", conf.destroy_hook);
 	check_rp_filter_all();

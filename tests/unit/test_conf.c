@@ -483,6 +483,8 @@ test_every_file_keyword(void **state)
 		{ "mtu", "9000", "9000" },
 		{ "txqueuelen", "500", "500" },
 		{ "hook-timeout", "5", "5" },
+		{ "max-hooks", "3", "3" },
+		{ "backlog-bytes", "2M", "2097152" },
 		{ "udp-idle", "60", "60" },
 		{ "max-flows", "1024", "1024" },
 		{ "control-socket", "/tmp/x.sock", "/tmp/x.sock" },
