@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +30,7 @@
 #include "eni_table.h"
 #include "qsbr.h"
 #include "state.h"
+#include "daemon_fixture.h"
 
 struct config conf;
 
@@ -55,14 +55,7 @@ setup(void **state)
 	memset(&conf, 0, sizeof(conf));
 	conf.max_enis = 64;
 	conf.no_return = true;
-	memset(&D, 0, sizeof(D));
-	D.n_rx = 1;
-	D.n_tun = 1;
-	D.mgr_slot = 2;
-	D.nthreads = 3;
-	D.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	assert_true(D.wake_fd >= 0);
-	qsbr_init(2);
+	fixture_daemon_state(1, 1);
 	memset(&rx_stats, 0, sizeof(rx_stats));
 	assert_int_equal(eni_table_init(conf.max_enis), 0);
 	return 0;
