@@ -27,6 +27,7 @@
 #include "reply.h"
 #include "route.h"
 #include "state.h"
+#include "stats.h"
 #include "worker.h"
 
 static void
@@ -104,6 +105,7 @@ manager_run(void)
 				now = now_ns();
 				hook_tick(now);
 				lifecycle_tick(now, true);
+				stats_rates_tick(now);
 				if (!conf.no_return)
 					reply_expire(now);
 				break;
