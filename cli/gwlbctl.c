@@ -184,7 +184,9 @@ static int
 watch(struct gwlbctl *g, double interval, unsigned long count, int argc,
     const char *const *argv)
 {
-	struct sigaction sa = { .sa_handler = on_interrupt };
+	/* SA_RESTART: a request under way completes; the sleep between
+	 * runs ends at once (clock_nanosleep is never restarted). */
+	struct sigaction sa = { .sa_handler = on_interrupt, .sa_flags = SA_RESTART };
 	struct ctl_cmd_args a;
 	char text[CTL_ERRTEXT_MAX], cmd[256], stamp[32];
 	bool quit = false, tty = !g->json && isatty(STDOUT_FILENO);
