@@ -400,7 +400,19 @@ test_usage(void **state)
 			if (k > 0 && !d->args[k].kw)
 				assert_null(d->args[k - 1].kw);
 		}
+		/* What it shows is declared (JSON shapes), without gaps or twins. */
+		if (d->view != CTL_VIEW_NONE)
+			assert_non_null(d->rtypes[0].type);
+		for (unsigned t = 1; t < CTL_CMD_RTYPES; t++) {
+			if (!d->rtypes[t - 1].type)
+				assert_null(d->rtypes[t].type);
+			for (unsigned u = 0; u < t && d->rtypes[t].type; u++)
+				assert_string_not_equal(d->rtypes[t].type, d->rtypes[u].type);
+		}
 	}
+	assert_true(ctl_cmd_get(CTL_CMD_SHOW_STATUS)->rtypes[0].one);
+	assert_true(ctl_cmd_get(CTL_CMD_SHOW_ENI)->rtypes[0].one);
+	assert_false(ctl_cmd_get(CTL_CMD_SHOW_ENIS)->rtypes[0].one);
 }
 
 /*
