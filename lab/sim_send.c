@@ -73,6 +73,7 @@ struct judge {
 	uint64_t	duration_ns;
 	uint64_t	idle_ns;
 	uint64_t	count;
+	const char	*hist_file;	/* --latency-hist */
 	bool		json;
 };
 
@@ -83,7 +84,7 @@ enum {
 	OPT_SPORT_BASE, OPT_RATE, OPT_COUNT, OPT_DURATION, OPT_BATCH,
 	OPT_SEED, OPT_COOKIE, OPT_COOKIE_CHANGE, OPT_UDP_CSUM, OPT_NO_SINK, OPT_JSON,
 	OPT_INNER, OPT_DEV, OPT_WAIT, OPT_MAX_LOSS, OPT_MIN_RECV, OPT_GRACE,
-	OPT_WINDOW, OPT_IDLE, OPT_HELP,
+	OPT_WINDOW, OPT_IDLE, OPT_LAT_HIST, OPT_HELP,
 };
 
 #define TRAFFIC_LONGOPTS \
@@ -125,7 +126,8 @@ enum {
 	{ "min-received", required_argument, NULL, OPT_MIN_RECV },	\
 	{ "grace", required_argument, NULL, OPT_GRACE },		\
 	{ "window", required_argument, NULL, OPT_WINDOW },		\
-	{ "idle", required_argument, NULL, OPT_IDLE }
+	{ "idle", required_argument, NULL, OPT_IDLE },			\
+	{ "latency-hist", required_argument, NULL, OPT_LAT_HIST }
 
 static const char traffic_help[] =
 "  --dst ADDR           appliance address (198.18.0.2)\n"
@@ -176,7 +178,15 @@ static const char judge_help[] =
 "  --grace S            how long a superseded header (old cookie) is still\n"
 "                       accepted on a reply that cannot be tied to the\n"
 "                       packet it answers (0.2)\n"
-"  --window N           sent packets remembered for matching (262144)\n";
+"  --window N           sent packets remembered for matching (262144)\n"
+"  --latency-hist FILE  write the round-trip histogram to FILE: one line\n"
+"                       \"lower_ns upper_ns count\" per non-empty bucket\n"
+"                       (log-linear, 128 per power of two)\n"
+"Latency: every returned packet that matches one sent (forwarded, not a\n"
+"reply of the appliance's own) and passes adds its round trip: from its\n"
+"sendmmsg (interpolated within the batch) to the kernel's receive\n"
+"timestamp in this namespace.  Reported as p50, p90, p99, p99.9, max in\n"
+"microseconds (JSON: \"latency_us\"; null when nothing was timed).\n";
 
 static void
 traffic_defaults(struct traffic *t)
@@ -413,6 +423,11 @@ judge_opt(struct judge *j, int c, const char *arg)
 		return 0;
 	case OPT_IDLE:
 		return sim_parse_secs(arg, &j->idle_ns);
+	case OPT_LAT_HIST:
+		if (*arg == '\0')
+			return -EINVAL;
+		j->hist_file = arg;
+		return 0;
 	case OPT_DURATION:
 		return sim_parse_secs(arg, &j->duration_ns);
 	case OPT_COUNT:
@@ -591,6 +606,7 @@ sender_flush(struct sender *s, unsigned n, struct chk *c)
 	unsigned done = 0;
 
 	while (done < n && !sim_stop) {
+		uint64_t t0 = sim_now_ns(), t1;
 		int r = sendmmsg(s->fd, s->msg + done, n - done, 0);
 
 		if (r < 0) {
@@ -601,11 +617,19 @@ sender_flush(struct sender *s, unsigned n, struct chk *c)
 			}
 			return -errno;
 		}
+		/*
+		 * The datagrams left one after the other during the call: each
+		 * is dated at the start of its share of it, so the first does
+		 * not wait for the last, and none is dated after it left (its
+		 * reply may well be back before the call returns).
+		 */
+		t1 = sim_now_ns();
 		for (int i = 0; i < r; i++) {
 			s->bytes += s->iov[done + (unsigned)i].iov_len;
 			if (c)
 				chk_note_sent(c, s->iov[done + (unsigned)i].iov_base,
-				    s->iov[done + (unsigned)i].iov_len, sim_now_ns());
+				    s->iov[done + (unsigned)i].iov_len,
+				    t0 + (t1 - t0) * (uint64_t)i / (uint64_t)r);
 		}
 		done += (unsigned)r;
 		s->sent += (unsigned)r;
@@ -624,12 +648,15 @@ drain(struct sim_rx *rx, struct chk *c, int timeout_ms, bool note_outgoing)
 		if (n <= 0)
 			return n < 0 ? n : total;
 		for (int i = 0; i < n; i++) {
+			uint64_t t;
+
 			sim_rx_get(rx, (unsigned)i, &p);
+			t = p.ts_ns ? p.ts_ns : sim_now_ns();
 			if (p.outgoing) {
 				if (note_outgoing)
-					chk_note_sent(c, p.data, p.len, sim_now_ns());
+					chk_note_sent(c, p.data, p.len, t);
 			} else {
-				chk_returned(c, p.data, p.len, p.csum_ready, sim_now_ns());
+				chk_returned(c, p.data, p.len, p.csum_ready, t);
 			}
 		}
 		total += n;
@@ -833,6 +860,12 @@ open_rx(const struct judge *j, bool outgoing, struct sim_rx *rx)
 		close(fd);
 		return err;
 	}
+	err = sim_rx_timestamps(fd);
+	if (err < 0) {
+		errno = -err;
+		sim_warn("no kernel receive timestamps: latency includes our own "
+		    "delay in reading");
+	}
 	return 0;
 }
 
@@ -859,6 +892,28 @@ judge_pass(const struct judge *j, const struct chk *c, char *extra, size_t sz,
 		snprintf(extra, sz, "%s%s", why ? "FAIL: " : "PASS",
 		    why ? why : "");
 	return why == NULL;
+}
+
+/* --latency-hist: the histogram to its file; false if it could not be. */
+static bool
+write_hist(const struct judge *j, const struct chk *c)
+{
+	FILE *f;
+	int err;
+
+	if (j->hist_file == NULL)
+		return true;
+	f = fopen(j->hist_file, "w");
+	if (f == NULL) {
+		sim_warn("%s", j->hist_file);
+		return false;
+	}
+	err = sim_hist_write(chk_latency(c), f);
+	if (fclose(f) != 0 || err < 0) {
+		sim_warn("writing %s", j->hist_file);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -948,6 +1003,8 @@ cmd_run(int argc, char **argv)
 		print_send(&s, stdout, false);
 	chk_report(c, stdout, j.json, extra);
 	rc = pass ? SIM_EXIT_PASS : SIM_EXIT_FAIL;
+	if (!write_hist(&j, c))
+		rc = SIM_EXIT_ERROR;
 out:
 	sender_fini(&s);
 	chk_free(c);
@@ -1058,6 +1115,8 @@ cmd_expect(int argc, char **argv)
 	pass = judge_pass(&j, c, extra, sizeof(extra), j.json);
 	chk_report(c, stdout, j.json, extra);
 	rc = pass ? SIM_EXIT_PASS : SIM_EXIT_FAIL;
+	if (!write_hist(&j, c))
+		rc = SIM_EXIT_ERROR;
 out:
 	chk_free(c);
 	close(rx.fd);
