@@ -148,24 +148,30 @@ def sweep_report(d):
     p("each path.  offered/delivered: kpps sent / received back; loss: 1 - matched/sent; latency: round")
     p("trips in us of the packets that came back right; CPU: the appliance process's utime+stime, % of")
     p("one CPU over the step's sending time, and CPU-seconds per million delivered packets.")
+    p("drops sock/gw/kq/cap: where packets were counted dropped during the step: the appliance namespace's")
+    p("UDP receive buffer (RcvbufErrors: gwlbtund's or reflect's socket full), gwlbtund's own drop")
+    p("counters, its kernel_drops (the links' queues), and gwlbsim's own packet socket (replies that came")
+    p("back but were never judged); what loss none of them explains was lost elsewhere in the kernel.")
     for k in combos:
         rows = [r for r in steps if combo_key(r) == k]
         m = maxes.get(k)
         p("")
         p("%s: maximum %s kpps (%s)" % (combo_name(k), fmt(m and m["delivered_pps"] / 1e3),
           m["path"] if m else "?"))
-        p("%-9s %5s | %8s %8s %8s %9s | %8s %8s %8s %8s %8s | %6s %8s" % (
+        p("%-9s %5s | %8s %8s %8s %9s | %8s %8s %8s %8s %8s | %6s %8s | %s" % (
           "path", "load%", "target", "offered", "deliverd", "loss%", "p50", "p90", "p99",
-          "p99.9", "max", "CPU%", "CPUs/Mp"))
+          "p99.9", "max", "CPU%", "CPUs/Mp", "drops sock/gw/kq/cap"))
         for path in paths:
             for r in sorted([r for r in rows if r["path"] == path], key=lambda r: r["pct"]):
                 l = r.get("latency_us") or {}
-                p("%-9s %5d | %8.1f %8.1f %8.1f %9s | %8s %8s %8s %8s %8s | %6s %8s%s" % (
+                drops = "/".join("-" if r.get(x) is None else str(r[x]) for x in (
+                    "appl_udp_rcvbuf_errors", "gw_drops", "gw_kernel_drops", "capture_drops"))
+                p("%-9s %5d | %8.1f %8.1f %8.1f %9s | %8s %8s %8s %8s %8s | %6s %8s | %s%s" % (
                   path, r["pct"], r["target_pps"] / 1e3, r["offered_pps"] / 1e3,
                   r["delivered_pps"] / 1e3, fmt(r["loss"] * 100 if r["loss"] is not None else None, "%.4f"),
                   fmt(l.get("p50")), fmt(l.get("p90")), fmt(l.get("p99")), fmt(l.get("p999")),
                   fmt(l.get("max")), fmt(r.get("cpu_pct"), "%.0f"), fmt(r.get("cpu_s_per_mpkt"), "%.2f"),
-                  "  MISMATCHED %d" % r["mismatched"] if r.get("mismatched") else ""))
+                  drops, "  MISMATCHED %d" % r["mismatched"] if r.get("mismatched") else ""))
     table = "\n".join(out) + "\n"
     open(os.path.join(d, "table.txt"), "w").write(table)
 
@@ -224,6 +230,7 @@ def sweep_report(d):
     gp = os.path.join(d, "sweep.gp")
     colors = {"p50": "#1b9e77", "p99": "#d95f02", "p999": "#7570b3"}
     dash = {"gwlbtund": 1, "reflect": 2}
+    pt = {"gwlbtund": 7, "reflect": 6}	# filled and open circles
     with open(gp, "w") as f:
         f.write("# gnuplot script written by lab/latency.py; run: cd %s && gnuplot sweep.gp\n" % d)
         f.write("set terminal svg size 900,700 dynamic font 'sans,11' background '#ffffff'\n")
@@ -232,19 +239,20 @@ def sweep_report(d):
             f.write("set output 'sweep-%s.svg'\n" % combo_slug(k))
             f.write("set multiplot layout 2,1 title \"%s (max %s kpps)\"\n" % (
                 combo_name(k), fmt(m and m["delivered_pps"] / 1e3)))
-            f.write("set xlabel 'offered load, % of the maximum'\nset grid\nset key outside right\n")
-            f.write("set logscale y\nset ylabel 'round trip, us (log)'\nset xrange [0:115]\n")
+            f.write("set xlabel 'offered, kpps (what gwlbsim run sent; steps at 10-110 %% of %s kpps)'\n"
+                    "set grid\nset key outside right\n" % fmt(m and m["delivered_pps"] / 1e3))
+            f.write("set logscale y\nset ylabel 'round trip, us (log)'\nset xrange [0:*]\n")
             plots = []
             for pi, path in enumerate(paths):
                 idx = ci * len(paths) + pi
                 for col, name in ((5, "p50"), (6, "p99"), (7, "p999")):
-                    plots.append("'sweep.dat' index %d using 1:%d with linespoints dt %d lw 2 lc rgb '%s' "
-                                 "title '%s %s'" % (idx, col, dash[path], colors[name], path,
+                    plots.append("'sweep.dat' index %d using 2:%d with linespoints dt %d pt %d lw 2 lc rgb '%s' "
+                                 "title '%s %s'" % (idx, col, dash[path], pt[path], colors[name], path,
                                                    name.replace("p999", "p99.9")))
             f.write("plot " + ", \\\n     ".join(plots) + "\n")
             f.write("unset logscale y\nset ylabel 'loss, %'\nset yrange [0:*]\n")
-            plots = ["'sweep.dat' index %d using 1:4 with linespoints dt %d lw 2 lc rgb '#444444' title '%s loss'"
-                     % (ci * len(paths) + pi, dash[path], path) for pi, path in enumerate(paths)]
+            plots = ["'sweep.dat' index %d using 2:4 with linespoints dt %d pt %d lw 2 lc rgb '#444444' title '%s loss'"
+                     % (ci * len(paths) + pi, dash[path], pt[path], path) for pi, path in enumerate(paths)]
             f.write("plot " + ", \\\n     ".join(plots) + "\n")
             f.write("set autoscale y\nunset multiplot\n")
     plotted = False
