@@ -148,10 +148,11 @@ def sweep_report(d):
     p("each path.  offered/delivered: kpps sent / received back; loss: 1 - matched/sent; latency: round")
     p("trips in us of the packets that came back right; CPU: the appliance process's utime+stime, % of")
     p("one CPU over the step's sending time, and CPU-seconds per million delivered packets.")
-    p("drops sock/gw/kq/cap: where packets were counted dropped during the step: the appliance namespace's")
-    p("UDP receive buffer (RcvbufErrors: gwlbtund's or reflect's socket full), gwlbtund's own drop")
-    p("counters, its kernel_drops (the links' queues), and gwlbsim's own packet socket (replies that came")
-    p("back but were never judged); what loss none of them explains was lost elsewhere in the kernel.")
+    p("drops sock/veth/tun/backlog/gw/kq/cap: what was counted dropped during the step: the appliance")
+    p("namespace's UDP receive buffer (RcvbufErrors: gwlbtund's or reflect's socket full), rx+tx_dropped")
+    p("of its veth to GWLB and of gwlbtund's gwi-/gwo- links (a full queue), the host's input backlog")
+    p("(softnet_stat: netdev_max_backlog exceeded, whole host), gwlbtund's own drop counters and")
+    p("kernel_drops, and gwlbsim's packet socket (replies that came back but were never judged).")
     for k in combos:
         rows = [r for r in steps if combo_key(r) == k]
         m = maxes.get(k)
@@ -160,12 +161,13 @@ def sweep_report(d):
           m["path"] if m else "?"))
         p("%-9s %5s | %8s %8s %8s %9s | %8s %8s %8s %8s %8s | %6s %8s | %s" % (
           "path", "load%", "target", "offered", "deliverd", "loss%", "p50", "p90", "p99",
-          "p99.9", "max", "CPU%", "CPUs/Mp", "drops sock/gw/kq/cap"))
+          "p99.9", "max", "CPU%", "CPUs/Mp", "drops sock/veth/tun/backlog/gw/kq/cap"))
         for path in paths:
             for r in sorted([r for r in rows if r["path"] == path], key=lambda r: r["pct"]):
                 l = r.get("latency_us") or {}
                 drops = "/".join("-" if r.get(x) is None else str(r[x]) for x in (
-                    "appl_udp_rcvbuf_errors", "gw_drops", "gw_kernel_drops", "capture_drops"))
+                    "appl_udp_rcvbuf_errors", "appl_veth_drops", "tun_link_drops", "backlog_drops", "gw_drops",
+                    "gw_kernel_drops", "capture_drops"))
                 p("%-9s %5d | %8.1f %8.1f %8.1f %9s | %8s %8s %8s %8s %8s | %6s %8s | %s%s" % (
                   path, r["pct"], r["target_pps"] / 1e3, r["offered_pps"] / 1e3,
                   r["delivered_pps"] / 1e3, fmt(r["loss"] * 100 if r["loss"] is not None else None, "%.4f"),

@@ -117,20 +117,29 @@ load_settle() {
 }
 
 # load_counters: where packets are dropped, as "UDP-RCVBUF-ERRORS
-# GW-DROPS GW-KERNEL-DROPS": the appliance namespace's UDP receive buffer
-# overflows (/proc/net/snmp: gwlbtund's or reflect's socket full) and
-# gwlbtund's own drop counters (gwlbctl show status: drops, kernel_drops;
-# "- -" for reflect).
+# VETH-DROPS TUN-DROPS BACKLOG-DROPS GW-DROPS GW-KERNEL-DROPS": the
+# appliance namespace's UDP receive buffer overflows (/proc/net/snmp:
+# gwlbtund's or reflect's socket full), the rx_dropped + tx_dropped of its
+# veth to GWLB and of gwlbtund's gwi-/gwo- links (a full queue), the
+# host's per-CPU input backlog drops
+# (/proc/net/softnet_stat: netdev_max_backlog exceeded; the whole host,
+# other traffic too), and gwlbtund's own drop counters (gwlbctl show
+# status: drops, kernel_drops; "- -" for reflect).
 load_counters() {
-	local u s="- -" f
+	local u s="- -" f v t b=0 x d _
 	u=$(ip netns exec "$LAB_NS_APPLIANCE" awk '
 		$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
 		$1 == "Udp:" && h { print $col["RcvbufErrors"]; exit }' /proc/net/snmp)
+	v=$(ip netns exec "$LAB_NS_APPLIANCE" cat "/sys/class/net/$LAB_IF_APPLIANCE/statistics/rx_dropped" \
+		"/sys/class/net/$LAB_IF_APPLIANCE/statistics/tx_dropped" | awk '{ n += $1 } END { print n + 0 }')
+	t=$(ip netns exec "$LAB_NS_APPLIANCE" sh -c 'cat /sys/class/net/gw[io]-*/statistics/rx_dropped \
+		/sys/class/net/gw[io]-*/statistics/tx_dropped 2>/dev/null' | awk '{ n += $1 } END { print n + 0 }')
+	while read -r x d _; do b=$((b + 16#$d)); done </proc/net/softnet_stat
 	if [ "$APPL" = gwlbtund ]; then
 		f=$(gw_ctl_json status show status 2>/dev/null)
 		s="$(jget "$f" status.0.drops) $(jget "$f" status.0.kernel_drops)"
 	fi
-	echo "$u $s"
+	echo "$u $v $t $b $s"
 }
 
 # load_run OUT RATE DURATION [gwlbsim run options...]: one gwlbsim run on
@@ -162,8 +171,11 @@ load_run() {
 	    a, b = c0.split()[i], c1.split()[i]
 	    return None if "-" in (a, b) else int(b) - int(a)
 	d["appl_udp_rcvbuf_errors"] = delta(0)
-	d["gw_drops"] = delta(1)
-	d["gw_kernel_drops"] = delta(2)
+	d["appl_veth_drops"] = delta(1)
+	d["tun_link_drops"] = delta(2)
+	d["backlog_drops"] = delta(3)
+	d["gw_drops"] = delta(4)
+	d["gw_kernel_drops"] = delta(5)
 	cpu = (int(t1) - int(t0)) / int(hz)
 	d["appliance"] = appl
 	d["cpu_s"] = cpu
