@@ -301,6 +301,21 @@ pkt_pair(struct sim_flow *f, struct pkt *sent, struct pkt *back)
 	    f->outer_sport, f->outer_dport, 64, 1, false);
 }
 
+/* chk_report's text (json false) or JSON, in a string to free. */
+static char *
+report_of(const struct chk *c, bool json)
+{
+	char *txt = NULL;
+	size_t txtlen = 0;
+	FILE *mf = open_memstream(&txt, &txtlen);
+
+	assert_non_null(mf);
+	chk_report(c, mf, json, NULL);
+	assert_int_equal(fclose(mf), 0);
+	assert_non_null(txt);
+	return txt;
+}
+
 static void
 test_chk_latency(void **state)
 {
@@ -310,9 +325,7 @@ test_chk_latency(void **state)
 	struct pkt s[100], r[100], bad;
 	const struct sim_hist *h;
 	struct chk *c;
-	char *txt = NULL;
-	size_t txtlen = 0;
-	FILE *mf;
+	char *txt;
 
 	(void)state;
 	assert_int_equal(chk_new(&o, &c), 0);
@@ -345,18 +358,11 @@ test_chk_latency(void **state)
 	assert_true(sim_hist_quantile(h, PPM_P90) <= 900000 + 900000 / 128);
 
 	/* the report: text and JSON carry the percentiles in microseconds */
-	mf = open_memstream(&txt, &txtlen);
-	assert_non_null(mf);
-	chk_report(c, mf, true, NULL);
-	fclose(mf);
+	txt = report_of(c, true);
 	assert_non_null(strstr(txt, "\"latency_samples\":101,\"latency_us\":{\"p50\":501.759,"));
 	assert_non_null(strstr(txt, "\"max\":1000.000,\"min\":0.000,"));
 	free(txt);
-	txt = NULL;
-	mf = open_memstream(&txt, &txtlen);
-	assert_non_null(mf);
-	chk_report(c, mf, false, NULL);
-	fclose(mf);
+	txt = report_of(c, false);
 	assert_non_null(strstr(txt, "latency (us, 101 round trips): p50 501.8 p90 "));
 	free(txt);
 	chk_free(c);
@@ -369,16 +375,11 @@ test_chk_no_latency(void **state)
 	struct chk_opts o = { .inner = CHK_INNER_FORWARDED, .port = GENEVE_PORT,
 	    .window = 1024 };
 	struct chk *c;
-	char *txt = NULL;
-	size_t txtlen = 0;
-	FILE *mf;
+	char *txt;
 
 	(void)state;
 	assert_int_equal(chk_new(&o, &c), 0);
-	mf = open_memstream(&txt, &txtlen);
-	assert_non_null(mf);
-	chk_report(c, mf, true, NULL);
-	fclose(mf);
+	txt = report_of(c, true);
 	assert_non_null(strstr(txt, "\"latency_samples\":0,\"latency_us\":null"));
 	free(txt);
 	chk_free(c);
