@@ -119,8 +119,9 @@ load_settle() {
 # load_counters: where packets are dropped, as "UDP-RCVBUF-ERRORS
 # VETH-DROPS TUN-DROPS BACKLOG-DROPS GW-DROPS GW-KERNEL-DROPS": the
 # appliance namespace's UDP receive buffer overflows (/proc/net/snmp:
-# gwlbtund's or reflect's socket full), the rx_dropped + tx_dropped of its
-# veth to GWLB and of gwlbtund's gwi-/gwo- links (a full queue), the
+# gwlbtund's or reflect's socket full), the rx_dropped + tx_dropped of the
+# veth between GWLB and the appliance (both ends: a full ring) and of
+# gwlbtund's gwi-/gwo- links (a full queue), the
 # host's per-CPU input backlog drops
 # (/proc/net/softnet_stat: netdev_max_backlog exceeded; the whole host,
 # other traffic too), and gwlbtund's own drop counters (gwlbctl show
@@ -130,8 +131,10 @@ load_counters() {
 	u=$(ip netns exec "$LAB_NS_APPLIANCE" awk '
 		$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
 		$1 == "Udp:" && h { print $col["RcvbufErrors"]; exit }' /proc/net/snmp)
-	v=$(ip netns exec "$LAB_NS_APPLIANCE" cat "/sys/class/net/$LAB_IF_APPLIANCE/statistics/rx_dropped" \
-		"/sys/class/net/$LAB_IF_APPLIANCE/statistics/tx_dropped" | awk '{ n += $1 } END { print n + 0 }')
+	v=$( { ip netns exec "$LAB_NS_APPLIANCE" cat "/sys/class/net/$LAB_IF_APPLIANCE/statistics/rx_dropped" \
+		"/sys/class/net/$LAB_IF_APPLIANCE/statistics/tx_dropped"
+		ip netns exec "$G" cat "/sys/class/net/$LAB_IF_GWLB/statistics/rx_dropped" \
+		"/sys/class/net/$LAB_IF_GWLB/statistics/tx_dropped"; } | awk '{ n += $1 } END { print n + 0 }')
 	t=$(ip netns exec "$LAB_NS_APPLIANCE" sh -c 'cat /sys/class/net/gw[io]-*/statistics/rx_dropped \
 		/sys/class/net/gw[io]-*/statistics/tx_dropped 2>/dev/null' | awk '{ n += $1 } END { print n + 0 }')
 	while read -r x d _; do b=$((b + 16#$d)); done </proc/net/softnet_stat
@@ -144,29 +147,36 @@ load_counters() {
 
 # load_run OUT RATE DURATION [gwlbsim run options...]: one gwlbsim run on
 # CPU 1 at RATE packets/s (0: as fast as it can) for DURATION seconds,
-# loss allowed (it is measured, not judged), the histogram in OUT.hist,
+# then up to 3 s for the last replies (a reply later than that is lost;
+# "late" counts such replies), loss allowed (it is measured, not judged),
+# the histogram in OUT.hist,
 # its JSON report plus the appliance's CPU time in OUT.json.  Fails when
 # gwlbsim cannot run (exit 2, 3), not when packets were lost or wrong.
 load_run() {
-	local out=$1 rate=$2 dur=$3 t0 t1 w0 w1 c0 c1 rc=0
+	local out=$1 rate=$2 dur=$3 t0 t1 w0 w1 c0 c1 g0 g1 rc=0
 	shift 3
 	c0=$(load_counters)
+	g0=$(ip netns exec "$G" cat "$GRX")
 	t0=$(load_ticks)
 	w0=$(date +%s.%N)
 	ip netns exec "$G" timeout -k 5 $((${dur%.*} + 60)) taskset -c 1 "$SIM" run \
-		--eni "$ENI0" --rate "$rate" --duration "$dur" --wait 1 --max-loss 100% \
+		--eni "$ENI0" --rate "$rate" --duration "$dur" --wait 3 --max-loss 100% \
 		--min-received 0 --window "$LOAD_WINDOW" --json --latency-hist "$out.hist" \
 		"$@" >"$out.raw" 2>"$out.err" || rc=$?
 	w1=$(date +%s.%N)
 	t1=$(load_ticks)
 	[ $rc -le 1 ] || fail "gwlbsim run exited $rc: $(tail -3 "$out.err")"
 	load_settle
+	g1=$(ip netns exec "$G" cat "$GRX")
 	c1=$(load_counters)
 	"$PY" - "$out.raw" "$t0" "$t1" "$w0" "$w1" "$dur" "$LOAD_HZ" "$APPL" "$c0" "$c1" \
-		>"$out.json" <<-'EOF'
+		$((g1 - g0)) >"$out.json" <<-'EOF'
 	import json, sys
-	raw, t0, t1, w0, w1, dur, hz, appl, c0, c1 = sys.argv[1:11]
+	raw, t0, t1, w0, w1, dur, hz, appl, c0, c1, grx = sys.argv[1:12]
 	d = json.loads([l for l in open(raw) if l.startswith("{")][-1])
+	# what reached the GWLB link but not the checker: came back after it
+	# stopped waiting (counted lost), or was dropped in its socket
+	d["late"] = max(0, int(grx) - d["received"] - d["capture_drops"])
 	def delta(i):
 	    a, b = c0.split()[i], c1.split()[i]
 	    return None if "-" in (a, b) else int(b) - int(a)
