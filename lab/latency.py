@@ -135,7 +135,7 @@ def sweep_report(d):
     steps = [r for r in res if r.get("kind") == "step"]
     maxes = {combo_key(r): r for r in res if r.get("kind") == "max"}
     combos = sorted({combo_key(r) for r in steps},
-                    key=lambda k: (int(str(k[0]).split("-")[0]), str(k[0]), k[1], k[2]))
+                    key=lambda k: ("-" in str(k[0]), int(str(k[0]).split("-")[0]), k[1], k[2]))
     paths = [p for p in ("gwlbtund", "reflect") if any(r["path"] == p for r in steps)]
     out = []
     p = out.append
@@ -149,9 +149,9 @@ def sweep_report(d):
     p("each path.  offered/delivered: kpps sent / received back; loss: 1 - matched/sent; latency: round")
     p("trips in us of the packets that came back right; CPU: the appliance process's utime+stime, % of")
     p("one CPU over the step's sending time, and CPU-seconds per million delivered packets.")
-    p("drops sock/veth/tun/backlog/gw/kq/cap/late: what was counted dropped during the step: the")
+    p("drops sock/veth/gwi/gwo/backlog/gw/kq/cap/late: what was counted dropped during the step: the")
     p("appliance's UDP receive buffer (RcvbufErrors: gwlbtund's or reflect's socket full), rx+tx_dropped")
-    p("of the veth (both ends) and of gwlbtund's gwi-/gwo- links (a full queue), the host's input backlog")
+    p("of the veth (both ends), of gwlbtund's gwi- and of its gwo- links (a full queue), the host's input backlog")
     p("(softnet_stat: netdev_max_backlog exceeded, whole host), gwlbtund's own drop counters and")
     p("kernel_drops, gwlbsim's packet socket (replies that came back but were never judged), and replies")
     p("that reached the GWLB link after gwlbsim stopped waiting (3 s after its last send): lost by lateness.")
@@ -163,12 +163,12 @@ def sweep_report(d):
           m["path"] if m else "?"))
         p("%-9s %5s | %8s %8s %8s %9s | %8s %8s %8s %8s %8s | %6s %8s | %s" % (
           "path", "load%", "target", "offered", "deliverd", "loss%", "p50", "p90", "p99",
-          "p99.9", "max", "CPU%", "CPUs/Mp", "drops sock/veth/tun/backlog/gw/kq/cap/late"))
+          "p99.9", "max", "CPU%", "CPUs/Mp", "drops sock/veth/gwi/gwo/backlog/gw/kq/cap/late"))
         for path in paths:
             for r in sorted([r for r in rows if r["path"] == path], key=lambda r: r["pct"]):
                 l = r.get("latency_us") or {}
                 drops = "/".join("-" if r.get(x) is None else str(r[x]) for x in (
-                    "appl_udp_rcvbuf_errors", "appl_veth_drops", "tun_link_drops", "backlog_drops", "gw_drops",
+                    "appl_udp_rcvbuf_errors", "appl_veth_drops", "gwi_drops", "gwo_drops", "backlog_drops", "gw_drops",
                     "gw_kernel_drops", "capture_drops", "late"))
                 p("%-9s %5d | %8.1f %8.1f %8.1f %9s | %8s %8s %8s %8s %8s | %6s %8s | %s%s" % (
                   path, r["pct"], r["target_pps"] / 1e3, r["offered_pps"] / 1e3,
@@ -234,7 +234,7 @@ def sweep_report(d):
     gp = os.path.join(d, "sweep.gp")
     colors = {"p50": "#1b9e77", "p99": "#d95f02", "p999": "#7570b3"}
     dash = {"gwlbtund": 1, "reflect": 2}
-    pt = {"gwlbtund": 7, "reflect": 6}	# filled and open circles
+    pt = {"gwlbtund": 7, "reflect": 2}	# filled circles, crosses
     with open(gp, "w") as f:
         f.write("# gnuplot script written by lab/latency.py; run: cd %s && gnuplot sweep.gp\n" % d)
         f.write("set terminal svg size 900,700 dynamic font 'sans,11' background '#ffffff'\n")

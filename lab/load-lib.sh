@@ -117,17 +117,17 @@ load_settle() {
 }
 
 # load_counters: where packets are dropped, as "UDP-RCVBUF-ERRORS
-# VETH-DROPS TUN-DROPS BACKLOG-DROPS GW-DROPS GW-KERNEL-DROPS": the
+# VETH-DROPS GWI-DROPS GWO-DROPS BACKLOG-DROPS GW-DROPS GW-KERNEL-DROPS": the
 # appliance namespace's UDP receive buffer overflows (/proc/net/snmp:
 # gwlbtund's or reflect's socket full), the rx_dropped + tx_dropped of the
-# veth between GWLB and the appliance (both ends: a full ring) and of
-# gwlbtund's gwi-/gwo- links (a full queue), the
+# veth between GWLB and the appliance (both ends: a full ring), of
+# gwlbtund's gwi- links and of its gwo- links (a full queue), the
 # host's per-CPU input backlog drops
 # (/proc/net/softnet_stat: netdev_max_backlog exceeded; the whole host,
 # other traffic too), and gwlbtund's own drop counters (gwlbctl show
 # status: drops, kernel_drops; "- -" for reflect).
 load_counters() {
-	local u s="- -" f v t b=0 x d _
+	local u s="- -" f v i o b=0 x d _
 	u=$(ip netns exec "$LAB_NS_APPLIANCE" awk '
 		$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
 		$1 == "Udp:" && h { print $col["RcvbufErrors"]; exit }' /proc/net/snmp)
@@ -135,14 +135,16 @@ load_counters() {
 		"/sys/class/net/$LAB_IF_APPLIANCE/statistics/tx_dropped"
 		ip netns exec "$G" cat "/sys/class/net/$LAB_IF_GWLB/statistics/rx_dropped" \
 		"/sys/class/net/$LAB_IF_GWLB/statistics/tx_dropped"; } | awk '{ n += $1 } END { print n + 0 }')
-	t=$(ip netns exec "$LAB_NS_APPLIANCE" sh -c 'cat /sys/class/net/gw[io]-*/statistics/rx_dropped \
-		/sys/class/net/gw[io]-*/statistics/tx_dropped 2>/dev/null' | awk '{ n += $1 } END { print n + 0 }')
+	i=$(ip netns exec "$LAB_NS_APPLIANCE" sh -c 'cat /sys/class/net/gwi-*/statistics/rx_dropped \
+		/sys/class/net/gwi-*/statistics/tx_dropped 2>/dev/null' | awk '{ n += $1 } END { print n + 0 }')
+	o=$(ip netns exec "$LAB_NS_APPLIANCE" sh -c 'cat /sys/class/net/gwo-*/statistics/rx_dropped \
+		/sys/class/net/gwo-*/statistics/tx_dropped 2>/dev/null' | awk '{ n += $1 } END { print n + 0 }')
 	while read -r x d _; do b=$((b + 16#$d)); done </proc/net/softnet_stat
 	if [ "$APPL" = gwlbtund ]; then
 		f=$(gw_ctl_json status show status 2>/dev/null)
 		s="$(jget "$f" status.0.drops) $(jget "$f" status.0.kernel_drops)"
 	fi
-	echo "$u $v $t $b $s"
+	echo "$u $v $i $o $b $s"
 }
 
 # load_run OUT RATE DURATION [gwlbsim run options...]: one gwlbsim run on
@@ -182,10 +184,11 @@ load_run() {
 	    return None if "-" in (a, b) else int(b) - int(a)
 	d["appl_udp_rcvbuf_errors"] = delta(0)
 	d["appl_veth_drops"] = delta(1)
-	d["tun_link_drops"] = delta(2)
-	d["backlog_drops"] = delta(3)
-	d["gw_drops"] = delta(4)
-	d["gw_kernel_drops"] = delta(5)
+	d["gwi_drops"] = delta(2)
+	d["gwo_drops"] = delta(3)
+	d["backlog_drops"] = delta(4)
+	d["gw_drops"] = delta(5)
+	d["gw_kernel_drops"] = delta(6)
 	cpu = (int(t1) - int(t0)) / int(hz)
 	d["appliance"] = appl
 	d["cpu_s"] = cpu
