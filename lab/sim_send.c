@@ -182,12 +182,16 @@ static const char judge_help[] =
 "  --window N           sent packets remembered for matching (262144)\n"
 "  --latency-hist FILE  write the round-trip histogram to FILE: one line\n"
 "                       \"lower_ns upper_ns count\" per non-empty bucket\n"
-"                       (log-linear, 128 per power of two)\n"
-"Latency: every returned packet that matches one sent (forwarded, not a\n"
+"                       (log-linear, 128 per power of two)\n";
+
+static const char latency_help[] =
+"\nLatency: every returned packet that matches one sent (forwarded, not a\n"
 "reply of the appliance's own) and passes adds its round trip: from its\n"
-"sendmmsg (interpolated within the batch) to the kernel's receive\n"
-"timestamp in this namespace.  Reported as p50, p90, p99, p99.9, max in\n"
-"microseconds (JSON: \"latency_us\"; null when nothing was timed).\n";
+"sending (run: its share of its sendmmsg call; expect: when it was seen\n"
+"leaving) to the kernel's receive timestamp in this namespace.  Reported\n"
+"as p50, p90, p99, p99.9, max in microseconds (JSON: \"latency_us\"; null\n"
+"when nothing was timed).  \"capture_drops\": datagrams our own packet\n"
+"socket dropped (counted as lost).\n";
 
 static void
 traffic_defaults(struct traffic *t)
@@ -956,7 +960,8 @@ usage_run(FILE *f)
 	    "header (TTL > 1, right checksums) and the inner packet as --inner\n"
 	    "says.  Exit 0 when all passed, 1 when not.\n\n%s%s"
 	    "  --wait S             after sending, wait this long at most for the\n"
-	    "                       rest to come back (1)\n", traffic_help, judge_help);
+	    "                       rest to come back (1)\n%s", traffic_help, judge_help,
+	    latency_help);
 }
 
 int
@@ -1057,8 +1062,8 @@ usage_expect(FILE *f)
 	    "  --idle S             stop after S seconds of silence (1; 0: never)\n"
 	    "  --port N             GENEVE port (6081)\n"
 	    "  --no-sink            do not bind the GENEVE port\n"
-	    "  --json               print the result as one JSON object\n",
-	    judge_help);
+	    "  --json               print the result as one JSON object\n%s",
+	    judge_help, latency_help);
 }
 
 int
