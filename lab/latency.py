@@ -96,7 +96,7 @@ def fmt(v, f="%.1f"):
 
 
 def combo_key(r):
-    return (r["size"], r["enis"], r["flows"])
+    return (str(r["size"]), r["enis"], r["flows"])
 
 
 def combo_name(k):
@@ -154,7 +154,8 @@ def sweep_report(d):
     p("of the veth (both ends), of gwlbtund's gwi- and of its gwo- links (a full queue), the host's input backlog")
     p("(softnet_stat: netdev_max_backlog exceeded, whole host), gwlbtund's own drop counters and")
     p("kernel_drops, gwlbsim's packet socket (replies that came back but were never judged), and replies")
-    p("that reached the GWLB link after gwlbsim stopped waiting (3 s after its last send): lost by lateness.")
+    p("that reached the GWLB link after gwlbsim stopped waiting (3 s after its last send): lost by lateness")
+    p("(the link's packet counter less what gwlbsim received: ARP and the like add a few).")
     for k in combos:
         rows = [r for r in steps if combo_key(r) == k]
         m = maxes.get(k)

@@ -177,7 +177,8 @@ load_run() {
 	raw, t0, t1, w0, w1, dur, hz, appl, c0, c1, grx = sys.argv[1:12]
 	d = json.loads([l for l in open(raw) if l.startswith("{")][-1])
 	# what reached the GWLB link but not the checker: came back after it
-	# stopped waiting (counted lost), or was dropped in its socket
+	# stopped waiting (counted lost), or was dropped in its socket; the
+	# link's counter also counts ARP and the like: a few too many
 	d["late"] = max(0, int(grx) - d["received"] - d["capture_drops"])
 	def delta(i):
 	    a, b = c0.split()[i], c1.split()[i]
