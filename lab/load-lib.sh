@@ -18,7 +18,8 @@
 # 198.18.0.0/15, inner 192.0.2.0/24 -> 198.51.100.0/24.  Every gwlbsim run
 # is bounded by its --duration and --wait.
 
-# shellcheck source=tests/e2e/lib-gwlbtund.sh
+# (top: the source tree, set by the script that sources this one)
+# shellcheck source=tests/e2e/lib-gwlbtund.sh disable=SC2154
 . "$top/tests/e2e/lib-gwlbtund.sh"
 
 LOAD_HZ=$(getconf CLK_TCK)
@@ -127,7 +128,7 @@ load_settle() {
 # other traffic too), and gwlbtund's own drop counters (gwlbctl show
 # status: drops, kernel_drops; "- -" for reflect).
 load_counters() {
-	local u s="- -" f v i o b=0 x d _
+	local u s="- -" f v i o b=0 d
 	u=$(ip netns exec "$LAB_NS_APPLIANCE" awk '
 		$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
 		$1 == "Udp:" && h { print $col["RcvbufErrors"]; exit }' /proc/net/snmp)
@@ -139,7 +140,7 @@ load_counters() {
 		/sys/class/net/gwi-*/statistics/tx_dropped 2>/dev/null' | awk '{ n += $1 } END { print n + 0 }')
 	o=$(ip netns exec "$LAB_NS_APPLIANCE" sh -c 'cat /sys/class/net/gwo-*/statistics/rx_dropped \
 		/sys/class/net/gwo-*/statistics/tx_dropped 2>/dev/null' | awk '{ n += $1 } END { print n + 0 }')
-	while read -r x d _; do b=$((b + 16#$d)); done </proc/net/softnet_stat
+	while read -r _ d _; do b=$((b + 16#$d)); done </proc/net/softnet_stat
 	if [ "$APPL" = gwlbtund ]; then
 		f=$(gw_ctl_json status show status 2>/dev/null)
 		s="$(jget "$f" status.0.drops) $(jget "$f" status.0.kernel_drops)"
