@@ -143,7 +143,7 @@ load_counters() {
 	while read -r _ d _; do b=$((b + 16#$d)); done </proc/net/softnet_stat
 	if [ "$APPL" = gwlbtund ]; then
 		f=$(gw_ctl_json status show status 2>/dev/null)
-		s="$(jget "$f" status.0.drops) $(jget "$f" status.0.kernel_drops)"
+		s="$(jget "$f" status.drops) $(jget "$f" status.kernel_drops)"
 	fi
 	echo "$u $v $i $o $b $s"
 }
