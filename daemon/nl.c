@@ -180,13 +180,60 @@ nl_msg(void *buf, size_t size, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
+/*
+ * A reply that is not to the request in flight: to an earlier one whose
+ * answer came after we stopped waiting (SO_RCVTIMEO), its ACK or the rest
+ * of its dump still queued, or addressed to another port.  Such replies are
+ * skipped: taken as the current answer they made the next request fail
+ * with EPROTO and every later one read its predecessor's reply.  Sequence
+ * numbers are compared modulo 2^32 (they start at the time and wrap).
+ */
+static bool
+nl_reply_stale(const struct nlmsghdr *nlh, unsigned seq, unsigned portid)
+{
+	return nlh->nlmsg_pid != portid || (int32_t)(nlh->nlmsg_seq - seq) < 0;
+}
+
+/*
+ * Run the callbacks on the replies in buf to request seq, message by
+ * message: stale ones (above) are skipped, the current request's are
+ * checked strictly by libmnl (a sequence number ahead of ours is EPROTO).
+ * MNL_CB_OK: read on.
+ */
+static int
+nl_run_replies(const void *buf, size_t len, unsigned seq, unsigned portid,
+    struct nl_req *req)
+{
+	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_error_cb,
+	    [NLMSG_DONE] = nl_done_cb };
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len, ret = MNL_CB_OK;
+
+	while (mnl_nlmsg_ok(nlh, left)) {
+		if (nl_reply_stale(nlh, seq, portid)) {
+			log_msg(LOG_NETLINK, LOG_DEBUG, "%s: skipped a late reply (type %u, "
+			    "sequence %u, port %u)", req->what, nlh->nlmsg_type,
+			    nlh->nlmsg_seq, nlh->nlmsg_pid);
+		} else {
+			ret = mnl_cb_run2(nlh, nlh->nlmsg_len, seq, portid, nl_link_cb, req,
+			    ctl_cb, NLMSG_MIN_TYPE);
+			if (ret <= MNL_CB_STOP)
+				return ret;
+		}
+		nlh = mnl_nlmsg_next(nlh, &left);
+	}
+	if (left > 0) {
+		errno = EBADMSG;	/* a truncated message */
+		return MNL_CB_ERROR;
+	}
+	return ret;
+}
+
 /* Send one request and read until its ACK (or error). */
 static int
 nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_error_cb,
-	    [NLMSG_DONE] = nl_done_cb };
 	unsigned seq;
 	ssize_t n;
 	int ret;
@@ -203,8 +250,7 @@ nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n < 0)
 			return -errno;
-		ret = mnl_cb_run2(buf, (size_t)n, seq, nl_portid, nl_link_cb, req,
-		    ctl_cb, NLMSG_MIN_TYPE);
+		ret = nl_run_replies(buf, (size_t)n, seq, nl_portid, req);
 	} while (ret > MNL_CB_STOP);
 	return ret < 0 ? -errno : 0;
 }
