@@ -433,21 +433,34 @@ nl_put_route(struct nlmsghdr *nlh, size_t cap, const struct route_inst *ri)
 	return 0;
 }
 
-int
-nl_route(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
+static int
+nl_route_req(uint16_t type, uint16_t flags, const struct route_inst *ri, const char *what,
+    char *err, size_t errlen)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
-	struct nl_req req = { .what = what, .quiet = add ? 0 : ESRCH, .ext_ack = err,
-	    .ext_ack_len = errlen };
+	struct nl_req req = { .what = what, .quiet = type == RTM_DELROUTE ? ESRCH : 0,
+	    .ext_ack = err, .ext_ack_len = errlen };
 	int ret;
 
-	nlh = nl_msg(buf, sizeof(buf), add ? RTM_NEWROUTE : RTM_DELROUTE,
-	    NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
+	nlh = nl_msg(buf, sizeof(buf), type, NLM_F_REQUEST | flags);
 	ret = nl_put_route(nlh, sizeof(buf), ri);
 	if (ret < 0)
 		return ret;
 	return nl_talk(nlh, &req);
+}
+
+int
+nl_route(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
+{
+	return nl_route_req(add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, ri, what, err, errlen);
+}
+
+int
+nl_route_restore(const struct route_inst *ri, const char *what, char *err, size_t errlen)
+{
+	return nl_route_req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ri, what, err, errlen);
 }
 
 int
@@ -465,7 +478,10 @@ nl_rule(bool add, const struct route_inst *ri, const char *what, char *err, size
 	frh->family = (uint8_t)ri->family;
 	frh->action = FR_ACT_TO_TBL;
 	frh->table = ri->table < 256 ? (uint8_t)ri->table : RT_TABLE_UNSPEC;
-	/* No FRA_PRIORITY: the kernel picks one below the last rule. */
+	/* No FRA_PRIORITY: the kernel picks one below the last rule; a rule
+	 * put back gets the one it had. */
+	if (add && ri->prio && !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_PRIORITY, ri->prio))
+		return -EMSGSIZE;
 	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), FRA_IIFNAME, ri->dev) ||
 	    !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_TABLE, ri->table) ||
 	    !mnl_attr_put_u8_check(nlh, sizeof(buf), FRA_PROTOCOL, RTPROT_GWLBTUN))
