@@ -123,42 +123,53 @@ __wrap_mnl_socket_recvfrom(const struct mnl_socket *nl, void *buf, size_t size)
 
 /* --- stored replies -------------------------------------------------------- */
 
-/* Append to datagram d (0: a new one) an ACK or error for seq. */
+/* Start a message of type at the end of datagram d (new_dgram()); end
+ * it with put_end(). */
+static struct nlmsghdr *
+put_begin(unsigned d, uint16_t type, unsigned seq, unsigned port)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(q[d % QMAX].buf + q[d % QMAX].len);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_pid = port;
+	return nlh;
+}
+
+static void
+put_end(unsigned d, const struct nlmsghdr *nlh)
+{
+	q[d % QMAX].len += nlh->nlmsg_len;
+}
+
+/* An ACK (error 0) or error for seq, as the kernel sends it (capped). */
 static void
 put_ack(unsigned d, unsigned seq, unsigned port, int error)
 {
-	char *at = q[d % QMAX].buf + q[d % QMAX].len;
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
+	struct nlmsghdr *nlh = put_begin(d, NLMSG_ERROR, seq, port);
 	struct nlmsgerr *e;
 
-	nlh->nlmsg_type = NLMSG_ERROR;
 	nlh->nlmsg_flags = NLM_F_CAPPED;
-	nlh->nlmsg_seq = seq;
-	nlh->nlmsg_pid = port;
 	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
 	e->error = error;
 	e->msg.nlmsg_len = sizeof(struct nlmsghdr);
 	e->msg.nlmsg_seq = seq;
 	e->msg.nlmsg_pid = port;
-	q[d % QMAX].len += nlh->nlmsg_len;
+	put_end(d, nlh);
 }
 
-/* Append an RTM_NEWLINK (a GETLINK's answer) for ifindex. */
+/* An RTM_NEWLINK (a GETLINK's answer) for ifindex. */
 static void
 put_link(unsigned d, unsigned seq, unsigned port, int ifindex)
 {
-	char *at = q[d % QMAX].buf + q[d % QMAX].len;
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
+	struct nlmsghdr *nlh = put_begin(d, RTM_NEWLINK, seq, port);
 	struct ifinfomsg *ifi;
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_seq = seq;
-	nlh->nlmsg_pid = port;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, "gwi-x");
-	q[d % QMAX].len += nlh->nlmsg_len;
+	put_end(d, nlh);
 }
 
 static unsigned
