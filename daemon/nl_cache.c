@@ -8,8 +8,16 @@
  * The cache manager does not recover from an overflowing event socket by
  * itself (libnl 3.7's nl_cache_mngr_data_ready() returns the ENOBUFS, as
  * -NLE_NOMEM, and leaves the caches behind the kernel): nlc_read() drains
- * what is left, then dumps every cache again with nl_cache_resync(), whose
- * differences reach the change callback like events do.
+ * what is left, then fills every cache again from a dump
+ * (nl_cache_refill()), and the caller reconciles everything.  Not
+ * nl_cache_resync(): it drops IPv6 routes with a gateway that are still
+ * there (libnl merges those into multipath objects, route_update(), and the
+ * merged object keeps the mark that says "not in the dump").
+ *
+ * That merging also means an IPv6 route object in the cache can hold a
+ * nexthop the kernel replaced since: an IPv6 route of several nexthops is
+ * checked against a fresh dump of the routes (once per batch of events)
+ * before it is called changed.
  */
 #include "config.h"
 
@@ -39,6 +47,7 @@ static struct nl_cache *c_link, *c_addr, *c_route, *c_rule;
 static void (*nlc_fn)(enum nlc_event, void *);
 static void *nlc_arg;
 static bool routes_changed;		/* set by the change callback */
+static bool routes_fresh;		/* c_route refilled since the last events */
 
 /* libnl's NLE_* to -errno: callers see errno values only. */
 static int
@@ -131,7 +140,7 @@ nlc_resync(void)
 	if (!mngr)
 		return -ENOTCONN;
 	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
-		int err = nl_cache_resync(sync_sk, caches[i], nlc_changed, NULL);
+		int err = nl_cache_refill(sync_sk, caches[i]);
 
 		if (err < 0) {
 			log_msg(LOG_NETLINK, LOG_IMPORTANT, "kernel mirror: resync of %s: %s",
@@ -140,6 +149,7 @@ nlc_resync(void)
 				ret = nlc_errno(err);
 		}
 	}
+	routes_fresh = true;
 	if (nlc_fn)
 		nlc_fn(NLC_EV_RESYNC, nlc_arg);
 	return ret;
@@ -172,6 +182,7 @@ nlc_read(void)
 	}
 	if (routes_changed) {
 		routes_changed = false;
+		routes_fresh = false;
 		if (nlc_fn)
 			nlc_fn(NLC_EV_ROUTES, nlc_arg);
 	}
@@ -222,6 +233,18 @@ nlc_route_state(const struct route_inst *ri)
 		return NLC_UNKNOWN;
 	if (!(r = nlc_route_find(ri)))
 		return NLC_MISSING;
+	if (ri->family == AF_INET6 && rtnl_route_get_nnexthops(r) > 1 && !routes_fresh) {
+		/* Perhaps libnl's merging (above): ask the kernel. */
+		int err = nl_cache_refill(sync_sk, c_route);
+
+		rtnl_route_put(r);
+		routes_fresh = true;
+		if (err < 0)
+			log_msg(LOG_NETLINK, LOG_IMPORTANT, "kernel mirror: reading routes: %s",
+			    nl_geterror(err));
+		if (!(r = nlc_route_find(ri)))
+			return NLC_MISSING;
+	}
 	if (rtnl_route_get_protocol(r) != RTPROT_GWLBTUN ||
 	    rtnl_route_get_type(r) != RTN_UNICAST || rtnl_route_get_nnexthops(r) != 1 ||
 	    !(nh = rtnl_route_nexthop_n(r, 0)) || rtnl_route_nh_get_ifindex(nh) != ri->oif) {

@@ -27,7 +27,7 @@ int nlc_open(void (*fn)(enum nlc_event ev, void *arg), void *arg);
 void nlc_close(void);
 /* The fd is readable: apply every queued event (resyncing on ENOBUFS). */
 void nlc_read(void);
-/* Dump every cache again and report the differences as changes. */
+/* Fill every cache again from a dump; fn hears NLC_EV_RESYNC. */
 int nlc_resync(void);
 
 /* What the kernel has of one instance of the route model. */
