@@ -37,7 +37,7 @@
 #include "record.h"
 #include "report.h"
 
-#define HC_MAX_CLIENTS	64
+#define HC_MAX_CLIENTS	HEALTH_CLIENTS_MAX
 #define HC_REQ_MAX	4096
 #define HC_DEADLINE_NS	(5ull * 1000000000ull)
 

@@ -5,6 +5,9 @@
 #ifndef GWLBTUND_HEALTH_H
 #define GWLBTUND_HEALTH_H
 
+/* Clients served at once (each a descriptor; main.c counts them). */
+#define HEALTH_CLIENTS_MAX	64
+
 int health_start(void);
 void health_stop(void);
 

@@ -35,6 +35,8 @@ enum {
 	M_ENI_FLOWS, M_ENI_FLOW_EVICTIONS,
 	M_GRO_BUFFERS, M_GRO_COALESCED, M_GRO_SUPER, M_GRO_REFUSED,
 	M_ROUTES_RESTORED, M_RULES_RESTORED, M_NL_RESYNCS,
+	M_ENIS_HELD, M_BACKLOG_BYTES, M_HOOKS_RUNNING, M_HOOKS_QUEUED, M_HOOKS_WAITED,
+	M_HOOKS_TIMED_OUT,
 	M__MAX
 };
 
@@ -97,6 +99,20 @@ const struct rec_metric report_metrics[] = {
 	[M_NL_RESYNCS] = { "gwlbtun_netlink_resyncs_total", "counter",
 	    "Netlink event sockets that overflowed (ENOBUFS): the kernel's state read again.",
 	    { { NULL, NULL } } },
+	[M_ENIS_HELD] = { "gwlbtun_enis_held", "gauge",
+	    "ENIs that count towards --max-enis, those on their way out included.",
+	    { { NULL, NULL } } },
+	[M_BACKLOG_BYTES] = { "gwlbtun_backlog_bytes", "gauge",
+	    "Bytes held for ENIs coming up, all together (at most --backlog-bytes).",
+	    { { NULL, NULL } } },
+	[M_HOOKS_RUNNING] = { "gwlbtun_hooks_running", "gauge",
+	    "Hooks running (at most --max-hooks).", { { NULL, NULL } } },
+	[M_HOOKS_QUEUED] = { "gwlbtun_hooks_queued", "gauge",
+	    "Hooks waiting for one of the --max-hooks places.", { { NULL, NULL } } },
+	[M_HOOKS_WAITED] = { "gwlbtun_hooks_waited_total", "counter",
+	    "Hooks that had to wait for a place.", { { NULL, NULL } } },
+	[M_HOOKS_TIMED_OUT] = { "gwlbtun_hooks_timed_out_total", "counter",
+	    "Hooks killed after --hook-timeout.", { { NULL, NULL } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
 const size_t report_metrics_count = M__MAX;
@@ -143,6 +159,30 @@ report_gro(struct rec_sink *s, const struct gro_snap *g)
 	}
 }
 
+/* The bounds of what outside traffic can make us spend, and their use. */
+static void
+report_limits(struct rec_sink *s)
+{
+	struct hook_counts h;
+
+	hook_counts(&h);
+	rec_u64(s, "max_enis", conf.max_enis);
+	rec_u64m(s, "enis_held", eni_held(), &report_metrics[M_ENIS_HELD]);
+	rec_u64(s, "backlog_bytes_max", conf.backlog_bytes);
+	rec_u64m(s, "backlog_bytes", eni_backlog_bytes(), &report_metrics[M_BACKLOG_BYTES]);
+	rec_u64(s, "max_hooks", conf.max_hooks);
+	rec_u64m(s, "hooks_running", h.running, &report_metrics[M_HOOKS_RUNNING]);
+	rec_u64m(s, "hooks_queued", h.queued, &report_metrics[M_HOOKS_QUEUED]);
+	rec_u64m(s, "hooks_waited", h.waited, &report_metrics[M_HOOKS_WAITED]);
+	rec_u64(s, "hooks_started", h.started);
+	rec_u64(s, "hooks_ok", h.ok);
+	rec_u64(s, "hooks_failed", h.failed);
+	rec_u64m(s, "hooks_timed_out", h.timed_out, &report_metrics[M_HOOKS_TIMED_OUT]);
+	rec_u64(s, "hook_lines_unlogged", h.lines_unlogged);
+	rec_u64(s, "fds_needed", D.fd_need);
+	rec_u64(s, "fds_limit", D.fd_limit);
+}
+
 void
 report_status(struct rec_sink *s, uint64_t now)
 {
@@ -180,6 +220,7 @@ report_status(struct rec_sink *s, uint64_t now)
 	    &report_metrics[M_ROUTES_RESTORED]);
 	rec_u64m(s, "rules_restored", atomic_load(&D.rules_restored),
 	    &report_metrics[M_RULES_RESTORED]);
+	report_limits(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
 	 * what each link's kernel took); super-packets read, segments sent. */
 	rec_bool(s, "offload", conf.offload);
@@ -301,6 +342,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 		rec_u64(s, "hook_runs", e->hook_runs);
 		rec_u64(s, "hook_failures", e->hook_failures);
 		rec_u64(s, "backlog", e->bl_len);
+		rec_u64(s, "backlog_bytes", e->bl_bytes);
 		rec_u64(s, "rp_filter_reverts", e->rp_reverts);
 		rec_u64(s, "flow_inserts", v.flow_inserts);
 		rec_u64m(s, "flow_evictions", v.flow_evictions,
