@@ -56,6 +56,7 @@ def main():
         pass
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(a.path)
+    os.chmod(a.path, 0o777)     # as systemd's: services of any user may send
     end = time.monotonic() + a.secs
     with open(a.out, "w", buffering=1) as out:
         out.write(json.dumps({"listening": True}) + "\n")
