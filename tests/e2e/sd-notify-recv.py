@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A stand-in for systemd's notification socket (sd_notify(3)), for
-tests/e2e/60-ops-sd-notify.  Binds a Unix datagram socket at PATH and
+tests/e2e/70-ops-sd-notify.  Binds a Unix datagram socket at PATH and
 writes one JSON line per datagram to OUT: the monotonic time it arrived
 (microseconds, CLOCK_MONOTONIC as MONOTONIC_USEC uses), its NAME=VALUE
 fields, and, for a datagram with READY=1, what was true the moment it
