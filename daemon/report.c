@@ -25,7 +25,6 @@
 #include "tun.h"
 
 /* A worker whose loop has not turned for this long makes the daemon unhealthy. */
-#define STUCK_NS	(5ull * 1000000000ull)
 
 enum {
 	M_HEALTHY, M_UPTIME, M_ENIS, M_GSO_SUPER, M_GSO_SEGMENTS,
@@ -126,7 +125,7 @@ report_healthy(uint64_t now, const char **why)
 	if (atomic_load(&D.stopping)) {
 		w = "shutting down";
 		ok = false;
-	} else if (stats_stuck_workers(now, STUCK_NS)) {
+	} else if (stats_stuck_workers(now, STATS_STUCK_NS)) {
 		w = "a worker has stopped turning";
 		ok = false;
 	}
