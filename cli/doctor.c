@@ -382,7 +382,7 @@ ask(struct gwlbctl *g, const struct ctl_cmd_args *a, struct doctor *d)
 	status = client_request(&g->cl, a->nwords, w, collect, d, &err, text,
 	    sizeof(text));
 	if (status != EXIT_OK) {
-		out_begin(g->out, CTL_VIEW_NONE);
+		out_begin(g->out, CTL_VIEW_NONE, NULL);
 		out_end(g->out, err ? err : EIO, text);
 	}
 	return status;

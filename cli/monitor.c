@@ -130,7 +130,7 @@ ignore_record(const struct ctl_record *rec, void *arg)
 static int
 fail(struct gwlbctl *g, int status, int err, const char *text)
 {
-	out_begin(g->out, CTL_VIEW_NONE);
+	out_begin(g->out, CTL_VIEW_NONE, NULL);
 	out_end(g->out, err ? err : EIO, text);
 	return status;
 }

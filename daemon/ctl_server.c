@@ -698,6 +698,12 @@ subscribe(struct ctl_server *s, struct conn *c, uint32_t seq)
 	conn_send(s, c, data, len, true);
 }
 
+bool
+ctl_reply_live(const struct ctl_reply *r)
+{
+	return reply_live(r);
+}
+
 /* --- requests ------------------------------------------------------------ */
 
 static void

@@ -39,6 +39,15 @@ struct tunq {
 
 struct flow_table;
 
+/* The rates of show enis (stats.c): an ENI's counters, sampled about once
+ * a second; a rate is the growth since the oldest sample (or since the
+ * ENI appeared). */
+#define ENI_RATE_SAMPLES	5
+
+struct eni_rate_sample {
+	uint64_t	ns, pkts_in, bytes_in, pkts_out, bytes_out;
+};
+
 struct backlog_pkt {
 	uint16_t	len;
 	uint8_t		data[];
@@ -72,6 +81,10 @@ struct eni {
 	uint64_t	created_ns;
 	time_t		created_wall;
 	uint64_t	retry_ns;	/* ENI_FAILED: removed after this */
+	/* Written and read under the table lock (eni_foreach) only. */
+	struct eni_rate_sample rate[ENI_RATE_SAMPLES];
+	unsigned	rate_next;	/* where the next sample goes */
+	unsigned	rate_n;		/* samples taken, at most ENI_RATE_SAMPLES */
 
 	/* manager-only */
 	int		hook_state;	/* enum hook_state in hook.h */
@@ -91,6 +104,8 @@ int eni_table_init(unsigned max_enis);
 void eni_table_fini(void);
 /* Lock-free: workers, inside their QSBR online section. */
 struct eni *eni_lookup(uint64_t id);
+/* Slots eni_lookup(id) reads (tests: probe chains stay short). */
+unsigned eni_lookup_probes(uint64_t id);
 /* A worker met an unknown ENI: publish it PENDING and queue it for the
  * manager; NULL (counted in ts) at --max-enis (eni_held) or out of memory. */
 struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
@@ -118,7 +133,8 @@ unsigned eni_count(void);
 unsigned eni_held(void);
 /* Bytes the backlogs of all ENIs hold (each packet with its header). */
 uint64_t eni_backlog_bytes(void);
-/* Call fn on every published ENI with the table locked (for readers). */
+/* Call fn on every published ENI, holding no lock: the walk is a QSBR
+ * reader (what it sees stays allocated until it ends), so fn may be slow. */
 void eni_foreach(void (*fn)(struct eni *, void *), void *arg);
 /* Up to max published ENIs, collected under the lock, used without it. */
 unsigned eni_collect(struct eni **list, unsigned max);

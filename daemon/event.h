@@ -31,7 +31,7 @@ enum event_type {
 const char *event_type_str(enum event_type t);
 
 #define EVENT_FIELDS_MAX	6
-#define EVENT_STR_MAX		64
+#define EVENT_STR_MAX		128
 /* Events the daemon keeps for its subscribers. */
 #define EVENT_RING_DEFAULT	1024
 

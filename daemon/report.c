@@ -27,7 +27,6 @@
 #include "tun.h"
 
 /* A worker whose loop has not turned for this long makes the daemon unhealthy. */
-#define STUCK_NS	(5ull * 1000000000ull)
 
 enum {
 	M_HEALTHY, M_UPTIME, M_ENIS, M_GSO_SUPER, M_GSO_SEGMENTS,
@@ -36,6 +35,7 @@ enum {
 	M_ENI_PACKETS_IN, M_ENI_BYTES_IN, M_ENI_PACKETS_OUT, M_ENI_BYTES_OUT, M_ENI_DROPS,
 	M_ENI_FLOWS, M_ENI_FLOW_EVICTIONS,
 	M_GRO_BUFFERS, M_GRO_COALESCED, M_GRO_SUPER, M_GRO_REFUSED,
+	M_ROUTES_RESTORED, M_RULES_RESTORED, M_NL_RESYNCS,
 	M_ENIS_HELD, M_BACKLOG_BYTES, M_HOOKS_RUNNING, M_HOOKS_QUEUED, M_HOOKS_WAITED,
 	M_HOOKS_TIMED_OUT,
 	M__MAX
@@ -92,6 +92,14 @@ const struct rec_metric report_metrics[] = {
 	[M_GRO_REFUSED] = { "gwlbtun_gro_refused_total", "counter",
 	    "Inner packets not merged with the one before them (status has the reasons).",
 	    { { NULL, NULL } } },
+	[M_ROUTES_RESTORED] = { "gwlbtun_routes_restored_total", "counter",
+	    "Routes of ours deleted or changed behind our back and put back.",
+	    { { NULL, NULL } } },
+	[M_RULES_RESTORED] = { "gwlbtun_rules_restored_total", "counter",
+	    "Rules of ours deleted behind our back and put back.", { { NULL, NULL } } },
+	[M_NL_RESYNCS] = { "gwlbtun_netlink_resyncs_total", "counter",
+	    "Netlink event sockets that overflowed (ENOBUFS): the kernel's state read again.",
+	    { { NULL, NULL } } },
 	[M_ENIS_HELD] = { "gwlbtun_enis_held", "gauge",
 	    "ENIs that count towards --max-enis, those on their way out included.",
 	    { { NULL, NULL } } },
@@ -119,7 +127,7 @@ report_healthy(uint64_t now, const char **why)
 	if (atomic_load(&D.stopping)) {
 		w = "shutting down";
 		ok = false;
-	} else if (stats_stuck_workers(now, STUCK_NS)) {
+	} else if (stats_stuck_workers(now, STATS_STUCK_NS)) {
 		w = "a worker has stopped turning";
 		ok = false;
 	}
@@ -208,7 +216,11 @@ report_status(struct rec_sink *s, uint64_t now)
 	report_gro(s, &rx.gro);
 	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
 	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
-	rec_u64(s, "netlink_resyncs", atomic_load(&D.nl_resyncs));
+	rec_u64m(s, "netlink_resyncs", atomic_load(&D.nl_resyncs), &report_metrics[M_NL_RESYNCS]);
+	rec_u64m(s, "routes_restored", atomic_load(&D.routes_restored),
+	    &report_metrics[M_ROUTES_RESTORED]);
+	rec_u64m(s, "rules_restored", atomic_load(&D.rules_restored),
+	    &report_metrics[M_RULES_RESTORED]);
 	/* gwlbctl monitor: events posted, and lost to subscribers too slow. */
 	rec_u64(s, "events", event_posted());
 	rec_u64(s, "events_lost", event_lost());
@@ -307,9 +319,17 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 	eni_view(e, now, &v);
 	rec_begin(s, "eni");
 	rec_str(s, "eni", e->hex);
+	/* The same id as AWS names the GWLB endpoint. */
+	rec_strf(s, "vpce", "vpce-%s", e->hex);
 	rec_str(s, "if_in", e->if_in);
 	rec_str(s, "if_out", e->if_out);
 	rec_str(s, "state", v.state);
+	/* Rates over the last few seconds (stats.c); not for /metrics, whose
+	 * readers compute their own from the counters. */
+	rec_u64(s, "pps_in", v.pps_in);
+	rec_u64(s, "bps_in", v.bps_in);
+	rec_u64(s, "pps_out", v.pps_out);
+	rec_u64(s, "bps_out", v.bps_out);
 	rec_u64m(s, "packets_in", v.pkts_in, &report_metrics[M_ENI_PACKETS_IN]);
 	rec_u64m(s, "bytes_in", v.bytes_in, &report_metrics[M_ENI_BYTES_IN]);
 	rec_u64m(s, "packets_out", v.pkts_out, &report_metrics[M_ENI_PACKETS_OUT]);

@@ -207,6 +207,10 @@ bg() {
 	e2e_tmp
 	ns=$(ns_of "$role")
 	printf '+ [%s] ip netns exec %s %s &\n' "$name" "$ns" "$*" >&2
+	# Emptied here, not by the background job's redirection: a NAME used
+	# again must not show its last run's lines (a "ready") to wait_log
+	# before the new process has even started.
+	: >"$E2E_TMP/$name.log"
 	timeout -k 5 "${BG_TIMEOUT:-120}" ip netns exec "$ns" "$@" \
 		>"$E2E_TMP/$name.log" 2>&1 </dev/null &
 	BG_PID[$name]=$!
@@ -375,7 +379,7 @@ capture_stop() {
 
 # jget FILE KEY[.KEY...]: a field of the JSON document in FILE (or of the
 # last line that is a JSON object, for programs that log before it);
-# numeric parts index lists (status.0.pid).  A missing key, a file that
+# numeric parts index lists (eni.0.table).  A missing key, a file that
 # is not JSON or a failed read ends the scenario, naming key and file.
 jget() { _jget "$1" "$2"; }
 
