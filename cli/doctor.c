@@ -395,6 +395,7 @@ print(struct gwlbctl *g, const struct doctor *d, unsigned nloses)
 		struct json j;
 
 		json_init(&j, stdout);
+		json_set_pretty(&j, g->pretty);
 		json_obj_begin(&j);
 		json_key(&j, "ok");
 		json_bool(&j, nloses == 0);

@@ -305,7 +305,7 @@ main(int argc, char **argv)
 			g.json = true;
 			break;
 		case 'p':
-			g.json = pretty = true;
+			g.json = g.pretty = pretty = true;
 			break;
 		case 'w':
 			if (parse_interval(optarg, &interval) < 0) {

@@ -14,6 +14,7 @@ struct gwlbctl {
 	struct client	 cl;
 	struct out	*out;
 	bool		 json;
+	bool		 pretty;	/* -p: JSON indented */
 };
 
 /* Room for one word more than a command may have, to say it is too long. */

@@ -339,6 +339,20 @@ hook_start(struct hook_job *j)
 	return 0;
 }
 
+/* For gwlbctl monitor: a hook that could not be started at all. */
+static void
+event_not_started(const struct hook_job *j, int err)
+{
+	struct event e;
+
+	event_init(&e, EVENT_HOOK_FINISHED, j->has_eni, j->eni);
+	event_str(&e, "hook", j->tag);
+	event_str(&e, "result", hook_state_str(HOOK_FAILED));
+	event_str(&e, "error", strerror(-err));
+	event_u64(&e, "duration_ms", 0);
+	event_post(&e);
+}
+
 /* Start what waits, oldest first, while there is room. */
 static void
 hook_start_queued(void)
@@ -355,6 +369,7 @@ hook_start_queued(void)
 		if (err) {
 			log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: cannot run %s: %s", j->tag,
 			    j->path, strerror(-err));
+			event_not_started(j, err);
 			cnt_add(&c_failed, 1);
 			j->done(j->arg, HOOK_FAILED);
 			job_free(j);
@@ -387,6 +402,7 @@ run_job(const char *path, const char *const *args, const char *const *facts,
 	err = hook_start(j);
 	if (err) {
 		cnt_add(&c_failed, 1);
+		event_not_started(j, err);
 		job_free(j);
 	}
 	return err;
