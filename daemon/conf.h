@@ -37,6 +37,7 @@ struct config {
 	unsigned	health_port;		/* -p, 0 = off */
 	bool		health_json;		/* -j */
 	bool		health_status_only;	/* -s */
+	struct in_addr	health_bind;		/* --health-bind, INADDR_ANY = every address */
 	unsigned	rx_threads;		/* in force (see rx_threads_req) */
 	unsigned	rx_threads_req;		/* --udpthreads, 0 = default */
 	cpu_set_t	rx_cpus;

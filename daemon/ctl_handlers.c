@@ -68,6 +68,8 @@ cs_field(struct rec_sink *s, const struct rec_field *f)
 {
 	struct ctl_reply *r = CTL_SINK(s)->r;
 
+	if (f->metric_only)
+		return;
 	switch (f->type) {
 	case REC_U64:
 		ctl_rec_u64(r, f->key, f->v.u64);
@@ -427,6 +429,25 @@ h_counters_reset(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	return 0;
 }
 
+/* drain / undrain: GWLB stops sending new flows to a target whose health
+ * check fails, the flows it has keep coming (rolling upgrades). */
+static int
+h_drain(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	bool on = (uintptr_t)arg != 0, was = report_drain(on);
+
+	(void)a;
+	ctl_rec_begin(r, "drain");
+	ctl_rec_bool(r, "draining", on);
+	ctl_rec_bool(r, "changed", was != on);
+	ctl_rec_end(r);
+	if (was != on)
+		log_msg(LOG_CONTROL, LOG_IMPORTANT, "%s by uid %u: the health check answers %s",
+		    on ? "draining" : "drain ended", (unsigned)ctl_reply_peer(r)->uid,
+		    on ? "503" : "as the daemon's health says");
+	return 0;
+}
+
 int
 control_open(void)
 {
@@ -458,6 +479,8 @@ control_start(void)
 	ctl_server_set_handler(srv, CTL_CMD_FLOWS_FLUSH, h_flows_flush, NULL);
 	ctl_server_set_handler(srv, CTL_CMD_LOG, h_log, NULL);
 	ctl_server_set_handler(srv, CTL_CMD_COUNTERS_RESET, h_counters_reset, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_DRAIN, h_drain, (void *)(uintptr_t)1);
+	ctl_server_set_handler(srv, CTL_CMD_UNDRAIN, h_drain, NULL);
 	err = ctl_server_start(srv);
 	if (err < 0) {
 		ctl_server_close(srv);

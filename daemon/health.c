@@ -303,7 +303,10 @@ health_start(void)
 
 	if (!conf.health_port)
 		return 0;
-	hc_listen = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sa4.sin_addr = conf.health_bind;
+	/* --health-bind: that IPv4 address only; otherwise every address, v4 and v6. */
+	if (!conf.health_bind.s_addr)
+		hc_listen = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (hc_listen >= 0) {
 		setsockopt(hc_listen, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		setsockopt(hc_listen, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -334,8 +337,10 @@ health_start(void)
 		errno = err;
 		goto fail;
 	}
-	log_msg(LOG_HEALTH, LOG_INFO, "health check on TCP port %u%s%s", conf.health_port,
-	    conf.health_json ? ", JSON" : "", conf.health_status_only ? ", status only" : "");
+	log_msg(LOG_HEALTH, LOG_INFO, "health check on TCP %s port %u%s%s",
+	    conf.health_bind.s_addr ? inet_ntoa(conf.health_bind) : "every address",
+	    conf.health_port, conf.health_json ? ", JSON" : "",
+	    conf.health_status_only ? ", status only" : "");
 	return 0;
 fail:
 	err = -errno;

@@ -125,6 +125,8 @@ o_field(struct rec_sink *s, const struct rec_field *f)
 	struct osink *o = OSINK(s);
 	struct rec_field *c;
 
+	if (f->metric_only && !o->table)
+		return;		/* JSON and text: not theirs */
 	if (o->r.n == RBUF_FIELDS_MAX) {
 		o->err = o->err ? o->err : -E2BIG;
 		return;
@@ -189,6 +191,7 @@ o_new(const struct rec_sink_ops *ops, FILE *fp, const char *reason)
 	if (!o)
 		return NULL;
 	o->s.ops = ops;
+	o->s.raw = true;	/* the health port: counters never go down */
 	o->fp = fp;
 	if (reason && !(o->reason = strdup(reason))) {
 		free(o);

@@ -44,6 +44,7 @@ struct rec_field {
 		bool		 b;
 	} v;
 	const struct rec_metric	*metric;	/* NULL: not a sample */
+	bool			 metric_only;	/* a sample only: other sinks skip it */
 };
 
 struct rec_sink;
@@ -61,6 +62,10 @@ struct rec_sink_ops {
 
 struct rec_sink {
 	const struct rec_sink_ops *ops;
+	/* Counters as counted, `gwlbctl counters reset` ignored: the health
+	 * port's sinks (Prometheus counters never go down).  gwlbctl's replies
+	 * leave it false and show counts since the last reset. */
+	bool		 raw;
 };
 
 /* --- for producers ------------------------------------------------------- */
@@ -92,7 +97,14 @@ rec_end(struct rec_sink *s)
 static inline void
 rec_u64m(struct rec_sink *s, const char *key, uint64_t v, const struct rec_metric *m)
 {
-	s->ops->field(s, &(struct rec_field){ key, REC_U64, { .u64 = v }, m });
+	s->ops->field(s, &(struct rec_field){ key, REC_U64, { .u64 = v }, m, false });
+}
+
+/* A sample /metrics shows and the other sinks do not (build info). */
+static inline void
+rec_metric_only(struct rec_sink *s, const char *key, uint64_t v, const struct rec_metric *m)
+{
+	s->ops->field(s, &(struct rec_field){ key, REC_U64, { .u64 = v }, m, true });
 }
 
 static inline void
@@ -104,19 +116,19 @@ rec_u64(struct rec_sink *s, const char *key, uint64_t v)
 static inline void
 rec_s64(struct rec_sink *s, const char *key, int64_t v)
 {
-	s->ops->field(s, &(struct rec_field){ key, REC_S64, { .s64 = v }, NULL });
+	s->ops->field(s, &(struct rec_field){ key, REC_S64, { .s64 = v }, NULL, false });
 }
 
 static inline void
 rec_str(struct rec_sink *s, const char *key, const char *v)
 {
-	s->ops->field(s, &(struct rec_field){ key, REC_STR, { .str = v }, NULL });
+	s->ops->field(s, &(struct rec_field){ key, REC_STR, { .str = v }, NULL, false });
 }
 
 static inline void
 rec_boolm(struct rec_sink *s, const char *key, bool v, const struct rec_metric *m)
 {
-	s->ops->field(s, &(struct rec_field){ key, REC_BOOL, { .b = v }, m });
+	s->ops->field(s, &(struct rec_field){ key, REC_BOOL, { .b = v }, m, false });
 }
 
 static inline void

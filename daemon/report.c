@@ -36,6 +36,9 @@ enum {
 	M_GRO_BUFFERS, M_GRO_COALESCED, M_GRO_SUPER, M_GRO_REFUSED,
 	M_ENIS_HELD, M_BACKLOG_BYTES, M_HOOKS_RUNNING, M_HOOKS_QUEUED, M_HOOKS_WAITED,
 	M_HOOKS_TIMED_OUT,
+	M_BUILD_INFO, M_START_TIME, M_HOOKS_STARTED, M_HOOKS_OK, M_HOOKS_FAILED,
+	M_FLOWS, M_FLOWS_CAPACITY, M_RP_REVERTS, M_LINKS_LOST, M_NL_RESYNCS,
+	M_DRAINING, M_ENI_UP, M_ENI_FLOWS_CAPACITY,
 	M__MAX
 };
 
@@ -104,13 +107,81 @@ const struct rec_metric report_metrics[] = {
 	    "Hooks that had to wait for a place.", { { NULL, NULL } } },
 	[M_HOOKS_TIMED_OUT] = { "gwlbtun_hooks_timed_out_total", "counter",
 	    "Hooks killed after --hook-timeout.", { { NULL, NULL } } },
+	[M_BUILD_INFO] = { "gwlbtun_build_info", "gauge",
+	    "Always 1; the label says which gwlbtund answers.", { { "version", "version" } } },
+	[M_START_TIME] = { "gwlbtun_start_time_seconds", "gauge",
+	    "When gwlbtund started, seconds since the Unix epoch.", { { NULL, NULL } } },
+	[M_HOOKS_STARTED] = { "gwlbtun_hooks_started_total", "counter",
+	    "Hook runs started (CREATE and DESTROY).", { { NULL, NULL } } },
+	[M_HOOKS_OK] = { "gwlbtun_hooks_ok_total", "counter",
+	    "Hook runs that exited 0.", { { NULL, NULL } } },
+	[M_HOOKS_FAILED] = { "gwlbtun_hooks_failed_total", "counter",
+	    "Hook runs that failed: exit status not 0, killed, or not started.",
+	    { { NULL, NULL } } },
+	[M_FLOWS] = { "gwlbtun_flows", "gauge",
+	    "Flows in the flow tables of every ENI.", { { NULL, NULL } } },
+	[M_FLOWS_CAPACITY] = { "gwlbtun_flows_capacity", "gauge",
+	    "Flows the ENIs' tables can hold together (ENIs x --max-flows).",
+	    { { NULL, NULL } } },
+	[M_RP_REVERTS] = { "gwlbtun_rp_filter_reverts_total", "counter",
+	    "rp_filter found turned on on a link of ours and set back to 0.",
+	    { { NULL, NULL } } },
+	[M_LINKS_LOST] = { "gwlbtun_links_lost_total", "counter",
+	    "Links of ours deleted behind our back (their ENI is recreated).",
+	    { { NULL, NULL } } },
+	[M_NL_RESYNCS] = { "gwlbtun_netlink_resyncs_total", "counter",
+	    "Netlink event socket overflows, each followed by a full resync.",
+	    { { NULL, NULL } } },
+	[M_DRAINING] = { "gwlbtun_draining", "gauge",
+	    "1 after gwlbctl drain: the health check answers 503, traffic flows on.",
+	    { { NULL, NULL } } },
+	[M_ENI_UP] = { "gwlbtun_eni_up", "gauge",
+	    "1 when this ENI is up and its gwi- link is up.", ENI_LABELS },
+	[M_ENI_FLOWS_CAPACITY] = { "gwlbtun_eni_flows_capacity", "gauge",
+	    "Flows this ENI's flow table can hold (--max-flows).", ENI_LABELS },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
 const size_t report_metrics_count = M__MAX;
 
+/* gwlbctl drain: the health check says 503 so GWLB moves new flows away,
+ * while everything else goes on. */
+static atomic_bool draining;
+
+bool
+report_drain(bool on)
+{
+	return atomic_exchange(&draining, on);
+}
+
+bool
+report_draining(void)
+{
+	return atomic_load(&draining);
+}
+
+struct down_walk {
+	char	*why;
+	size_t	 len;
+	bool	 found;
+};
+
+static void
+down_walk(struct eni *e, void *arg)
+{
+	struct down_walk *w = arg;
+
+	if (w->found || !stats_eni_link_down(e))
+		return;
+	w->found = true;
+	snprintf(w->why, w->len, "eni %s: link %s down", e->hex, e->if_in);
+}
+
 bool
 report_healthy(uint64_t now, const char **why)
 {
+	/* The reason names an ENI: the caller's thread's own buffer. */
+	static _Thread_local char buf[96];
+	struct down_walk dw = { buf, sizeof(buf), false };
 	const char *w = "ok";
 	bool ok = true;
 
@@ -120,10 +191,49 @@ report_healthy(uint64_t now, const char **why)
 	} else if (stats_stuck_workers(now, STUCK_NS)) {
 		w = "a worker has stopped turning";
 		ok = false;
+	} else if (atomic_load(&draining)) {
+		w = "draining";
+		ok = false;
+	} else {
+		eni_foreach(down_walk, &dw);
+		if (dw.found) {
+			w = buf;
+			ok = false;
+		}
 	}
 	if (why)
 		*why = w;
 	return ok;
+}
+
+struct flow_sum {
+	uint64_t	entries, tables;
+};
+
+static void
+flow_sum(struct eni *e, void *arg)
+{
+	struct flow_stats fs = { 0 };
+	struct flow_sum *sum = arg;
+
+	if (!e->flows)
+		return;
+	flow_table_stats(e->flows, &fs);
+	sum->entries += fs.entries;
+	sum->tables++;
+}
+
+/* The flow tables together (each ENI's are in its record).  Evictions are
+ * per ENI only: a sum over the ENIs there are would go down when one goes. */
+static void
+report_flows(struct rec_sink *s)
+{
+	struct flow_sum sum = { 0 };
+
+	eni_foreach(flow_sum, &sum);
+	rec_u64m(s, "flows", sum.entries, &report_metrics[M_FLOWS]);
+	rec_u64m(s, "flows_capacity", sum.tables * conf.max_flows_per_eni,
+	    &report_metrics[M_FLOWS_CAPACITY]);
 }
 
 /* Receive-side coalescing (--offload): what was merged, and why not. */
@@ -165,9 +275,9 @@ report_limits(struct rec_sink *s)
 	rec_u64m(s, "hooks_running", h.running, &report_metrics[M_HOOKS_RUNNING]);
 	rec_u64m(s, "hooks_queued", h.queued, &report_metrics[M_HOOKS_QUEUED]);
 	rec_u64m(s, "hooks_waited", h.waited, &report_metrics[M_HOOKS_WAITED]);
-	rec_u64(s, "hooks_started", h.started);
-	rec_u64(s, "hooks_ok", h.ok);
-	rec_u64(s, "hooks_failed", h.failed);
+	rec_u64m(s, "hooks_started", h.started, &report_metrics[M_HOOKS_STARTED]);
+	rec_u64m(s, "hooks_ok", h.ok, &report_metrics[M_HOOKS_OK]);
+	rec_u64m(s, "hooks_failed", h.failed, &report_metrics[M_HOOKS_FAILED]);
 	rec_u64m(s, "hooks_timed_out", h.timed_out, &report_metrics[M_HOOKS_TIMED_OUT]);
 	rec_u64(s, "hook_lines_unlogged", h.lines_unlogged);
 	rec_u64(s, "fds_needed", D.fd_need);
@@ -178,13 +288,16 @@ void
 report_status(struct rec_sink *s, uint64_t now)
 {
 	struct stats_snap rx, tun, all;
+	const char *why;
 
-	stats_kind(WORKER_RX, &rx);
-	stats_kind(WORKER_REPLY, &tun);
-	stats_kind(-1, &all);
+	stats_kind(WORKER_RX, s->raw, &rx);
+	stats_kind(WORKER_REPLY, s->raw, &tun);
+	stats_kind(-1, s->raw, &all);
 	rec_begin(s, "status");
 	rec_str(s, "version", PACKAGE_VERSION);
+	rec_metric_only(s, "build_info", 1, &report_metrics[M_BUILD_INFO]);
 	rec_u64(s, "pid", (uint64_t)getpid());
+	rec_u64m(s, "start_time_s", (uint64_t)D.started_wall, &report_metrics[M_START_TIME]);
 	rec_u64m(s, "uptime_s", (now - D.started_ns) / 1000000000ull, &report_metrics[M_UPTIME]);
 	rec_str(s, "mode", conf.no_return ? "no-return" : "return");
 	rec_u64(s, "rx_workers", D.n_rx);
@@ -204,16 +317,21 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64(s, "drops", all.drops);
 	rec_u64(s, "kernel_drops", all.kernel_drops);
 	report_gro(s, &rx.gro);
-	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
-	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
-	rec_u64(s, "netlink_resyncs", atomic_load(&D.nl_resyncs));
+	rec_u64m(s, "rp_filter_reverts", atomic_load(&D.rp_reverts),
+	    &report_metrics[M_RP_REVERTS]);
+	rec_u64m(s, "links_lost", atomic_load(&D.links_lost), &report_metrics[M_LINKS_LOST]);
+	rec_u64m(s, "netlink_resyncs", atomic_load(&D.nl_resyncs),
+	    &report_metrics[M_NL_RESYNCS]);
+	report_flows(s);
 	report_limits(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
 	 * what each link's kernel took); super-packets read, segments sent. */
 	rec_bool(s, "offload", conf.offload);
 	rec_u64m(s, "gso_super_packets", tun.gso_super, &report_metrics[M_GSO_SUPER]);
 	rec_u64m(s, "gso_segments", tun.gso_segments, &report_metrics[M_GSO_SEGMENTS]);
-	rec_boolm(s, "healthy", report_healthy(now, NULL), &report_metrics[M_HEALTHY]);
+	rec_boolm(s, "draining", report_draining(), &report_metrics[M_DRAINING]);
+	rec_boolm(s, "healthy", report_healthy(now, &why), &report_metrics[M_HEALTHY]);
+	rec_str(s, "health", why);
 	rec_end(s);
 }
 
@@ -227,7 +345,7 @@ report_workers(struct rec_sink *s, uint64_t now)
 		uint64_t hb = STAT_GET(w->heartbeat_ns);
 		bool rx = w->kind == WORKER_RX;
 
-		stats_worker(w, &st);
+		stats_worker(w, s->raw, &st);
 		rec_begin(s, "worker");
 		rec_u64(s, "id", w->kidx);
 		rec_str(s, "kind", rx ? "rx" : "tun");
@@ -266,10 +384,10 @@ report_drops(struct rec_sink *s)
 	struct stats_snap all, per[MAX_WORKERS];
 	unsigned total = D.n_rx + D.n_tun;
 
-	stats_kind(-1, &all);
+	stats_kind(-1, s->raw, &all);
 	for (unsigned i = 0; i < total; i++) {
 		memset(&per[i], 0, sizeof(per[i]));
-		stats_worker(&D.workers[i], &per[i]);
+		stats_worker(&D.workers[i], s->raw, &per[i]);
 	}
 	rec_list_begin(s, "drop");
 	for (int d = 0; d < DROP__MAX; d++) {
@@ -299,7 +417,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 {
 	struct eni_view v;
 
-	eni_view(e, now, &v);
+	eni_view(e, now, s->raw, &v);
 	rec_begin(s, "eni");
 	rec_str(s, "eni", e->hex);
 	/* The same id as AWS names the GWLB endpoint. */
@@ -307,6 +425,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 	rec_str(s, "if_in", e->if_in);
 	rec_str(s, "if_out", e->if_out);
 	rec_str(s, "state", v.state);
+	rec_metric_only(s, "up", strcmp(v.state, "up") == 0, &report_metrics[M_ENI_UP]);
 	/* Rates over the last few seconds (stats.c); not for /metrics, whose
 	 * readers compute their own from the counters. */
 	rec_u64(s, "pps_in", v.pps_in);
@@ -319,6 +438,9 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 	rec_u64m(s, "bytes_out", v.bytes_out, &report_metrics[M_ENI_BYTES_OUT]);
 	rec_u64m(s, "drops", v.drops, &report_metrics[M_ENI_DROPS]);
 	rec_u64m(s, "flows", v.flows, &report_metrics[M_ENI_FLOWS]);
+	if (e->flows)
+		rec_metric_only(s, "flows_capacity", conf.max_flows_per_eni,
+		    &report_metrics[M_ENI_FLOWS_CAPACITY]);
 	rec_u64(s, "table", route_eni_table(e->id));
 	rec_u64(s, "idle_s", v.idle_ns / 1000000000ull);
 	if (detail) {

@@ -14,10 +14,14 @@
 
 struct eni;
 
-/* Healthy: not shutting down and every worker's loop turning; *why says
- * which (why may be NULL).  The health port's 200/503 and the status
+/* Healthy: not shutting down, every worker's loop turning, not draining
+ * and every ENI's gwi- link up; *why says which (why may be NULL).  The health port's 200/503 and the status
  * record's "healthy" both come from here. */
 bool	 report_healthy(uint64_t now, const char **why);
+/* gwlbctl drain (true) and undrain: the health answer is 503 while
+ * draining, traffic flows on.  Returns the state before. */
+bool	 report_drain(bool on);
+bool	 report_draining(void);
 void	 report_status(struct rec_sink *s, uint64_t now);
 void	 report_workers(struct rec_sink *s, uint64_t now);
 void	 report_drops(struct rec_sink *s);

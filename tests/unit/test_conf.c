@@ -574,6 +574,7 @@ test_every_file_keyword(void **state)
 		{ "offload", "off", "off" },
 		{ "geneve-port", "6082", "6082" },
 		{ "bind", "198.18.0.1", "198.18.0.1" },
+		{ "health-bind", "127.0.0.1", "127.0.0.1" },
 		{ "batch", "32", "32" },
 		{ "rcvbuf", "1M", "1048576" },
 		{ "busy-poll", "0", "0" },

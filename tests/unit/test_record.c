@@ -289,6 +289,53 @@ test_prometheus_foreign_metric(void **state)
 	free(m.buf);
 }
 
+/* A sample only /metrics shows (build info, labelled by a field before
+ * it); the pages leave it out.  The health port's sinks are all raw:
+ * they show counters as counted, a gwlbctl counters reset ignored. */
+static void
+test_metric_only(void **state)
+{
+	static const struct rec_metric info[] = {
+		{ "t_build_info", "gauge", "Always 1.", { { "version", "version" } } },
+	};
+	struct rec_sink *(*const mk[])(FILE *, const char *) = { rec_json_new, rec_text_new };
+	struct mem m;
+	struct rec_sink *s;
+
+	(void)state;
+	mem_open(&m);
+	s = rec_prom_new(m.fp, info, 1);
+	assert_non_null(s);
+	assert_true(s->raw);
+	rec_begin(s, "status");
+	rec_str(s, "version", "1.2.3");
+	rec_metric_only(s, "build_info", 1, &info[0]);
+	rec_end(s);
+	assert_int_equal(rec_sink_finish(s), 0);
+	fclose(m.fp);
+	assert_string_equal(m.buf, "# HELP t_build_info Always 1.\n# TYPE t_build_info gauge\n"
+	    "t_build_info{version=\"1.2.3\"} 1\n");
+	free(m.buf);
+	for (size_t i = 0; i < 2; i++) {
+		mem_open(&m);
+		s = mk[i](m.fp, "ok");
+		assert_non_null(s);
+		assert_true(s->raw);
+		rec_begin(s, "status");
+		rec_str(s, "version", "1.2.3");
+		rec_metric_only(s, "build_info", 1, &info[0]);
+		rec_u64(s, "after", 7);
+		rec_end(s);
+		assert_int_equal(rec_sink_finish(s), 0);
+		fclose(m.fp);
+		assert_null(strstr(m.buf, "build_info"));
+		if (i == 0)
+			assert_string_equal(m.buf,
+			    "{\"reason\":\"ok\",\"version\":\"1.2.3\",\"after\":7}\n");
+		free(m.buf);
+	}
+}
+
 int
 main(void)
 {
@@ -299,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_text_unhealthy),
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_prometheus_foreign_metric),
+		cmocka_unit_test(test_metric_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
