@@ -634,9 +634,18 @@ pm_end(struct rec_sink *s)
 		case REC_BOOL:
 			fprintf(fp, " %d\n", f->v.b ? 1 : 0);
 			break;
-		case REC_STR:
-			fputs(" NaN\n", fp);	/* a string is no sample */
+		case REC_STR: {
+			char *end;
+
+			/* A number as text (a float: rec has no float type). */
+			errno = 0;
+			(void)strtod(f->v.str, &end);
+			if (*f->v.str && !*end && !errno)
+				fprintf(fp, " %s\n", f->v.str);
+			else
+				fputs(" NaN\n", fp);	/* a string is no sample */
 			break;
+		}
 		}
 	}
 	rbuf_clear(&o->r);
@@ -652,9 +661,11 @@ pm_finish(struct rec_sink *s)
 
 		fclose(o->fam[i]);
 		o->fam[i] = NULL;
-		fprintf(o->fp, "# HELP %s ", m->name);
-		prom_escape(o->fp, m->help, false);
-		fprintf(o->fp, "\n# TYPE %s %s\n", m->name, m->type);
+		if (m->type) {
+			fprintf(o->fp, "# HELP %s ", m->name);
+			prom_escape(o->fp, m->help, false);
+			fprintf(o->fp, "\n# TYPE %s %s\n", m->name, m->type);
+		}
 		if (o->fambuf[i])
 			fwrite(o->fambuf[i], 1, o->famlen[i], o->fp);
 	}

@@ -25,8 +25,10 @@
 #define REC_LABELS_MAX	2
 
 struct rec_metric {
-	const char	*name;		/* the family: gwlbtun_... */
-	const char	*type;		/* "counter" or "gauge" */
+	/* The family: gwlbtun_...; a row of type NULL is a sample name of the
+	 * row before it (a histogram's _bucket, _sum and _count). */
+	const char	*name;
+	const char	*type;		/* "counter", "gauge", "histogram" or NULL */
 	const char	*help;
 	/* { label name, field of the same record (before this one) } */
 	const char	*label[REC_LABELS_MAX][2];
@@ -157,7 +159,9 @@ struct rec_sink *rec_json_new(FILE *fp, const char *reason);
 /* The health page's text (an HTML page around a <pre>). */
 struct rec_sink *rec_text_new(FILE *fp, const char *reason);
 /* Prometheus text format 0.0.4: every family of the table gets HELP and
- * TYPE lines and its samples together, in the table's order. */
+ * TYPE lines and its samples together, in the table's order.  A string
+ * field with a metric is written as it is when it is a number (a float
+ * such as a histogram's _sum), as NaN when not. */
 struct rec_sink *rec_prom_new(FILE *fp, const struct rec_metric *table, size_t n);
 
 #endif

@@ -39,6 +39,7 @@ enum {
 	M_BUILD_INFO, M_START_TIME, M_HOOKS_STARTED, M_HOOKS_OK, M_HOOKS_FAILED,
 	M_FLOWS, M_FLOWS_CAPACITY, M_RP_REVERTS, M_LINKS_LOST, M_NL_RESYNCS,
 	M_DRAINING, M_ENI_UP, M_ENI_FLOWS_CAPACITY,
+	M_HOOK_DUR, M_HOOK_DUR_BUCKET, M_HOOK_DUR_SUM, M_HOOK_DUR_COUNT,
 	M__MAX
 };
 
@@ -139,6 +140,14 @@ const struct rec_metric report_metrics[] = {
 	    "1 when this ENI is up and its gwi- link is up.", ENI_LABELS },
 	[M_ENI_FLOWS_CAPACITY] = { "gwlbtun_eni_flows_capacity", "gauge",
 	    "Flows this ENI's flow table can hold (--max-flows).", ENI_LABELS },
+	[M_HOOK_DUR] = { "gwlbtun_hook_duration_seconds", "histogram",
+	    "How long hook runs took, start to exit or kill.", { { NULL, NULL } } },
+	[M_HOOK_DUR_BUCKET] = { "gwlbtun_hook_duration_seconds_bucket", NULL, NULL,
+	    { { "le", "le" } } },
+	[M_HOOK_DUR_SUM] = { "gwlbtun_hook_duration_seconds_sum", NULL, NULL,
+	    { { NULL, NULL } } },
+	[M_HOOK_DUR_COUNT] = { "gwlbtun_hook_duration_seconds_count", NULL, NULL,
+	    { { NULL, NULL } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
 const size_t report_metrics_count = M__MAX;
@@ -332,6 +341,33 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_boolm(s, "draining", report_draining(), &report_metrics[M_DRAINING]);
 	rec_boolm(s, "healthy", report_healthy(now, &why), &report_metrics[M_HEALTHY]);
 	rec_str(s, "health", why);
+	rec_end(s);
+}
+
+void
+report_hook_durations(struct rec_sink *s)
+{
+	struct hook_counts h;
+	uint64_t cum = 0;
+	char le[32];
+
+	hook_counts(&h);
+	for (int b = 0; b <= HOOK_DUR_BUCKETS; b++) {
+		cum += h.dur_bucket[b];
+		if (b < HOOK_DUR_BUCKETS)
+			snprintf(le, sizeof(le), "%g", hook_duration_le[b]);
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		rec_begin(s, "hook_duration");
+		rec_str(s, "le", le);
+		rec_metric_only(s, "count", cum, &report_metrics[M_HOOK_DUR_BUCKET]);
+		rec_end(s);
+	}
+	rec_begin(s, "hook_duration");
+	snprintf(le, sizeof(le), "%.6f", (double)h.dur_sum_ns / 1e9);
+	s->ops->field(s, &(struct rec_field){ "sum", REC_STR, { .str = le },
+	    &report_metrics[M_HOOK_DUR_SUM], true });
+	rec_metric_only(s, "count", cum, &report_metrics[M_HOOK_DUR_COUNT]);
 	rec_end(s);
 }
 

@@ -65,8 +65,12 @@ void
 hook_counts(struct hook_counts *c)
 {
 	*c = (struct hook_counts){ .running = 8, .queued = 3, .waited = 11, .started = 20,
-	    .ok = 17, .failed = 1, .timed_out = 2, .lines_unlogged = 0 };
+	    .ok = 17, .failed = 1, .timed_out = 2, .lines_unlogged = 0,
+	    /* 12 runs: 0.05 s or less, 3 up to 0.1 s, ..., 2 past 30 s */
+	    .dur_bucket = { 5, 3, 0, 0, 1, 0, 1, 0, 0, 2 }, .dur_sum_ns = 123456789012ull };
 }
+
+const double hook_duration_le[HOOK_DUR_BUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
 
 void
 eni_foreach(void (*fn)(struct eni *, void *), void *arg)
@@ -369,6 +373,8 @@ render(struct rec_sink *(*mk)(FILE *, const char *), const char *reason)
 	report_workers(s, NOW);
 	report_drops(s);
 	report_enis(s, NOW, true);
+	if (!mk)
+		report_hook_durations(s);
 	assert_int_equal(rec_sink_finish(s), 0);
 	fclose(fp);
 	return buf;
@@ -397,7 +403,9 @@ test_metrics(void **state)
 		"gwlbtun_hooks_failed_total", "gwlbtun_flows", "gwlbtun_flows_capacity",
 		"gwlbtun_rp_filter_reverts_total", "gwlbtun_links_lost_total",
 		"gwlbtun_netlink_resyncs_total", "gwlbtun_draining", "gwlbtun_eni_up",
-		"gwlbtun_eni_flows_capacity",
+		"gwlbtun_eni_flows_capacity", "gwlbtun_hook_duration_seconds",
+		"gwlbtun_hook_duration_seconds_bucket", "gwlbtun_hook_duration_seconds_sum",
+		"gwlbtun_hook_duration_seconds_count",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
@@ -408,6 +416,14 @@ test_metrics(void **state)
 		const char *at;
 
 		assert_string_equal(report_metrics[i].name, families[i]);
+		if (!report_metrics[i].type) {	/* a histogram's samples */
+			snprintf(line, sizeof(line), "\n%s", families[i]);
+			at = strstr(m, line);
+			assert_non_null(at);
+			assert_true(at >= prev);
+			prev = at;
+			continue;
+		}
 		/* HELP then TYPE, in this order in the output. */
 		snprintf(line, sizeof(line), "# HELP %s ", families[i]);
 		at = strstr(m, line);
@@ -444,6 +460,20 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_flows 0\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_flows_capacity 16\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_draining 0\n"));
+	/* The histogram: cumulative buckets, +Inf = count, the sum in seconds. */
+	assert_non_null(strstr(m, "\n# TYPE gwlbtun_hook_duration_seconds histogram\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.05\"} 5\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.1\"} 8\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.25\"} 8\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.5\"} 8\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"1\"} 9\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"2.5\"} 9\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"5\"} 10\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"10\"} 10\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"30\"} 10\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"+Inf\"} 12\n"
+	    "gwlbtun_hook_duration_seconds_sum 123.456789\n"
+	    "gwlbtun_hook_duration_seconds_count 12\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_eni_up{eni=\"000000000000000a1\","
 	    "interface=\"gwi-2Z\"} 1\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_eni_flows_capacity{eni=\"000000000000000a1\","
