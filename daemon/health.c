@@ -134,8 +134,10 @@ hc_body(struct sbuf *b, enum hc_body kind, uint64_t now, const char *why)
 	report_workers(s, now);
 	report_drops(s);
 	report_enis(s, now, true);
-	if (kind == HC_METRICS)
+	if (kind == HC_METRICS) {
 		report_hook_durations(s);
+		report_eni_drops(s);
+	}
 	err = rec_sink_finish(s);
 	if (fclose(fp) == 0 && err == 0 && p) {
 		free(b->p);

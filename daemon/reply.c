@@ -402,6 +402,7 @@ reply_drop(struct worker *w, struct eni *e, enum drop_reason why)
 {
 	STAT_ADD(w->stats.drops[why], 1);
 	STAT_ADD(e->stats[w->idx].drops, 1);
+	eni_drop_count(e, why, 1);
 }
 
 /*
@@ -678,6 +679,7 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 			if (errno != EBADFD || !atomic_exchange(&e->broken, true)) {
 				STAT_ADD(w->stats.drops[DROP_TUN_READ], 1);
 				STAT_ADD(e->stats[w->idx].drops, 1);
+				eni_drop_count(e, DROP_TUN_READ, 1);
 			}
 			break;
 		}

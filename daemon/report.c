@@ -40,6 +40,7 @@ enum {
 	M_FLOWS, M_FLOWS_CAPACITY, M_RP_REVERTS, M_LINKS_LOST, M_NL_RESYNCS,
 	M_DRAINING, M_ENI_UP, M_ENI_FLOWS_CAPACITY,
 	M_HOOK_DUR, M_HOOK_DUR_BUCKET, M_HOOK_DUR_SUM, M_HOOK_DUR_COUNT,
+	M_ENI_DROPS_BY_REASON,
 	M__MAX
 };
 
@@ -148,6 +149,9 @@ const struct rec_metric report_metrics[] = {
 	    { { NULL, NULL } } },
 	[M_HOOK_DUR_COUNT] = { "gwlbtun_hook_duration_seconds_count", NULL, NULL,
 	    { { NULL, NULL } } },
+	[M_ENI_DROPS_BY_REASON] = { "gwlbtun_eni_drops_by_reason_total", "counter",
+	    "Packets of this ENI dropped, by reason (the reasons this ENI has had).",
+	    { { "eni", "eni" }, { "reason", "reason" } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
 const size_t report_metrics_count = M__MAX;
@@ -369,6 +373,30 @@ report_hook_durations(struct rec_sink *s)
 	    &report_metrics[M_HOOK_DUR_SUM], true });
 	rec_metric_only(s, "count", cum, &report_metrics[M_HOOK_DUR_COUNT]);
 	rec_end(s);
+}
+
+static void
+eni_drops_walk(struct eni *e, void *arg)
+{
+	struct rec_sink *s = arg;
+
+	for (int d = 0; d < DROP__MAX; d++) {
+		uint64_t n = atomic_load_explicit(&e->drop_by[d], memory_order_relaxed);
+
+		if (!n)
+			continue;
+		rec_begin(s, "eni_drop");
+		rec_str(s, "eni", e->hex);
+		rec_str(s, "reason", drop_str((enum drop_reason)d));
+		rec_metric_only(s, "count", n, &report_metrics[M_ENI_DROPS_BY_REASON]);
+		rec_end(s);
+	}
+}
+
+void
+report_eni_drops(struct rec_sink *s)
+{
+	eni_foreach(eni_drops_walk, s);
 }
 
 void

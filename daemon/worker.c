@@ -142,10 +142,12 @@ rx_deliver(struct worker *w, struct eni *e, int state, const struct geneve_pkt *
 	case ENI_FAILED:
 		STAT_ADD(ts->drops[DROP_ENI_FAILED], 1);
 		STAT_ADD(e->stats[w->idx].drops, 1);
+		eni_drop_count(e, DROP_ENI_FAILED, 1);
 		break;
 	default:
 		STAT_ADD(ts->drops[DROP_ENI_CLOSING], 1);
 		STAT_ADD(e->stats[w->idx].drops, 1);
+		eni_drop_count(e, DROP_ENI_CLOSING, 1);
 		break;
 	}
 }

@@ -158,6 +158,8 @@ setup(void **state)
 	eni0.hook_state = HOOK_OK;
 	STAT_ADD(eni0_stats.pkts_in, 97);
 	STAT_ADD(eni0_stats.pkts_out, 38);
+	atomic_store(&eni0.drop_by[DROP_TUN_WRITE], 4);
+	atomic_store(&eni0.drop_by[DROP_ENI_CLOSING], 1);
 	eni0.flows = flow_table_new(conf.max_flows_per_eni);
 	assert_non_null(eni0.flows);
 	n_enis = 1;
@@ -373,8 +375,10 @@ render(struct rec_sink *(*mk)(FILE *, const char *), const char *reason)
 	report_workers(s, NOW);
 	report_drops(s);
 	report_enis(s, NOW, true);
-	if (!mk)
+	if (!mk) {
 		report_hook_durations(s);
+		report_eni_drops(s);
+	}
 	assert_int_equal(rec_sink_finish(s), 0);
 	fclose(fp);
 	return buf;
@@ -405,7 +409,7 @@ test_metrics(void **state)
 		"gwlbtun_netlink_resyncs_total", "gwlbtun_draining", "gwlbtun_eni_up",
 		"gwlbtun_eni_flows_capacity", "gwlbtun_hook_duration_seconds",
 		"gwlbtun_hook_duration_seconds_bucket", "gwlbtun_hook_duration_seconds_sum",
-		"gwlbtun_hook_duration_seconds_count",
+		"gwlbtun_hook_duration_seconds_count", "gwlbtun_eni_drops_by_reason_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
@@ -460,6 +464,11 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_flows 0\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_flows_capacity 16\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_draining 0\n"));
+	/* Per ENI and reason, only the reasons it has had. */
+	assert_non_null(strstr(m, "\n# TYPE gwlbtun_eni_drops_by_reason_total counter\n"
+	    "gwlbtun_eni_drops_by_reason_total{eni=\"000000000000000a1\",reason=\"eni-closing\"} 1\n"
+	    "gwlbtun_eni_drops_by_reason_total{eni=\"000000000000000a1\",reason=\"tun-write\"} 4\n"));
+	assert_null(strstr(m, "gwlbtun_eni_drops_by_reason_total{eni=\"000000000000000a1\",reason=\"no-flow\"}"));
 	/* The histogram: cumulative buckets, +Inf = count, the sum in seconds. */
 	assert_non_null(strstr(m, "\n# TYPE gwlbtun_hook_duration_seconds histogram\n"
 	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.05\"} 5\n"
