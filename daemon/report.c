@@ -34,6 +34,7 @@ enum {
 	M_ENI_PACKETS_IN, M_ENI_BYTES_IN, M_ENI_PACKETS_OUT, M_ENI_BYTES_OUT, M_ENI_DROPS,
 	M_ENI_FLOWS, M_ENI_FLOW_EVICTIONS,
 	M_GRO_BUFFERS, M_GRO_COALESCED, M_GRO_SUPER, M_GRO_REFUSED,
+	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
 	M__MAX
 };
 
@@ -87,6 +88,15 @@ const struct rec_metric report_metrics[] = {
 	    "Super-packets (GSO) written to gwi- links.", { { NULL, NULL } } },
 	[M_GRO_REFUSED] = { "gwlbtun_gro_refused_total", "counter",
 	    "Inner packets not merged with the one before them (status has the reasons).",
+	    { { NULL, NULL } } },
+	[M_HC_SERVED] = { "gwlbtun_health_served_total", "counter",
+	    "Health check and /metrics requests answered.", { { NULL, NULL } } },
+	[M_HC_EVICTED] = { "gwlbtun_health_evicted_total", "counter",
+	    "Health check connections closed to make room for a new one.", { { NULL, NULL } } },
+	[M_HC_TIMED_OUT] = { "gwlbtun_health_timed_out_total", "counter",
+	    "Health check connections closed at their deadline.", { { NULL, NULL } } },
+	[M_HC_ACCEPT_ERRORS] = { "gwlbtun_health_accept_errors_total", "counter",
+	    "Health check accept() failures (out of descriptors or memory).",
 	    { { NULL, NULL } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
@@ -167,6 +177,15 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
 	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
 	rec_u64(s, "netlink_resyncs", atomic_load(&D.nl_resyncs));
+	/* The health check's connections (gwlbtund(8), RESOURCE LIMITS). */
+	rec_u64m(s, "health_served", atomic_load(&D.health.served), &report_metrics[M_HC_SERVED]);
+	rec_u64(s, "health_bad_requests", atomic_load(&D.health.bad_requests));
+	rec_u64m(s, "health_evicted", atomic_load(&D.health.evicted), &report_metrics[M_HC_EVICTED]);
+	rec_u64m(s, "health_timed_out", atomic_load(&D.health.timed_out),
+	    &report_metrics[M_HC_TIMED_OUT]);
+	rec_u64(s, "health_refused", atomic_load(&D.health.refused));
+	rec_u64m(s, "health_accept_errors", atomic_load(&D.health.accept_errors),
+	    &report_metrics[M_HC_ACCEPT_ERRORS]);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
 	 * what each link's kernel took); super-packets read, segments sent. */
 	rec_bool(s, "offload", conf.offload);

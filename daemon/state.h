@@ -30,6 +30,14 @@ struct daemon_state {
 	_Atomic uint64_t rp_reverts;	/* rp_filter flipped on a link of ours and set back */
 	_Atomic uint64_t links_lost;	/* links of ours deleted behind our back */
 	_Atomic uint64_t nl_resyncs;	/* event socket overflows */
+	struct {			/* the health check (health.c) */
+		_Atomic uint64_t served;	/* answered 200/503 */
+		_Atomic uint64_t bad_requests;	/* answered 400/405/431 */
+		_Atomic uint64_t evicted;	/* closed to make room for a new one */
+		_Atomic uint64_t timed_out;	/* closed at their deadline */
+		_Atomic uint64_t refused;	/* closed at accept: out of memory */
+		_Atomic uint64_t accept_errors;	/* EMFILE and the like: accepting paused */
+	} health;
 	time_t		started_wall;
 	uint64_t	started_ns;
 };

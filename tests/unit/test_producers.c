@@ -225,7 +225,9 @@ test_control_record_shapes(void **state)
 	    "gro_refused_no_payload/u gro_refused_bad_checksum/u gro_refused_geneve_header/u "
 	    "gro_refused_header_differs/u gro_refused_seq_gap/u gro_refused_ip_id/u "
 	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
-	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u offload/b gso_super_packets/u "
+	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u "
+	    "health_served/u health_bad_requests/u health_evicted/u health_timed_out/u "
+	    "health_refused/u health_accept_errors/u offload/b gso_super_packets/u "
 	    "gso_segments/u healthy/b\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
@@ -294,6 +296,8 @@ test_metrics(void **state)
 		"gwlbtun_eni_flow_evictions_total",
 		"gwlbtun_gro_buffers_total", "gwlbtun_gro_segments_coalesced_total",
 		"gwlbtun_gro_super_packets_total", "gwlbtun_gro_refused_total",
+		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
+		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
