@@ -793,3 +793,18 @@ ctl_cmd_usage(const struct ctl_cmd_def *def, char *buf, size_t len)
 	}
 #undef PUT
 }
+
+unsigned
+ctl_split_line(char *line, const char **words, unsigned max)
+{
+	char *save = NULL, *w;
+	unsigned n = 0;
+
+	for (w = strtok_r(line, " \t\r\n", &save); w && n < max;
+	    w = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == 0 && w[0] == '#')
+			return 0;
+		words[n++] = w;
+	}
+	return n;
+}
