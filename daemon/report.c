@@ -14,6 +14,7 @@
 
 #include "flow.h"
 #include "clock.h"
+#include "ctl_server.h"
 #include "eni_table.h"
 #include "route.h"
 #include "state.h"
@@ -35,6 +36,7 @@ enum {
 	M_ENI_FLOWS, M_ENI_FLOW_EVICTIONS,
 	M_GRO_BUFFERS, M_GRO_COALESCED, M_GRO_SUPER, M_GRO_REFUSED,
 	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
+	M_CTL_BAD, M_CTL_REFUSED,
 	M__MAX
 };
 
@@ -98,6 +100,12 @@ const struct rec_metric report_metrics[] = {
 	[M_HC_ACCEPT_ERRORS] = { "gwlbtun_health_accept_errors_total", "counter",
 	    "Health check accept() failures (out of descriptors or memory).",
 	    { { NULL, NULL } } },
+	[M_CTL_BAD] = { "gwlbtun_control_bad_messages_total", "counter",
+	    "Control socket messages refused as malformed, oversized or unknown.",
+	    { { NULL, NULL } } },
+	[M_CTL_REFUSED] = { "gwlbtun_control_refused_total", "counter",
+	    "Control clients or commands refused: too many clients, or no permission.",
+	    { { NULL, NULL } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
 const size_t report_metrics_count = M__MAX;
@@ -144,6 +152,25 @@ report_gro(struct rec_sink *s, const struct gro_snap *g)
 	}
 }
 
+/* The control socket's clients (ctl_server.h); zeros before it runs. */
+static void
+report_control(struct rec_sink *s)
+{
+	struct ctl_server *srv = atomic_load(&D.ctl);
+	struct ctl_server_stats cs = { 0 };
+
+	if (srv)
+		ctl_server_stats(srv, &cs);
+	rec_u64(s, "control_clients", cs.clients);
+	rec_u64(s, "control_accepted", cs.accepted);
+	rec_u64(s, "control_commands", cs.commands);
+	rec_u64(s, "control_errors", cs.errors);
+	rec_u64m(s, "control_bad_messages", cs.bad_messages, &report_metrics[M_CTL_BAD]);
+	rec_u64m(s, "control_refused", cs.refused, &report_metrics[M_CTL_REFUSED]);
+	rec_u64(s, "control_dropped", cs.dropped);
+	rec_u64(s, "control_overflows", cs.overflows);
+}
+
 void
 report_status(struct rec_sink *s, uint64_t now)
 {
@@ -186,6 +213,7 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64(s, "health_refused", atomic_load(&D.health.refused));
 	rec_u64m(s, "health_accept_errors", atomic_load(&D.health.accept_errors),
 	    &report_metrics[M_HC_ACCEPT_ERRORS]);
+	report_control(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
 	 * what each link's kernel took); super-packets read, segments sent. */
 	rec_bool(s, "offload", conf.offload);

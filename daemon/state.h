@@ -15,6 +15,7 @@
 #include "counters.h"
 
 struct worker;
+struct ctl_server;
 
 struct daemon_state {
 	struct worker	*workers;	/* rx first, then reply */
@@ -30,6 +31,8 @@ struct daemon_state {
 	_Atomic uint64_t rp_reverts;	/* rp_filter flipped on a link of ours and set back */
 	_Atomic uint64_t links_lost;	/* links of ours deleted behind our back */
 	_Atomic uint64_t nl_resyncs;	/* event socket overflows */
+	/* The control server while it runs (ctl_handlers.c), for its counters. */
+	struct ctl_server *_Atomic ctl;
 	struct {			/* the health check (health.c) */
 		_Atomic uint64_t served;	/* answered 200/503 */
 		_Atomic uint64_t bad_requests;	/* answered 400/405/431 */

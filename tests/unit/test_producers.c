@@ -227,7 +227,9 @@ test_control_record_shapes(void **state)
 	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
 	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u "
 	    "health_served/u health_bad_requests/u health_evicted/u health_timed_out/u "
-	    "health_refused/u health_accept_errors/u offload/b gso_super_packets/u "
+	    "health_refused/u health_accept_errors/u control_clients/u control_accepted/u "
+	    "control_commands/u control_errors/u control_bad_messages/u control_refused/u "
+	    "control_dropped/u control_overflows/u offload/b gso_super_packets/u "
 	    "gso_segments/u healthy/b\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
@@ -298,6 +300,7 @@ test_metrics(void **state)
 		"gwlbtun_gro_super_packets_total", "gwlbtun_gro_refused_total",
 		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
 		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
+		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
