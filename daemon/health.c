@@ -13,9 +13,9 @@
  * One thread, one epoll, non-blocking sockets, a deadline per client and a
  * cap on clients: a slow or broken client costs a slot for five seconds at
  * most, never a stall.  When all slots are taken the next connection
- * evicts a client that has not sent its request yet (of the source holding
- * the most slots, the oldest first), so idle connections cannot keep a
- * probe out; when there is nothing to evict, or accept() fails for want of
+ * evicts a client of the source holding the most slots (one that has not
+ * sent its request yet, the oldest, first), so idle connections cannot
+ * keep a probe out; when there is nothing to evict, or accept() fails for want of
  * descriptors or memory, accepting pauses (new connections wait in the
  * listen queue) instead of spinning on a readable listening socket.
  * gwlbtund(8) (RESOURCE LIMITS) gives the numbers; show status the
@@ -252,21 +252,25 @@ hc_close(int i)
 }
 
 /*
- * The client to close so a new connection gets a slot: one that has not
- * completed its request before one being answered, then one of the source
+ * The client to close so a new connection gets a slot: one of the source
  * holding the most slots (one address cannot push out another's probes),
- * then the oldest.  None younger than HC_EVICT_AGE_NS: a probe that has
- * just connected gets the time to send its request.  -1: none.
+ * one that has not completed its request before one being answered, then
+ * the oldest.  None younger than HC_EVICT_AGE_NS: a probe that has just
+ * connected gets the time to send its request.  -1: none (yet).
  */
 static int
 hc_victim(uint64_t now)
 {
+	unsigned most = 0;
 	int best = -1;
 
+	for (int i = 0; i < HC_MAX_CLIENTS; i++)
+		if (srcs[i].n > most)
+			most = srcs[i].n;
 	for (int i = 0; i < HC_MAX_CLIENTS; i++) {
 		const struct hc_client *c = clients[i], *b;
 
-		if (!c || now - c->accepted < HC_EVICT_AGE_NS)
+		if (!c || srcs[c->src].n != most || now - c->accepted < HC_EVICT_AGE_NS)
 			continue;
 		if (best < 0) {
 			best = i;
@@ -275,9 +279,6 @@ hc_victim(uint64_t now)
 		b = clients[best];
 		if (c->writing != b->writing) {
 			if (!c->writing)
-				best = i;
-		} else if (srcs[c->src].n != srcs[b->src].n) {
-			if (srcs[c->src].n > srcs[b->src].n)
 				best = i;
 		} else if (c->accepted < b->accepted) {
 			best = i;

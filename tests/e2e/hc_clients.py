@@ -5,6 +5,7 @@
                       nothing (or half a request), held SECS; prints
                       "open N" once all are connected, then at the end
                       "closed-by-server K" (K of them the daemon closed)
+                      and "first-closed-after-ms T" (the first of them)
   hc_clients.py probe PORT N TIMEOUT [SRC]    N probes at once (GET /, each
                       with TIMEOUT s for the whole exchange); prints
                       "answered A of N max-latency-ms L"
@@ -30,14 +31,19 @@ async def idle(port, src, n, secs, half):
         conns.append((r, w))
     print("open", len(conns), flush=True)
     closed = 0
+    t0 = time.monotonic()
+    first = None
 
     async def watch(r):
-        nonlocal closed
+        nonlocal closed, first
         try:
-            if await r.read(1) == b"":
-                closed += 1
+            if await r.read(1) != b"":
+                return
         except (ConnectionError, OSError):
-            closed += 1
+            pass
+        closed += 1
+        if first is None:
+            first = time.monotonic() - t0
 
     tasks = [asyncio.create_task(watch(r)) for r, _ in conns]
     await asyncio.sleep(secs)
@@ -47,6 +53,7 @@ async def idle(port, src, n, secs, half):
     for _, w in conns:
         w.close()
     print("closed-by-server", closed, flush=True)
+    print("first-closed-after-ms", int(first * 1000) if first is not None else -1, flush=True)
 
 
 async def one_probe(port, timeout, src):
