@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -326,7 +327,13 @@ hc_accept(void)
 		int fd, i;
 
 		if (hc_nclients == HC_MAX_CLIENTS) {
-			int v = hc_victim(now);
+			struct pollfd p = { .fd = hc_listen, .events = POLLIN };
+			int v;
+
+			/* Evict only for a connection that is there. */
+			if (poll(&p, 1, 0) != 1)
+				return;
+			v = hc_victim(now);
 
 			if (v < 0) {
 				/* All slots young: wait in the listen queue. */
