@@ -121,7 +121,7 @@ static struct hc_client *clients[HC_MAX_CLIENTS];
 static struct hc_src srcs[HC_MAX_CLIENTS];
 static unsigned hc_nclients;
 static uint64_t hc_paused_until;	/* accepting paused until (0: not paused) */
-static bool hc_emfile_logged;
+static struct log_rl hc_accept_rl = LOG_RL_INIT(10, 2);
 
 enum hc_body { HC_TEXT, HC_JSON, HC_METRICS };
 
@@ -352,15 +352,12 @@ hc_accept(void)
 			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: out of something;
 			 * try again in a while instead of spinning. */
 			D.health.accept_errors++;
-			if (!hc_emfile_logged)
-				log_msg(LOG_HEALTH, LOG_IMPORTANT, "health check: cannot accept: %s;"
-				    " pausing for %u ms at a time", strerror(errno),
-				    (unsigned)(HC_PAUSE_NS / 1000000));
-			hc_emfile_logged = true;
+			log_rl(&hc_accept_rl, LOG_HEALTH, LOG_IMPORTANT, "health check: cannot "
+			    "accept: %s; pausing for %u ms", strerror(errno),
+			    (unsigned)(HC_PAUSE_NS / 1000000));
 			hc_pause(now + HC_PAUSE_NS);
 			return;
 		}
-		hc_emfile_logged = false;
 		if (!(c = calloc(1, sizeof(*c)))) {
 			close(fd);
 			D.health.refused++;
