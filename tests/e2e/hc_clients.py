@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Health-check clients for tests/e2e/28-rx-health-flood (standard library only).
+"""Health-check clients for tests/e2e/60-health-flood (standard library only).
 
   hc_clients.py idle  PORT SRC N SECS [half]  N connections from SRC that send
                       nothing (or half a request), held SECS; prints
