@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,8 +141,9 @@ static const struct conf_opt opts[] = {
 	  .help = "socket receive buffer, K/M/G suffixes", STORE(rcvbuf, unsigned) },
 	{ "busy-poll", 0, OPT_UINT, OF_FILE, 0, 1000000, .def = "50", .arg = "USEC",
 	  .help = "SO_BUSY_POLL time, 0 = off", STORE(busy_poll_us, unsigned) },
-	{ "allowed-origin", 0, OPT_CIDRS, OF_FILE, .arg = "CIDR",
-	  .help = "accept GENEVE only from CIDR (repeatable)",
+	{ "allowed-origin", 0, OPT_CIDRS, OF_FILE, .defhelp = "private", .arg = "CIDR",
+	  .help = "accept GENEVE only from CIDR (repeatable); private: RFC 1918,\n"
+	      "100.64.0.0/10, 198.18.0.0/15; any: every source",
 	  STORE(origins, struct origin *), AUX(n_origins, unsigned) },
 	{ "offload", 0, OPT_ONOFF, OF_FILE, .def = "on", .arg = "on|off", .yes = "on", .no = "off",
 	  .help = "TUN offloads on the links: coalesced TCP segments written,\n"
@@ -149,12 +151,20 @@ static const struct conf_opt opts[] = {
 	  STORE(offload, bool) },
 	{ "max-enis", 0, OPT_UINT, OF_FILE, 1, 65536, .def = "1024", .arg = "N",
 	  .help = "most ENIs at once", STORE(max_enis, unsigned) },
-	{ "mtu", 0, OPT_UINT, OF_FILE, 1280, 65535, .def = "8500", .arg = "N",
-	  .help = "MTU of the gwi-/gwo- links", STORE(mtu, unsigned) },
+	{ "mtu", 0, OPT_UINT, OF_FILE, 1280, 8500, .def = "8500", .arg = "N",
+	  .help = "MTU of the gwi-/gwo- links, at most GWLB's 8500",
+	  STORE(mtu, unsigned) },
 	{ "txqueuelen", 0, OPT_UINT, OF_FILE, 16, 65536, .def = "1000", .arg = "N",
 	  .help = "packets queued per link for the reply workers", STORE(txqueuelen, unsigned) },
 	{ "hook-timeout", 0, OPT_UINT, FILE_RELOAD, 1, 3600, .def = "30", .arg = "SECS",
 	  .help = "kill a hook still running after SECS", STORE(hook_timeout_s, unsigned) },
+	{ "max-hooks", 0, OPT_UINT, OF_FILE, 1, 1024, .def = "8", .arg = "N",
+	  .help = "hooks running at once; the rest wait in order",
+	  STORE(max_hooks, unsigned) },
+	{ "backlog-bytes", 0, OPT_UINT, OF_FILE, 1u << 20, 1u << 30, true, .def = "32M",
+	  .arg = "BYTES", .help = "packets held for ENIs coming up, all together\n"
+	      "(one ENI at most an eighth), K/M/G suffixes",
+	  STORE(backlog_bytes, unsigned) },
 	{ "udp-idle", 0, OPT_UINT, OF_FILE, 1, 86400, .def = "120", .arg = "SECS",
 	  .help = "idle timeout of non-TCP flows", STORE(udp_idle_s, unsigned) },
 	{ "max-flows", 0, OPT_UINT, OF_FILE, 16, 1u << 24, .def = "65536", .arg = "N",
@@ -186,32 +196,39 @@ static const struct conf_opt opts[] = {
 static bool cli_set[N_OPTS];
 /* The file's strings in conf, ours to free. */
 static char *owned[N_OPTS];
+
 /*
- * Those SIGHUP replaced: the control server's thread may be reading one
- * (show config) while the manager reloads, so they are kept until
- * conf_reset, a few bytes for each changed value of each reload.
+ * What `show config` reads, on the control server's thread: a copy of the
+ * whole configuration with its own strings, built complete and then swapped
+ * in under shown_lock, which conf_show holds while it formats.  conf itself
+ * is the manager's: SIGHUP changes its reloadable settings on the manager
+ * thread, the only one that reads them; every other thread reads only
+ * settings fixed at start.  So a reload frees what it replaced at once,
+ * and the old copy once the swap is done.
  */
-static char **retired;
-static size_t n_retired;
-
-static void
-retire(char *s)
-{
-	char **r;
-
-	if (!s)
-		return;
-	r = realloc(retired, sizeof(*retired) * (n_retired + 1));
-	if (!r)
-		return;		/* kept, unreferenced */
-	retired = r;
-	retired[n_retired++] = s;
-}
+struct conf_copy {
+	struct config	c;
+	char		*strs[N_OPTS];
+};
+static pthread_mutex_t shown_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conf_copy *shown_conf;	/* NULL: show conf itself (at start) */
 
 typedef const char *cstr;	/* so that CFIELD(c, off, cstr) is const cstr * */
 
 #define FIELD(c, off, T)	((T *)(void *)((char *)(c) + (off)))
 #define CFIELD(c, off, T)	((const T *)(const void *)((const char *)(c) + (off)))
+
+/* A --logging spec opt_set checked, applied to the levels in force. */
+static void
+apply_logging(const char *spec)
+{
+	enum log_level lv[LOG_SECTION__MAX];
+	char err[200];
+
+	log_levels_read(lv);
+	if (log_config_parse(spec, lv, err, sizeof(err)) == 0)
+		log_levels_write(lv);
+}
 
 /* The types after OPT_FLAG take a value (enum opt_type's order). */
 static bool
@@ -254,6 +271,39 @@ parse_num(const char *name, const char *s, unsigned long long lo, unsigned long 
 nan:
 	snprintf(err, errlen, "%s: '%s' is not a number", name, s);
 	return -EINVAL;
+}
+
+/*
+ * Whom datagrams may come from without --allowed-origin: private address
+ * space only (RFC 1918, RFC 6598's shared 100.64.0.0/10, RFC 2544's
+ * 198.18.0.0/15 of labs), where GWLB endpoints are; not anyone on the
+ * Internet who reaches UDP 6081.  Host order.  A difference from upstream,
+ * which accepts any source.
+ */
+static const struct {
+	uint32_t	net;
+	unsigned	plen;
+} private4[] = {
+	{ 0x0a000000, 8 }, { 0xac100000, 12 }, { 0xc0a80000, 16 },
+	{ 0x64400000, 10 }, { 0xc6120000, 15 },
+};
+#define N_PRIVATE4	(sizeof(private4) / sizeof(private4[0]))
+
+bool
+conf_origin_allowed(const struct config *c, uint32_t addr)
+{
+	if (c->n_origins == 0) {
+		uint32_t a = ntohl(addr);
+
+		for (unsigned i = 0; i < N_PRIVATE4; i++)
+			if ((a & (~0u << (32 - private4[i].plen))) == private4[i].net)
+				return true;
+		return false;
+	}
+	for (unsigned i = 0; i < c->n_origins; i++)
+		if ((addr & c->origins[i].mask) == c->origins[i].addr)
+			return true;
+	return false;
 }
 
 static int
@@ -366,13 +416,24 @@ opt_set(const struct conf_opt *o, const char *name, const char *val, struct conf
 	case OPT_CIDRS: {
 		unsigned *cnt = FIELD(c, o->aux, unsigned);
 
-		if (*cnt == MAX_ORIGINS) {
+		struct origin *g = FIELD(c, o->off, struct origin);
+		unsigned need = strcmp(val, "private") == 0 ? N_PRIVATE4 : 1;
+
+		if (*cnt + need > MAX_ORIGINS) {
 			snprintf(err, errlen, "%s: at most %d", name, MAX_ORIGINS);
 			return -EINVAL;
 		}
-		if (parse_cidr(name, val, FIELD(c, o->off, struct origin) + *cnt, err, errlen) < 0)
+		if (strcmp(val, "any") == 0) {
+			g[*cnt] = (struct origin){ 0, 0 };
+		} else if (need == N_PRIVATE4) {
+			for (unsigned i = 0; i < N_PRIVATE4; i++) {
+				g[*cnt + i].mask = htonl(~0u << (32 - private4[i].plen));
+				g[*cnt + i].addr = htonl(private4[i].net);
+			}
+		} else if (parse_cidr(name, val, g + *cnt, err, errlen) < 0) {
 			return -EINVAL;
-		(*cnt)++;
+		}
+		*cnt += need;
 		break;
 	}
 	case OPT_CPUS: {
@@ -408,7 +469,7 @@ opt_set(const struct conf_opt *o, const char *name, const char *val, struct conf
 		enum log_level tmp[LOG_SECTION__MAX];
 		char e[200];
 
-		memcpy(tmp, log_levels, sizeof(tmp));
+		log_levels_read(tmp);
 		if (log_config_parse(val, tmp, e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "%s: %s", name, e);
 			return -EINVAL;
@@ -516,19 +577,63 @@ conf_defaults(struct config *c)
 	}
 }
 
+static bool owns_string(const struct conf_opt *o);
+
+static void
+copy_free(struct conf_copy *cc)
+{
+	if (!cc)
+		return;
+	for (size_t i = 0; i < N_OPTS; i++)
+		free(cc->strs[i]);
+	free(cc);
+}
+
+/* Build a copy of conf and swap it in for show config; -ENOMEM keeps the old. */
+static int
+conf_publish(void)
+{
+	struct conf_copy *cc = calloc(1, sizeof(*cc)), *old;
+
+	if (!cc)
+		return -ENOMEM;
+	cc->c = conf;
+	cc->c.cfg_routes = NULL;	/* not shown */
+	cc->c.n_cfg_routes = 0;
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const char **f = FIELD(&cc->c, opts[i].off, const char *);
+
+		if (!owns_string(&opts[i]) || !*f)
+			continue;
+		if (!(cc->strs[i] = strdup(*f))) {
+			copy_free(cc);
+			return -ENOMEM;
+		}
+		*f = cc->strs[i];
+	}
+	pthread_mutex_lock(&shown_lock);
+	old = shown_conf;
+	shown_conf = cc;
+	pthread_mutex_unlock(&shown_lock);
+	copy_free(old);		/* no reader left: they hold the lock */
+	return 0;
+}
+
 void
 conf_reset(void)
 {
+	struct conf_copy *old;
+
 	for (size_t i = 0; i < N_OPTS; i++) {
 		free(owned[i]);
 		owned[i] = NULL;
 		cli_set[i] = false;
 	}
-	for (size_t i = 0; i < n_retired; i++)
-		free(retired[i]);
-	free(retired);
-	retired = NULL;
-	n_retired = 0;
+	pthread_mutex_lock(&shown_lock);
+	old = shown_conf;
+	shown_conf = NULL;
+	pthread_mutex_unlock(&shown_lock);
+	copy_free(old);
 	free(conf.cfg_routes);
 	conf_defaults(&conf);
 }
@@ -629,10 +734,16 @@ opt_format(const struct conf_opt *o, const struct config *c, char *buf, size_t s
 		inet_ntop(AF_INET, CFIELD(c, o->off, struct in_addr), buf, (socklen_t)size);
 		break;
 	case OPT_CIDRS:
+		if (*CFIELD(c, o->aux, unsigned) == 0)
+			snprintf(buf, size, "private");
 		for (unsigned i = 0; i < *CFIELD(c, o->aux, unsigned) && off < size; i++) {
 			const struct origin *g = CFIELD(c, o->off, struct origin) + i;
 			char ab[INET_ADDRSTRLEN];
 
+			if (g->mask == 0) {
+				off += (size_t)snprintf(buf + off, size - off, "%sany", i ? "," : "");
+				continue;
+			}
 			inet_ntop(AF_INET, &g->addr, ab, sizeof(ab));
 			off += (size_t)snprintf(buf + off, size - off, "%s%s/%d", i ? "," : "",
 			    ab, __builtin_popcount(g->mask));
@@ -650,7 +761,8 @@ opt_format(const struct conf_opt *o, const struct config *c, char *buf, size_t s
 		/* The levels in force: gwlbctl log changes them too. */
 		for (int i = 0; i < LOG_SECTION__MAX && off < size; i++)
 			off += (size_t)snprintf(buf + off, size - off, "%s%s=%s", i ? "," : "",
-			    log_section_str((enum log_section)i), log_level_str(log_levels[i]));
+			    log_section_str((enum log_section)i),
+			    log_level_str(log_level_get((enum log_section)i)));
 		break;
 	}
 }
@@ -660,12 +772,14 @@ conf_show(void (*fn)(const char *name, const char *value, void *arg), void *arg)
 {
 	char buf[MAX_ORIGINS * 20 + 64];
 
+	pthread_mutex_lock(&shown_lock);
 	for (size_t i = 0; i < N_OPTS; i++) {
 		if (opts[i].flags & OF_NOSHOW)
 			continue;
-		opt_format(&opts[i], &conf, buf, sizeof(buf));
+		opt_format(&opts[i], shown_conf ? &shown_conf->c : &conf, buf, sizeof(buf));
 		fn(opts[i].name, buf, arg);
 	}
+	pthread_mutex_unlock(&shown_lock);
 }
 
 /* ---- the configuration file -------------------------------------------------- */
@@ -879,17 +993,20 @@ conf_load_stream(FILE *f, const char *path, bool at_start)
 
 			/* Checked by opt_set; a removed line leaves the levels as they are. */
 			if (spec)
-				log_config_parse(spec, log_levels, err, sizeof(err));
+				apply_logging(spec);
 		}
 		opt_copy(o, &conf, &cand);
 		if (owns_string(o)) {
-			retire(owned[i]);
+			free(owned[i]);		/* only the manager reads it: see shown_conf */
 			owned[i] = strs[i];
 		}
 	}
 	free(conf.cfg_routes);
 	conf.cfg_routes = list;
 	conf.n_cfg_routes = n;
+	if (!at_start && conf_publish() < 0)
+		log_msg(LOG_CORE, LOG_IMPORTANT, "%s: reloaded, but show config still shows "
+		    "the previous settings (out of memory)", path);
 	return 0;
 }
 
@@ -1012,7 +1129,7 @@ conf_args(int argc, char **argv, char *err, size_t errlen)
 		if (opt_set(o, name, optarg, &conf, err, errlen) < 0)
 			return -1;
 		if (o->type == OPT_LOGGING)
-			log_config_parse(optarg, log_levels, err, errlen);
+			apply_logging(optarg);
 		cli_set[o - opts] = true;
 	}
 	if (optind < argc) {
@@ -1024,6 +1141,10 @@ conf_args(int argc, char **argv, char *err, size_t errlen)
 		return -1;
 	if (conf_threads(err, errlen) < 0)
 		return -1;
+	if (conf_publish() < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 

@@ -2,7 +2,10 @@
  * The daemon's configuration: command line and configuration file
  * (conf.c), both driven by one option table.  Filled at start, before any
  * thread; SIGHUP replaces the routes and the options marked reloadable on
- * the manager thread.  A leaf: it depends on nothing of the daemon.
+ * the manager thread.  Threads other than the manager read only settings
+ * fixed at start from conf; `show config` (control thread) reads a copy
+ * that each load builds whole and swaps in (conf_show).  A leaf: it depends
+ * on nothing of the daemon.
  */
 #ifndef GWLBTUND_CONF_H
 #define GWLBTUND_CONF_H
@@ -55,6 +58,8 @@ struct config {
 	unsigned	mtu;
 	unsigned	txqueuelen;
 	unsigned	hook_timeout_s;
+	unsigned	max_hooks;		/* --max-hooks: hooks running at once */
+	unsigned	backlog_bytes;		/* --backlog-bytes: all pending ENIs together */
 	unsigned	max_flows_per_eni;
 	const char	*control_path;
 	const char	*control_group;		/* --control-group, its name */
@@ -69,6 +74,10 @@ struct config {
 };
 
 extern struct config conf;
+
+/* May a datagram from addr (network order) make ENIs and steer replies:
+ * in c's --allowed-origin, or private address space when none was given. */
+bool conf_origin_allowed(const struct config *c, uint32_t addr);
 
 /* Command line, then the --config file: exits 2 on an error (one line on
  * stderr), 0 after --help or --version. */
@@ -92,7 +101,8 @@ int conf_load_stream(FILE *f, const char *path, bool at_start);
 void conf_usage(FILE *f);
 /* One line per option: NAME SHORT|- ARG|- file|- reload|restart|- GROUP. */
 void conf_list_options(FILE *f);
-/* Every setting with its value in force, as `gwlbctl show config` shows it. */
+/* Every setting with its value in force, as `gwlbctl show config` shows it:
+ * from the last configuration loaded, whole, whatever a reload does meanwhile. */
 void conf_show(void (*fn)(const char *name, const char *value, void *arg), void *arg);
 
 #endif

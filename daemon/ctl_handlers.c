@@ -389,7 +389,7 @@ h_log(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	if (a->section == LOG_SECTION__MAX)
 		log_set_all(a->level);
 	else
-		log_levels[a->section] = a->level;
+		log_level_set(a->section, a->level);
 	log_msg(LOG_CONTROL, LOG_INFO, "log %s set to %s by uid %u",
 	    a->section == LOG_SECTION__MAX ? "all" : log_section_str(a->section),
 	    log_level_str(a->level), (unsigned)ctl_reply_peer(r)->uid);

@@ -25,6 +25,7 @@ static const char *const drop_names[] = {
 	[DROP_GENEVE + GENEVE_ERR_INNER_LEN - 1] = "geneve-inner-truncated",
 	[DROP_ENI_LIMIT] = "eni-limit",
 	[DROP_BACKLOG_FULL] = "backlog-full",
+	[DROP_BACKLOG_BYTES] = "backlog-bytes",
 	[DROP_ENI_FAILED] = "eni-failed",
 	[DROP_ENI_CLOSING] = "eni-closing",
 	[DROP_TUN_WRITE] = "tun-write",

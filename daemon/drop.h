@@ -18,6 +18,7 @@ enum drop_reason {
 	DROP_GENEVE,		/* first of GENEVE_ERR__MAX - 1 decoder reasons */
 	DROP_ENI_LIMIT = DROP_GENEVE + GENEVE_ERR__MAX - 1,	/* --max-enis reached */
 	DROP_BACKLOG_FULL,	/* ENI still coming up and its backlog is full */
+	DROP_BACKLOG_BYTES,	/* all ENIs' backlogs together at --backlog-bytes */
 	DROP_ENI_FAILED,	/* the ENI's links could not be created */
 	DROP_ENI_CLOSING,	/* the ENI is being torn down */
 	DROP_TUN_WRITE,		/* write to the TUN queue failed */

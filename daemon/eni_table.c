@@ -43,6 +43,11 @@ static _Atomic uint64_t destroy_req[64];	/* ids asked by `eni destroy` */
 static unsigned n_destroy_req;
 static pthread_mutex_t destroy_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Allocated and not yet freed: what --max-enis bounds (eni_held). */
+static _Atomic unsigned n_held;
+/* Bytes in all backlogs: workers add, the manager takes away (flush, drop). */
+static _Atomic uint64_t bl_total;
+
 static struct log_rl rl_limit = LOG_RL_INIT(10, 3);
 static struct log_rl rl_tun_write = LOG_RL_INIT(10, 5);
 
@@ -96,11 +101,25 @@ eni_count(void)
 	return n;
 }
 
+unsigned
+eni_held(void)
+{
+	return atomic_load_explicit(&n_held, memory_order_relaxed);
+}
+
+uint64_t
+eni_backlog_bytes(void)
+{
+	return atomic_load_explicit(&bl_total, memory_order_relaxed);
+}
+
 void
 eni_free(struct eni *e)
 {
 	for (unsigned i = 0; i < e->bl_len; i++)
 		free(e->bl[i]);
+	atomic_fetch_sub_explicit(&bl_total, e->bl_bytes, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&n_held, 1, memory_order_relaxed);
 	if (e->flows)
 		flow_table_free(e->flows);
 	pthread_mutex_destroy(&e->bl_lock);
@@ -118,6 +137,7 @@ eni_alloc(uint64_t id, uint64_t attachment)
 
 	if (!e)
 		return NULL;
+	atomic_fetch_add_explicit(&n_held, 1, memory_order_relaxed);	/* eni_free takes it */
 	e->id = id;
 	e->attachment = attachment;
 	e->nqueues = D.n_rx > D.n_tun ? D.n_rx : D.n_tun;
@@ -161,7 +181,8 @@ eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
 	e = eni_lookup(id);
 	if (e)
 		goto out;
-	if (n_live >= conf.max_enis) {
+	/* Closing ENIs count too: their links and DESTROY hooks are still there. */
+	if (eni_held() >= conf.max_enis) {
 		pthread_mutex_unlock(&tbl_lock);
 		STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
 		log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
@@ -328,7 +349,9 @@ void
 eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8_t *p,
     size_t len, struct thread_stats *ts)
 {
-	struct backlog_pkt *b;
+	size_t size = sizeof(struct backlog_pkt) + len;
+	struct backlog_pkt *b = NULL;
+	enum drop_reason why;
 	int state;
 
 	pthread_mutex_lock(&e->bl_lock);
@@ -342,33 +365,55 @@ eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8
 		eni_deliver(e, slot, fd, p, len, ts);
 		return;
 	}
-	if (state != ENI_PENDING || e->bl_len == ENI_BACKLOG_MAX ||
-	    !(b = malloc(sizeof(*b) + len))) {
+	why = state == ENI_FAILED ? DROP_ENI_FAILED : DROP_ENI_CLOSING;
+	if (state == ENI_PENDING) {
+		why = DROP_BACKLOG_FULL;
+		/* The total is reserved before the packet is copied, so that
+		 * concurrent workers never hold more than --backlog-bytes. */
+		if (e->bl_len < ENI_BACKLOG_MAX &&
+		    e->bl_bytes + size <= conf.backlog_bytes / ENI_BACKLOG_SHARE) {
+			why = DROP_BACKLOG_BYTES;
+			if (atomic_fetch_add_explicit(&bl_total, size, memory_order_relaxed) +
+			    size > conf.backlog_bytes ||
+			    !(b = malloc(size)))
+				atomic_fetch_sub_explicit(&bl_total, size, memory_order_relaxed);
+		}
+	}
+	if (!b) {
 		pthread_mutex_unlock(&e->bl_lock);
-		STAT_ADD(ts->drops[state == ENI_PENDING ? DROP_BACKLOG_FULL :
-		    state == ENI_FAILED ? DROP_ENI_FAILED : DROP_ENI_CLOSING], 1);
+		STAT_ADD(ts->drops[why], 1);
 		STAT_ADD(e->stats[slot].drops, 1);
 		return;
 	}
 	b->len = (uint16_t)len;
 	memcpy(b->data, p, len);
 	e->bl[e->bl_len++] = b;
+	e->bl_bytes += size;
 	pthread_mutex_unlock(&e->bl_lock);
+}
+
+/* Manager, bl_lock held: the backlog is empty again. */
+static void
+backlog_clear(struct eni *e)
+{
+	for (unsigned i = 0; i < e->bl_len; i++)
+		free(e->bl[i]);
+	atomic_fetch_sub_explicit(&bl_total, e->bl_bytes, memory_order_relaxed);
+	e->bl_bytes = 0;
+	e->bl_len = 0;
 }
 
 void
 eni_backlog_flush(struct eni *e)
 {
 	pthread_mutex_lock(&e->bl_lock);
-	for (unsigned i = 0; i < e->bl_len; i++) {
+	for (unsigned i = 0; i < e->bl_len; i++)
 		eni_deliver(e, D.mgr_slot, e->qfd_in[0], e->bl[i]->data,
 		    e->bl[i]->len, &D.mgr_stats);
-		free(e->bl[i]);
-	}
 	if (e->bl_len)
 		log_msg(LOG_TUNNEL, LOG_DEBUG, "%s: delivered %u packets held while it came up",
 		    e->if_in, e->bl_len);
-	e->bl_len = 0;
+	backlog_clear(e);
 	atomic_store_explicit(&e->state, ENI_UP, memory_order_release);
 	pthread_mutex_unlock(&e->bl_lock);
 }
@@ -377,11 +422,9 @@ void
 eni_backlog_drop(struct eni *e, enum drop_reason why)
 {
 	pthread_mutex_lock(&e->bl_lock);
-	for (unsigned i = 0; i < e->bl_len; i++)
-		free(e->bl[i]);
 	STAT_ADD(D.mgr_stats.drops[why], e->bl_len);
 	STAT_ADD(e->stats[D.mgr_slot].drops, e->bl_len);
-	e->bl_len = 0;
+	backlog_clear(e);
 	pthread_mutex_unlock(&e->bl_lock);
 }
 

@@ -19,6 +19,9 @@
 #include "qsbr.h"
 
 #define ENI_BACKLOG_MAX	1024	/* packets an ENI holds while its links come up */
+/* And bytes: all ENIs together at most --backlog-bytes, one ENI at most
+ * this fraction of it (1/8), so that one cannot hold up all the others. */
+#define ENI_BACKLOG_SHARE	8
 
 enum eni_state {
 	ENI_PENDING = 0,	/* links being created, CREATE hook running */
@@ -61,6 +64,7 @@ struct eni {
 	pthread_mutex_t	bl_lock;	/* backlog, and PENDING -> UP */
 	struct backlog_pkt *bl[ENI_BACKLOG_MAX];
 	unsigned	bl_len;
+	size_t		bl_bytes;	/* what bl[] holds, as counted in the total */
 
 	struct eni_stats *stats;	/* [nthreads] */
 	struct eni_stats base;		/* counters reset: subtracted on read */
@@ -78,6 +82,7 @@ struct eni {
 	bool		destroy_done;
 	bool		create_running;	/* CREATE hook not finished */
 	bool		links_made;
+	bool		recreate;	/* made again once gone (--max-enis was reached) */
 	unsigned	rp_reverts;	/* rp_filter set back to 0 */
 };
 
@@ -87,7 +92,7 @@ void eni_table_fini(void);
 /* Lock-free: workers, inside their QSBR online section. */
 struct eni *eni_lookup(uint64_t id);
 /* A worker met an unknown ENI: publish it PENDING and queue it for the
- * manager; NULL (counted in ts) at --max-enis or out of memory. */
+ * manager; NULL (counted in ts) at --max-enis (eni_held) or out of memory. */
 struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
     struct thread_stats *ts);
 /* Write one inner packet to a queue of e's gwi- link, counted in ts. */
@@ -106,7 +111,13 @@ void eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue,
 void eni_backlog_flush(struct eni *e);
 /* Manager: drop what the backlog holds, counted as why. */
 void eni_backlog_drop(struct eni *e, enum drop_reason why);
+/* Published ENIs (the table's). */
 unsigned eni_count(void);
+/* ENIs that count towards --max-enis: every one allocated and not yet
+ * freed, published or on its way out (DESTROY hook, links being removed). */
+unsigned eni_held(void);
+/* Bytes the backlogs of all ENIs hold (each packet with its header). */
+uint64_t eni_backlog_bytes(void);
 /* Call fn on every published ENI with the table locked (for readers). */
 void eni_foreach(void (*fn)(struct eni *, void *), void *arg);
 /* Up to max published ENIs, collected under the lock, used without it. */

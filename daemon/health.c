@@ -46,7 +46,7 @@
 #include "record.h"
 #include "report.h"
 
-#define HC_MAX_CLIENTS	HEALTH_MAX_CLIENTS
+#define HC_MAX_CLIENTS	HEALTH_CLIENTS_MAX
 #define HC_DEADLINE_NS	(5ull * 1000000000ull)	/* from accept to the last byte out */
 #define HC_EVICT_AGE_NS	(1000ull * 1000000ull)	/* younger clients are not evicted */
 #define HC_PAUSE_NS	(100ull * 1000000ull)	/* accepting paused after EMFILE etc. */

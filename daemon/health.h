@@ -6,10 +6,10 @@
 #define GWLBTUND_HEALTH_H
 
 /*
- * Connections the health check holds at once: descriptors it may use on
- * top of its listening socket and epoll (gwlbtund(8), RESOURCE LIMITS).
+ * Clients served at once: each a descriptor, on top of the listening
+ * socket and the epoll (main.c counts them; gwlbtund(8), RESOURCE LIMITS).
  */
-#define HEALTH_MAX_CLIENTS	256
+#define HEALTH_CLIENTS_MAX	256
 
 int health_start(void);
 void health_stop(void);

@@ -6,6 +6,10 @@
  * logged, and past the timeout its whole process group is killed.  Where
  * pidfd_open fails (kernels before 5.3, valgrind), an eventfd stands in for
  * the pidfd: hook_tick writes it once the hook has exited.
+ *
+ * At most --max-hooks run at once (upstream had no limit: one per ENI, and
+ * an ENI's DESTROY hook besides); the others wait in a queue and start in
+ * the order they were asked for, their timeout counted from their start.
  */
 #include "config.h"
 
@@ -13,6 +17,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +57,11 @@ struct hook_job {
 	size_t		line_len;
 	unsigned long	lines;		/* output lines so far */
 	struct hook_job	*next;
+	/* What to start, kept while it waits in the queue. */
+	char		*path;
+	char		*args[HOOK_ARGS_MAX + 1];
+	char		**facts;
+	unsigned	timeout_s;
 };
 
 static const char *const hook_state_names[] = {
@@ -68,8 +79,13 @@ _Static_assert(sizeof(hook_state_names) / sizeof(hook_state_names[0]) ==
 static int hook_epfd = -1;
 
 static void hook_finish(struct hook_job *j, int status, bool have_status);
-static struct hook_job *jobs;
+static struct hook_job *jobs;		/* running */
 static unsigned n_jobs;
+static struct hook_job *queue_head, **queue_tail = &queue_head;	/* waiting, FIFO */
+
+/* For the control thread's reports (hook_counts). */
+static _Atomic uint64_t c_running, c_queued, c_waited, c_started, c_ok, c_failed,
+    c_timed_out, c_unlogged;
 
 const char *
 hook_state_str(enum hook_state s)
@@ -87,6 +103,31 @@ unsigned
 hook_running(void)
 {
 	return n_jobs;
+}
+
+unsigned
+hook_queued(void)
+{
+	return (unsigned)atomic_load_explicit(&c_queued, memory_order_relaxed);
+}
+
+void
+hook_counts(struct hook_counts *c)
+{
+	c->running = atomic_load_explicit(&c_running, memory_order_relaxed);
+	c->queued = atomic_load_explicit(&c_queued, memory_order_relaxed);
+	c->waited = atomic_load_explicit(&c_waited, memory_order_relaxed);
+	c->started = atomic_load_explicit(&c_started, memory_order_relaxed);
+	c->ok = atomic_load_explicit(&c_ok, memory_order_relaxed);
+	c->failed = atomic_load_explicit(&c_failed, memory_order_relaxed);
+	c->timed_out = atomic_load_explicit(&c_timed_out, memory_order_relaxed);
+	c->lines_unlogged = atomic_load_explicit(&c_unlogged, memory_order_relaxed);
+}
+
+static void
+cnt_add(_Atomic uint64_t *c, int64_t v)
+{
+	atomic_fetch_add_explicit(c, (uint64_t)v, memory_order_relaxed);
 }
 
 static int
@@ -120,37 +161,77 @@ hook_env(const char *const *facts)
 	return env;
 }
 
-int
-hook_run_argv(const char *path, const char *const *args, const char *const *facts,
+static void
+job_free(struct hook_job *j)
+{
+	free(j->path);
+	for (size_t i = 0; j->args[i]; i++)
+		free(j->args[i]);
+	for (size_t i = 0; j->facts && j->facts[i]; i++)
+		free(j->facts[i]);
+	free(j->facts);
+	free(j);
+}
+
+/* A job with its own copies of what hook_start needs, to wait in the queue. */
+static struct hook_job *
+job_new(const char *path, const char *const *args, const char *const *facts,
     const char *tag, unsigned timeout_s, hook_done_fn done, void *arg)
+{
+	struct hook_job *j = calloc(1, sizeof(*j));
+	size_t nf = 0;
+	bool ok;
+
+	if (!j)
+		return NULL;
+	snprintf(j->tag, sizeof(j->tag), "%s", tag);
+	j->timeout_s = timeout_s;
+	j->done = done;
+	j->arg = arg;
+	ok = (j->path = strdup(path)) != NULL;
+	for (size_t i = 0; ok && args[i] && i < HOOK_ARGS_MAX; i++)
+		ok = (j->args[i] = strdup(args[i])) != NULL;
+	while (facts && facts[nf])
+		nf++;
+	ok = ok && (j->facts = calloc(nf + 1, sizeof(*j->facts))) != NULL;
+	for (size_t i = 0; ok && i < nf; i++)
+		ok = (j->facts[i] = strdup(facts[i])) != NULL;
+	if (!ok) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Start j's hook: 0, or -errno with j as it was (the caller frees it). */
+static int
+hook_start(struct hook_job *j)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	struct epoll_event ev;
-	struct hook_job *j;
 	char *argv[HOOK_ARGS_MAX + 3], **env;
+	const char *path = j->path;
 	int pipefd[2], err;
 	size_t na = 0;
 	pid_t pid;
 
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return -ENOMEM;
-	snprintf(j->tag, sizeof(j->tag), "%s", tag);
 	/* Only our end is non-blocking: the hook's stdout must block like
 	 * any pipe, or a chatty hook fails half-way with EAGAIN. */
-	if (pipe2(pipefd, O_CLOEXEC) < 0 ||
-	    fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0) {
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0) {
 		err = -errno;
-		free(j);
+		close(pipefd[0]);
+		close(pipefd[1]);
 		return err;
 	}
 	/* argv[0] is left for "/bin/sh" should the hook need it (below). */
 	argv[1] = (char *)(uintptr_t)path;
-	for (; args[na] && na < HOOK_ARGS_MAX; na++)
-		argv[2 + na] = (char *)(uintptr_t)args[na];
+	for (; j->args[na]; na++)
+		argv[2 + na] = j->args[na];
 	argv[2 + na] = NULL;
-	env = hook_env(facts);
+	env = hook_env((const char *const *)j->facts);
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -200,7 +281,6 @@ hook_run_argv(const char *path, const char *const *args, const char *const *fact
 	close(pipefd[1]);
 	if (err) {
 		close(pipefd[0]);
-		free(j);
 		return -err;
 	}
 
@@ -224,13 +304,10 @@ hook_run_argv(const char *path, const char *const *args, const char *const *fact
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			close(pipefd[0]);
-			free(j);
 			return err;
 		}
 	}
-	j->deadline_ns = now_ns() + (uint64_t)timeout_s * 1000000000ull;
-	j->done = done;
-	j->arg = arg;
+	j->deadline_ns = now_ns() + (uint64_t)j->timeout_s * 1000000000ull;
 	j->ev_pid = (struct hook_ev){ EV_HOOK_PID, j };
 	j->ev_out = (struct hook_ev){ EV_HOOK_OUT, j };
 	ev.events = EPOLLIN;
@@ -242,8 +319,60 @@ hook_run_argv(const char *path, const char *const *args, const char *const *fact
 	j->next = jobs;
 	jobs = j;
 	n_jobs++;
+	cnt_add(&c_running, 1);
+	cnt_add(&c_started, 1);
 	log_msg(LOG_HOOK, LOG_DEBUG, "%s: started %s (pid %d)", j->tag, path, (int)pid);
 	return 0;
+}
+
+/* Start what waits, oldest first, while there is room. */
+static void
+hook_start_queued(void)
+{
+	while (queue_head && n_jobs < conf.max_hooks) {
+		struct hook_job *j = queue_head;
+		int err;
+
+		if (!(queue_head = j->next))
+			queue_tail = &queue_head;
+		j->next = NULL;
+		cnt_add(&c_queued, -1);
+		err = hook_start(j);
+		if (err) {
+			log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: cannot run %s: %s", j->tag,
+			    j->path, strerror(-err));
+			cnt_add(&c_failed, 1);
+			j->done(j->arg, HOOK_FAILED);
+			job_free(j);
+		}
+	}
+}
+
+int
+hook_run_argv(const char *path, const char *const *args, const char *const *facts,
+    const char *tag, unsigned timeout_s, hook_done_fn done, void *arg)
+{
+	struct hook_job *j = job_new(path, args, facts, tag, timeout_s, done, arg);
+	int err;
+
+	if (!j)
+		return -ENOMEM;
+	/* Behind those already waiting, even with room now: in order. */
+	if (queue_head || n_jobs >= conf.max_hooks) {
+		*queue_tail = j;
+		queue_tail = &j->next;
+		cnt_add(&c_queued, 1);
+		cnt_add(&c_waited, 1);
+		log_msg(LOG_HOOK, LOG_DEBUG, "%s: waits, %u hooks running (--max-hooks)",
+		    j->tag, n_jobs);
+		return 0;
+	}
+	err = hook_start(j);
+	if (err) {
+		cnt_add(&c_failed, 1);
+		job_free(j);
+	}
+	return err;
 }
 
 int
@@ -307,9 +436,11 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 	hook_read_output(j, 16);
 	if (j->line_len)
 		hook_log_line(j);
-	if (j->lines > HOOK_LOG_LINES)
+	if (j->lines > HOOK_LOG_LINES) {
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: %lu more lines of output not logged",
 		    j->tag, (unsigned long)(j->lines - HOOK_LOG_LINES));
+		cnt_add(&c_unlogged, (int64_t)(j->lines - HOOK_LOG_LINES));
+	}
 	epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->outfd, NULL);
 	close(j->outfd);
 	epoll_ctl(hook_epfd, EPOLL_CTL_DEL, j->pidfd, NULL);
@@ -317,7 +448,7 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 	if (j->killed) {
 		res = HOOK_TIMEOUT;
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: killed after %u s (--hook-timeout)",
-		    j->tag, conf.hook_timeout_s);
+		    j->tag, j->timeout_s);
 	} else if (!have_status) {
 		res = HOOK_FAILED;
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s: exit status lost", j->tag);
@@ -340,8 +471,11 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 		}
 	}
 	n_jobs--;
+	cnt_add(&c_running, -1);
+	cnt_add(res == HOOK_OK ? &c_ok : res == HOOK_TIMEOUT ? &c_timed_out : &c_failed, 1);
 	j->done(j->arg, res);
-	free(j);
+	job_free(j);
+	hook_start_queued();
 }
 
 /*
@@ -405,10 +539,20 @@ hook_event(void *tag, uint32_t events)
 void
 hook_kill_all(void)
 {
-	for (struct hook_job *j = jobs; j; j = j->next) {
+	struct hook_job *j, *next;
+
+	for (j = jobs; j; j = j->next) {
 		kill(-j->pid, SIGKILL);
 		kill(j->pid, SIGKILL);
 	}
+	/* Those still waiting never start. */
+	for (j = queue_head; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	queue_head = NULL;
+	queue_tail = &queue_head;
+	atomic_store(&c_queued, 0);
 }
 
 void

@@ -40,8 +40,10 @@ struct hook_args {
 /* The manager's epoll set; jobs register their descriptors in it. */
 void hook_init(int epfd);
 /*
- * Start a hook.  Returns 0 when it runs (done() will be called exactly
- * once), or -errno when it could not be started (done() is not called).
+ * Start a hook, or queue it behind others at --max-hooks.  Returns 0 when
+ * it runs or waits (done() will be called exactly once: HOOK_FAILED if it
+ * cannot be started when its turn comes), or -errno when it could not be
+ * started (done() is not called).
  */
 int hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg);
 /*
@@ -56,7 +58,18 @@ void hook_event(void *tag, uint32_t events);
 /* Kill hooks past their deadline, and (without pidfds) collect the hooks
  * that exited; call a few times a second. */
 void hook_tick(uint64_t now_ns);
+/* Hooks running now, and waiting for one of the --max-hooks places. */
 unsigned hook_running(void);
+unsigned hook_queued(void);
+
+/* For reports, from any thread. */
+struct hook_counts {
+	uint64_t	running, queued;	/* now */
+	uint64_t	waited;		/* started from the queue, or still in it */
+	uint64_t	started, ok, failed, timed_out;	/* since start */
+	uint64_t	lines_unlogged;	/* output lines past the 200 logged per run */
+};
+void hook_counts(struct hook_counts *c);
 /* Shutdown giving up on hooks: kill what still runs (they are not waited for). */
 void hook_kill_all(void);
 

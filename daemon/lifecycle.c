@@ -222,6 +222,14 @@ lifecycle_reap(void)
 				dead = e;
 				continue;
 			}
+			if (e->recreate && !shutting_down) {
+				uint64_t id = e->id, att = e->attachment;
+
+				eni_remove(e, e->links_made);
+				/* (A twin its traffic made meanwhile is found.) */
+				eni_get_or_create(id, att, D.mgr_slot, &D.mgr_stats);
+				continue;
+			}
 			eni_remove(e, e->links_made);
 		} else {
 			pp = &e->mgr_next;
@@ -309,8 +317,14 @@ lifecycle_tick(uint64_t now, bool full)
 			/* Self-healing: the same links, routes, rules and CREATE
 			 * hook again as soon as the old ones are gone, traffic or
 			 * not (its packets wait in the new one's backlog). */
-			if (c.recreate[i])
+			if (!c.recreate[i])
+				continue;
+			/* At --max-enis the old one still counts: it is made
+			 * again once it is gone (lifecycle_reap). */
+			if (eni_held() < conf.max_enis)
 				eni_get_or_create(id, att, D.mgr_slot, &D.mgr_stats);
+			else
+				c.list[i]->recreate = true;
 		}
 	}
 

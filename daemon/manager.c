@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -44,6 +45,17 @@ manager_reload(void)
 	route_reload(conf.cfg_routes, conf.n_cfg_routes);
 	log_msg(LOG_CORE, LOG_INFO, "SIGHUP: %s reloaded (%u routes and rules)",
 	    conf.config_file, conf.n_cfg_routes);
+}
+
+/* Whoever asked main.c's namespace lock who holds it has read our pid at
+ * connect (SO_PEERCRED): their connections only need closing. */
+static void
+lock_answer(void)
+{
+	int c;
+
+	while ((c = accept4(D.lock_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		close(c);
 }
 
 int
@@ -103,6 +115,7 @@ manager_run(void)
 				(void)!read(tfd, &v, sizeof(v));
 				now = now_ns();
 				hook_tick(now);
+				lock_answer();
 				lifecycle_tick(now, true);
 				if (!conf.no_return)
 					reply_expire(now);

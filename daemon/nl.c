@@ -80,6 +80,7 @@ nl_fini(void)
 struct nl_req {
 	const char	*what;
 	int		ifindex;	/* filled by a GETLINK reply */
+	uint32_t	*group;		/* and its IFLA_GROUP, if not NULL */
 	int		quiet;		/* an errno not worth logging (expected) */
 	char		*ext_ack;	/* where to copy the kernel's text, or NULL */
 	size_t		ext_ack_len;
@@ -150,6 +151,15 @@ nl_link_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	ifi = mnl_nlmsg_get_payload(nlh);
 	req->ifindex = ifi->ifi_index;
+	if (req->group) {
+		const struct nlattr *attr;
+
+		*req->group = 0;
+		mnl_attr_for_each(attr, nlh, sizeof(*ifi))
+			if (mnl_attr_get_type(attr) == IFLA_GROUP &&
+			    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+				*req->group = mnl_attr_get_u32(attr);
+	}
 	return MNL_CB_OK;
 }
 
@@ -212,10 +222,16 @@ nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
 int
 nl_link_index(const char *name)
 {
+	return nl_link_lookup(name, NULL);
+}
+
+int
+nl_link_lookup(const char *name, uint32_t *group)
+{
 	char buf[512];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	struct nl_req req = { .what = "get link", .ifindex = -1 };
+	struct nl_req req = { .what = "get link", .ifindex = -1, .group = group };
 	int ret;
 
 	nlh = nl_msg(buf, sizeof(buf), RTM_GETLINK, NLM_F_REQUEST);

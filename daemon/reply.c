@@ -3,7 +3,8 @@
  * (GENEVE header as received, GWLB's address and source port, the address
  * GWLB sent to).  Tunnel workers read replies from the gwi-/gwo- queues,
  * find the flow (as is or reversed; ICMP errors through the packet they
- * quote; later fragments through their first fragment), put the stored
+ * quote, unless it came in through GWLB itself; later fragments through the
+ * table of pinned headers below), put the stored
  * GENEVE header in front unchanged, add an outer IPv4/UDP header (source =
  * the address GWLB sent to, destination = GWLB, ports as GWLB sent them:
  * source = GWLB's source port, destination = 6081; TTL 64, DF, both checksums
@@ -21,6 +22,7 @@
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,11 +47,10 @@
 #define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
 /* A TUN read: the virtio_net_hdr and the largest super-packet (64 KiB). */
 #define SUPER_LEN	(TUN_VNET_HDR_LEN + 65536)
-#define FRAG_SLOTS	256
-#define FRAG_TTL_NS	(5ull * 1000000000ull)
 
 struct reply_state {
 	int		raw;
+	unsigned	widx;		/* the worker's index: its pinned-header table */
 	unsigned	n;
 	size_t		slot_size;
 	uint8_t		*bufs;
@@ -67,20 +68,55 @@ struct reply_state {
 	bool		seg[REPLY_BATCH];	/* a segment of a super-packet */
 };
 
-/* Later fragments of a reply follow the header their first fragment used. */
-struct frag_ent {
+/*
+ * Pinned headers: a header found by a packet's identity rather than its
+ * flow.  A later fragment carries no ports, so no flow: its header is
+ * found through the fragment's identity (ENI, family, protocol, addresses,
+ * IP id), learnt
+ *  - on the way in: every inbound fragment, first or later, with the
+ *    GENEVE header it came with.  An appliance forwards a fragment as it
+ *    is, so the fragments it sends back find their header in whatever
+ *    order they come, the first one missing or not;
+ *  - on the way back: a reply's first fragment, with its flow's header,
+ *    for the later fragments of the reply.
+ * An ICMP error that came in through GWLB is pinned the same way, by its
+ * own addresses and a hash of its ICMP message: forwarded back by the
+ * appliance, it leaves with its own header, not the quoted flow's.
+ * Each worker learns into a table of its own (PIN_SETS x PIN_WAYS
+ * entries, each for PIN_TTL_NS, the oldest of its set replaced), made at
+ * its first such packet; only that worker writes it, reply workers read
+ * every table.  An entry is written under a sequence counter (a seqlock of
+ * atomic words): no lock, a reader that meets a write in progress misses.
+ */
+#define PIN_SETS	64
+#define PIN_WAYS	4
+#define PIN_TTL_NS	(5ull * 1000000000ull)
+
+struct pin_key {
 	uint64_t	eni_id;
-	uint64_t	expires_ns;
-	uint8_t		family;
-	uint32_t	id;
+	uint32_t	id;		/* the IP id; an ICMP error: a hash of it */
+	uint8_t		family, proto, kind, pad;
 	uint8_t		src[16], dst[16];
-	struct flow_hdr	hdr;
-	uint8_t		geneve[GENEVE_MAX_HDR_LEN];
 };
 
-static pthread_mutex_t frag_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct frag_ent *frags;
-static unsigned frag_next;
+enum { PIN_FRAG, PIN_ICMP_ERROR };	/* pin_key.kind */
+
+#define PIN_KEY_WORDS	(sizeof(struct pin_key) / 8)
+#define PIN_HDR_WORDS	((sizeof(struct flow_hdr) + GENEVE_MAX_HDR_LEN + 7) / 8)
+_Static_assert(sizeof(struct pin_key) % 8 == 0, "pin_key in words");
+
+struct pin_slot {
+	_Atomic uint32_t seq;			/* odd while written */
+	_Atomic uint64_t key[PIN_KEY_WORDS];
+	_Atomic uint64_t expires_ns;
+	_Atomic uint64_t hdr[PIN_HDR_WORDS];	/* struct flow_hdr + its header */
+};
+
+struct pin_table {
+	struct pin_slot set[PIN_SETS][PIN_WAYS];
+};
+
+static _Atomic(struct pin_table *) pin_tables[MAX_WORKERS];
 
 static struct log_rl rl_noflow = LOG_RL_INIT(10, 5);
 static struct log_rl rl_send = LOG_RL_INIT(10, 5);
@@ -91,8 +127,165 @@ reply_init(void)
 	flow_set_retire(qsbr_retire);
 	flow_set_timeouts((uint64_t)conf.tcp_idle_s * 1000000000ull,
 	    (uint64_t)conf.udp_idle_s * 1000000000ull);
-	frags = calloc(FRAG_SLOTS, sizeof(*frags));
-	return frags ? 0 : -ENOMEM;
+	return 0;
+}
+
+static void
+frag_key_of(const struct eni *e, const struct pkt_info *pi, uint64_t kw[PIN_KEY_WORDS])
+{
+	struct pin_key k = {
+		.eni_id = e->id, .id = pi->frag_id, .family = pi->key.family,
+		.proto = pi->key.proto, .kind = PIN_FRAG,
+	};
+
+	memcpy(k.src, pi->key.src, 16);
+	memcpy(k.dst, pi->key.dst, 16);
+	memcpy(kw, &k, sizeof(k));
+}
+
+/*
+ * An ICMP error's identity: its own addresses (not the quote's) and a hash
+ * of the ICMP message, type, code, checksum and quote, which a router
+ * forwarding it leaves as they are (it changes only the IP header's TTL).
+ */
+static void
+icmp_error_key_of(const struct eni *e, const uint8_t *p, size_t len,
+    const struct pkt_info *pi, uint64_t kw[PIN_KEY_WORDS])
+{
+	struct pin_key k = { .eni_id = e->id, .kind = PIN_ICMP_ERROR };
+	size_t end = pi->tot_len < len ? pi->tot_len : len;
+	uint32_t h = 2166136261u;		/* FNV-1a */
+
+	if (p[0] >> 4 == 4) {
+		k.family = 4;
+		k.proto = IPPROTO_ICMP;
+		memcpy(k.src, p + 12, 4);
+		memcpy(k.dst, p + 16, 4);
+	} else {
+		k.family = 6;
+		k.proto = IPPROTO_ICMPV6;
+		memcpy(k.src, p + 8, 16);
+		memcpy(k.dst, p + 24, 16);
+	}
+	if (end > pi->l3_len + 8u + 128u)
+		end = pi->l3_len + 8u + 128u;
+	for (size_t i = pi->l3_len; i < end; i++)
+		h = (h ^ p[i]) * 16777619u;
+	k.id = h;
+	memcpy(kw, &k, sizeof(k));
+}
+
+static unsigned
+pin_set_of(const uint64_t kw[PIN_KEY_WORDS])
+{
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < PIN_KEY_WORDS; i++)
+		h = (h ^ kw[i]) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)(h >> 58) % PIN_SETS;
+}
+
+/* Worker widx learns: the packet of identity kw has header h until now + PIN_TTL_NS. */
+static void
+pin_put(unsigned widx, const uint64_t kw[PIN_KEY_WORDS], const struct flow_hdr *h,
+    uint64_t now)
+{
+	struct pin_table *t = atomic_load_explicit(&pin_tables[widx], memory_order_relaxed);
+	uint64_t hw[PIN_HDR_WORDS] = { 0 }, oldest = UINT64_MAX;
+	struct pin_slot *set, *s = NULL;
+	size_t nw = (sizeof(*h) + h->len + 7) / 8;
+	uint32_t seq;
+
+	if (!t) {
+		if (!(t = calloc(1, sizeof(*t))))
+			return;		/* missed: its later fragments count no-flow */
+		atomic_store_explicit(&pin_tables[widx], t, memory_order_release);
+	}
+	set = t->set[pin_set_of(kw)];
+	/* The same fragment's entry, else the one that expires first. */
+	for (unsigned i = 0; i < PIN_WAYS; i++) {
+		uint64_t x = atomic_load_explicit(&set[i].expires_ns, memory_order_relaxed);
+		bool same = x != 0;
+
+		for (size_t j = 0; j < PIN_KEY_WORDS && same; j++)
+			same = atomic_load_explicit(&set[i].key[j], memory_order_relaxed) == kw[j];
+		if (same) {
+			s = &set[i];
+			break;
+		}
+		if (x < oldest) {
+			oldest = x;
+			s = &set[i];
+		}
+	}
+	memcpy(hw, h, sizeof(*h) + h->len);
+	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (size_t j = 0; j < PIN_KEY_WORDS; j++)
+		atomic_store_explicit(&s->key[j], kw[j], memory_order_relaxed);
+	atomic_store_explicit(&s->expires_ns, now + PIN_TTL_NS, memory_order_relaxed);
+	for (size_t j = 0; j < nw; j++)
+		atomic_store_explicit(&s->hdr[j], hw[j], memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+/* The header table t holds for identity kw, into out. */
+static bool
+pin_get(const struct pin_table *t, const uint64_t kw[PIN_KEY_WORDS], uint64_t now,
+    struct flow_hdr *out)
+{
+	const struct pin_slot *set = t->set[pin_set_of(kw)];
+
+	for (unsigned i = 0; i < PIN_WAYS; i++) {
+		const struct pin_slot *s = &set[i];
+		uint64_t hw[PIN_HDR_WORDS];
+		uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		bool same = !(seq & 1) &&
+		    atomic_load_explicit(&s->expires_ns, memory_order_relaxed) > now;
+		struct flow_hdr h;
+		size_t nw;
+
+		for (size_t j = 0; j < PIN_KEY_WORDS && same; j++)
+			same = atomic_load_explicit(&s->key[j], memory_order_relaxed) == kw[j];
+		if (!same)
+			continue;
+		hw[0] = atomic_load_explicit(&s->hdr[0], memory_order_relaxed);
+		hw[1] = atomic_load_explicit(&s->hdr[1], memory_order_relaxed);
+		memcpy(&h, hw, sizeof(h));
+		if (h.len > GENEVE_MAX_HDR_LEN)
+			continue;	/* torn: the check below would say so */
+		nw = (sizeof(h) + h.len + 7) / 8;
+		for (size_t j = 2; j < nw; j++)
+			hw[j] = atomic_load_explicit(&s->hdr[j], memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq)
+			continue;
+		memcpy(out, hw, sizeof(h) + h.len);
+		return true;
+	}
+	return false;
+}
+
+/* The header pinned to kw: the reply worker's own table first, then all. */
+static bool
+pin_find(unsigned widx, const uint64_t kw[PIN_KEY_WORDS], uint64_t now,
+    struct flow_hdr *out)
+{
+	unsigned n = D.n_rx + D.n_tun;
+	const struct pin_table *t;
+
+	t = atomic_load_explicit(&pin_tables[widx], memory_order_acquire);
+	if (t && pin_get(t, kw, now, out))
+		return true;
+	for (unsigned i = 0; i < n && i < MAX_WORKERS; i++) {
+		if (i == widx)
+			continue;
+		t = atomic_load_explicit(&pin_tables[i], memory_order_acquire);
+		if (t && pin_get(t, kw, now, out))
+			return true;
+	}
+	return false;
 }
 
 void
@@ -105,11 +298,9 @@ reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
 		uint8_t geneve[GENEVE_MAX_HDR_LEN];
 	} fh;
 	struct pkt_info pi;
+	uint64_t kw[PIN_KEY_WORDS];
 
-	(void)w;
-	/* Later fragments carry no ports; inbound ICMP errors are not flows. */
-	if (pkt_parse(g->inner, g->inner_len, &pi) != PKT_OK ||
-	    pi.frag == PKT_FRAG_LATER || pi.icmp_error)
+	if (pkt_parse(g->inner, g->inner_len, &pi) != PKT_OK)
 		return;
 	fh.h.gwlb_addr = src->sin_addr.s_addr;
 	fh.h.gwlb_port = src->sin_port;
@@ -117,48 +308,20 @@ reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
 	fh.h.local_port = htons((uint16_t)conf.geneve_port);
 	fh.h.len = g->hdr_len;
 	memcpy(fh.h.geneve, buf, g->hdr_len);
-	flow_learn(e->flows, &pi.key, &fh.h, now);
-}
-
-static void
-frag_remember(const struct eni *e, const struct pkt_info *pi, const struct flow_hdr *h,
-    uint64_t now)
-{
-	struct frag_ent *f;
-
-	pthread_mutex_lock(&frag_lock);
-	f = &frags[frag_next++ % FRAG_SLOTS];
-	f->eni_id = e->id;
-	f->expires_ns = now + FRAG_TTL_NS;
-	f->family = pi->key.family;
-	f->id = pi->frag_id;
-	memcpy(f->src, pi->key.src, 16);
-	memcpy(f->dst, pi->key.dst, 16);
-	memcpy(&f->hdr, h, sizeof(*h) + h->len);
-	pthread_mutex_unlock(&frag_lock);
-}
-
-static bool
-frag_find(const struct eni *e, const struct pkt_info *pi, uint64_t now,
-    struct flow_hdr *out)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&frag_lock);
-	for (unsigned i = 0; i < FRAG_SLOTS; i++) {
-		struct frag_ent *f = &frags[i];
-
-		if (f->eni_id == e->id && f->id == pi->frag_id &&
-		    f->family == pi->key.family && now < f->expires_ns &&
-		    memcmp(f->src, pi->key.src, 16) == 0 &&
-		    memcmp(f->dst, pi->key.dst, 16) == 0) {
-			memcpy(out, &f->hdr, sizeof(f->hdr) + f->hdr.len);
-			found = true;
-			break;
-		}
+	/* An ICMP error is no flow: should the appliance forward it, it goes
+	 * back with the header it came with, not that of the flow it quotes. */
+	if (pi.icmp_error && pi.frag == PKT_FRAG_NONE) {
+		icmp_error_key_of(e, g->inner, g->inner_len, &pi, kw);
+		pin_put(w->idx, kw, &fh.h, now);
+		return;
 	}
-	pthread_mutex_unlock(&frag_lock);
-	return found;
+	if (pi.frag != PKT_FRAG_NONE) {
+		frag_key_of(e, &pi, kw);
+		pin_put(w->idx, kw, &fh.h, now);
+	}
+	/* Later fragments carry no ports: no flow of their own. */
+	if (pi.frag != PKT_FRAG_LATER && !pi.icmp_error)
+		flow_learn(e->flows, &pi.key, &fh.h, now);
 }
 
 int
@@ -186,6 +349,7 @@ reply_worker_init(struct worker *w)
 		return -ENOMEM;
 	}
 	st->ip_id = (uint16_t)(w->kidx << 12);
+	st->widx = w->idx;
 	w->reply = st;
 	return 0;
 }
@@ -248,6 +412,7 @@ static const struct flow_hdr *
 reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner, size_t len,
     uint64_t now, enum drop_reason *why)
 {
+	uint64_t kw[PIN_KEY_WORDS];
 	const struct flow_hdr *h;
 	struct pkt_info pi;
 
@@ -256,11 +421,18 @@ reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner
 		return NULL;
 	}
 	if (pi.frag == PKT_FRAG_LATER) {
-		if (!frag_find(e, &pi, now, &st->frag_hdr.h)) {
+		frag_key_of(e, &pi, kw);
+		if (!pin_find(st->widx, kw, now, &st->frag_hdr.h)) {
 			*why = DROP_NO_FLOW;
 			return NULL;
 		}
 		return &st->frag_hdr.h;
+	}
+	/* An ICMP error that came in through GWLB goes back as it came. */
+	if (pi.icmp_error && pi.frag == PKT_FRAG_NONE) {
+		icmp_error_key_of(e, inner, len, &pi, kw);
+		if (pin_find(st->widx, kw, now, &st->frag_hdr.h))
+			return &st->frag_hdr.h;
 	}
 	h = flow_lookup(e->flows, &pi.key, now);
 	if (!h && link_local(&pi.key)) {
@@ -278,8 +450,10 @@ reply_flow(struct reply_state *st, struct eni *e, bool out, const uint8_t *inner
 		*why = DROP_NO_FLOW;
 		return NULL;
 	}
-	if (pi.frag == PKT_FRAG_FIRST)
-		frag_remember(e, &pi, h, now);
+	if (pi.frag == PKT_FRAG_FIRST) {
+		frag_key_of(e, &pi, kw);
+		pin_put(st->widx, kw, h, now);
+	}
 	return h;
 }
 

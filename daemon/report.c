@@ -35,6 +35,8 @@ enum {
 	M_ENI_PACKETS_IN, M_ENI_BYTES_IN, M_ENI_PACKETS_OUT, M_ENI_BYTES_OUT, M_ENI_DROPS,
 	M_ENI_FLOWS, M_ENI_FLOW_EVICTIONS,
 	M_GRO_BUFFERS, M_GRO_COALESCED, M_GRO_SUPER, M_GRO_REFUSED,
+	M_ENIS_HELD, M_BACKLOG_BYTES, M_HOOKS_RUNNING, M_HOOKS_QUEUED, M_HOOKS_WAITED,
+	M_HOOKS_TIMED_OUT,
 	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
 	M_CTL_BAD, M_CTL_REFUSED,
 	M__MAX
@@ -91,6 +93,20 @@ const struct rec_metric report_metrics[] = {
 	[M_GRO_REFUSED] = { "gwlbtun_gro_refused_total", "counter",
 	    "Inner packets not merged with the one before them (status has the reasons).",
 	    { { NULL, NULL } } },
+	[M_ENIS_HELD] = { "gwlbtun_enis_held", "gauge",
+	    "ENIs that count towards --max-enis, those on their way out included.",
+	    { { NULL, NULL } } },
+	[M_BACKLOG_BYTES] = { "gwlbtun_backlog_bytes", "gauge",
+	    "Bytes held for ENIs coming up, all together (at most --backlog-bytes).",
+	    { { NULL, NULL } } },
+	[M_HOOKS_RUNNING] = { "gwlbtun_hooks_running", "gauge",
+	    "Hooks running (at most --max-hooks).", { { NULL, NULL } } },
+	[M_HOOKS_QUEUED] = { "gwlbtun_hooks_queued", "gauge",
+	    "Hooks waiting for one of the --max-hooks places.", { { NULL, NULL } } },
+	[M_HOOKS_WAITED] = { "gwlbtun_hooks_waited_total", "counter",
+	    "Hooks that had to wait for a place.", { { NULL, NULL } } },
+	[M_HOOKS_TIMED_OUT] = { "gwlbtun_hooks_timed_out_total", "counter",
+	    "Hooks killed after --hook-timeout.", { { NULL, NULL } } },
 	[M_HC_SERVED] = { "gwlbtun_health_served_total", "counter",
 	    "Health check and /metrics requests answered.", { { NULL, NULL } } },
 	[M_HC_EVICTED] = { "gwlbtun_health_evicted_total", "counter",
@@ -152,7 +168,51 @@ report_gro(struct rec_sink *s, const struct gro_snap *g)
 	}
 }
 
-/* The control socket's clients (ctl_server.h); zeros before it runs. */
+/* The bounds of what outside traffic can make us spend, and their use. */
+static void
+report_limits(struct rec_sink *s)
+{
+	struct hook_counts h;
+
+	hook_counts(&h);
+	rec_u64(s, "max_enis", conf.max_enis);
+	rec_u64m(s, "enis_held", eni_held(), &report_metrics[M_ENIS_HELD]);
+	rec_u64(s, "backlog_bytes_max", conf.backlog_bytes);
+	rec_u64m(s, "backlog_bytes", eni_backlog_bytes(), &report_metrics[M_BACKLOG_BYTES]);
+	rec_u64(s, "max_hooks", conf.max_hooks);
+	rec_u64m(s, "hooks_running", h.running, &report_metrics[M_HOOKS_RUNNING]);
+	rec_u64m(s, "hooks_queued", h.queued, &report_metrics[M_HOOKS_QUEUED]);
+	rec_u64m(s, "hooks_waited", h.waited, &report_metrics[M_HOOKS_WAITED]);
+	rec_u64(s, "hooks_started", h.started);
+	rec_u64(s, "hooks_ok", h.ok);
+	rec_u64(s, "hooks_failed", h.failed);
+	rec_u64m(s, "hooks_timed_out", h.timed_out, &report_metrics[M_HOOKS_TIMED_OUT]);
+	rec_u64(s, "hook_lines_unlogged", h.lines_unlogged);
+	rec_u64(s, "fds_needed", D.fd_need);
+	rec_u64(s, "fds_limit", D.fd_limit);
+}
+
+/*
+ * The health check's connections and the control socket's clients
+ * (gwlbtund(8), RESOURCE LIMITS): records of their own after status (a
+ * record holds at most 64 fields), at the top level of the JSON page.
+ */
+static void
+report_health_conns(struct rec_sink *s)
+{
+	rec_begin(s, "health");
+	rec_u64m(s, "health_served", atomic_load(&D.health.served), &report_metrics[M_HC_SERVED]);
+	rec_u64(s, "health_bad_requests", atomic_load(&D.health.bad_requests));
+	rec_u64m(s, "health_evicted", atomic_load(&D.health.evicted), &report_metrics[M_HC_EVICTED]);
+	rec_u64m(s, "health_timed_out", atomic_load(&D.health.timed_out),
+	    &report_metrics[M_HC_TIMED_OUT]);
+	rec_u64(s, "health_refused", atomic_load(&D.health.refused));
+	rec_u64m(s, "health_accept_errors", atomic_load(&D.health.accept_errors),
+	    &report_metrics[M_HC_ACCEPT_ERRORS]);
+	rec_end(s);
+}
+
+/* Zeros before the control server runs. */
 static void
 report_control(struct rec_sink *s)
 {
@@ -161,6 +221,7 @@ report_control(struct rec_sink *s)
 
 	if (srv)
 		ctl_server_stats(srv, &cs);
+	rec_begin(s, "control");
 	rec_u64(s, "control_clients", cs.clients);
 	rec_u64(s, "control_accepted", cs.accepted);
 	rec_u64(s, "control_commands", cs.commands);
@@ -169,6 +230,7 @@ report_control(struct rec_sink *s)
 	rec_u64m(s, "control_refused", cs.refused, &report_metrics[M_CTL_REFUSED]);
 	rec_u64(s, "control_dropped", cs.dropped);
 	rec_u64(s, "control_overflows", cs.overflows);
+	rec_end(s);
 }
 
 void
@@ -204,16 +266,7 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
 	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
 	rec_u64(s, "netlink_resyncs", atomic_load(&D.nl_resyncs));
-	/* The health check's connections (gwlbtund(8), RESOURCE LIMITS). */
-	rec_u64m(s, "health_served", atomic_load(&D.health.served), &report_metrics[M_HC_SERVED]);
-	rec_u64(s, "health_bad_requests", atomic_load(&D.health.bad_requests));
-	rec_u64m(s, "health_evicted", atomic_load(&D.health.evicted), &report_metrics[M_HC_EVICTED]);
-	rec_u64m(s, "health_timed_out", atomic_load(&D.health.timed_out),
-	    &report_metrics[M_HC_TIMED_OUT]);
-	rec_u64(s, "health_refused", atomic_load(&D.health.refused));
-	rec_u64m(s, "health_accept_errors", atomic_load(&D.health.accept_errors),
-	    &report_metrics[M_HC_ACCEPT_ERRORS]);
-	report_control(s);
+	report_limits(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
 	 * what each link's kernel took); super-packets read, segments sent. */
 	rec_bool(s, "offload", conf.offload);
@@ -221,6 +274,8 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64m(s, "gso_segments", tun.gso_segments, &report_metrics[M_GSO_SEGMENTS]);
 	rec_boolm(s, "healthy", report_healthy(now, NULL), &report_metrics[M_HEALTHY]);
 	rec_end(s);
+	report_health_conns(s);
+	report_control(s);
 }
 
 void
@@ -335,6 +390,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 		rec_u64(s, "hook_runs", e->hook_runs);
 		rec_u64(s, "hook_failures", e->hook_failures);
 		rec_u64(s, "backlog", e->bl_len);
+		rec_u64(s, "backlog_bytes", e->bl_bytes);
 		rec_u64(s, "rp_filter_reverts", e->rp_reverts);
 		rec_u64(s, "flow_inserts", v.flow_inserts);
 		rec_u64m(s, "flow_evictions", v.flow_evictions,

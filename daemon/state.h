@@ -28,6 +28,7 @@ struct daemon_state {
 	_Atomic bool	stopping;
 	int		wake_fd;	/* eventfd: ENI creation requests */
 	uint32_t	link_group;	/* IFLA_GROUP of our links: ours alone */
+	int		lock_fd;	/* the namespace lock (main.c), listening */
 	_Atomic uint64_t rp_reverts;	/* rp_filter flipped on a link of ours and set back */
 	_Atomic uint64_t links_lost;	/* links of ours deleted behind our back */
 	_Atomic uint64_t nl_resyncs;	/* event socket overflows */
@@ -41,6 +42,8 @@ struct daemon_state {
 		_Atomic uint64_t refused;	/* closed at accept: out of memory */
 		_Atomic uint64_t accept_errors;	/* EMFILE and the like: accepting paused */
 	} health;
+	unsigned	fd_need;	/* descriptors the limits can use (main.c) */
+	unsigned	fd_limit;	/* RLIMIT_NOFILE's soft limit in force */
 	time_t		started_wall;
 	uint64_t	started_ns;
 };

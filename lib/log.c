@@ -16,7 +16,7 @@
 
 #include "log.h"
 
-enum log_level log_levels[LOG_SECTION__MAX] = {
+_Atomic enum log_level log_levels[LOG_SECTION__MAX] = {
 	[LOG_CORE] = LOG_INFO,
 	[LOG_UDP] = LOG_INFO,
 	[LOG_GENEVE] = LOG_INFO,
@@ -156,10 +156,30 @@ log_config_parse(const char *spec, enum log_level levels[LOG_SECTION__MAX],
 }
 
 void
+log_level_set(enum log_section s, enum log_level l)
+{
+	atomic_store_explicit(&log_levels[s], l, memory_order_relaxed);
+}
+
+void
+log_levels_read(enum log_level out[LOG_SECTION__MAX])
+{
+	for (int i = 0; i < LOG_SECTION__MAX; i++)
+		out[i] = log_level_get((enum log_section)i);
+}
+
+void
+log_levels_write(const enum log_level in[LOG_SECTION__MAX])
+{
+	for (int i = 0; i < LOG_SECTION__MAX; i++)
+		log_level_set((enum log_section)i, in[i]);
+}
+
+void
 log_set_all(enum log_level lvl)
 {
 	for (int i = 0; i < LOG_SECTION__MAX; i++)
-		log_levels[i] = lvl;
+		log_level_set((enum log_section)i, lvl);
 }
 
 /* The attribute keeps clang's -Wformat-nonliteral quiet and checks callers. */

@@ -7,6 +7,7 @@
 #define GWLB_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,7 +32,24 @@ enum log_level {
 	LOG_LEVEL__MAX
 };
 
-extern enum log_level log_levels[LOG_SECTION__MAX];
+/*
+ * The level of each section in force.  gwlbctl log (control thread),
+ * --logging on SIGHUP (manager) and every thread's log_enabled() use them at
+ * once, so each is atomic; relaxed, since a level orders nothing else.
+ * Use the accessors below, not the array.
+ */
+extern _Atomic enum log_level log_levels[LOG_SECTION__MAX];
+
+static inline enum log_level
+log_level_get(enum log_section s)
+{
+	return atomic_load_explicit(&log_levels[s], memory_order_relaxed);
+}
+
+void log_level_set(enum log_section s, enum log_level l);
+/* Every section's level, read into out or set from in. */
+void log_levels_read(enum log_level out[LOG_SECTION__MAX]);
+void log_levels_write(const enum log_level in[LOG_SECTION__MAX]);
 
 void log_init(const char *ident);
 const char *log_section_str(enum log_section s);
@@ -46,7 +64,7 @@ void log_set_all(enum log_level lvl);
 static inline bool
 log_enabled(enum log_section s, enum log_level l)
 {
-	return l <= log_levels[s];
+	return l <= log_level_get(s);
 }
 
 void log_msg(enum log_section s, enum log_level l, const char *fmt, ...)

@@ -395,7 +395,7 @@ h_log(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	if (a->section == LOG_SECTION__MAX)
 		log_set_all(a->level);
 	else
-		log_levels[a->section] = a->level;
+		log_level_set(a->section, a->level);
 	return 0;
 }
 

@@ -14,8 +14,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,7 +248,7 @@ test_cli_values(void **state)
 	(void)state;
 	snprintf(cpu, sizeof(cpu), "%d", first_cpu());
 	assert_int_equal(ARGS(err, "-c", "/c", "-r", "/r", "-t", "60", "-i", "100", "-p", "8080",
-	    "-js", "--mtu", "9000", "--rcvbuf", "4M", "--allowed-origin", "198.18.0.0/15",
+	    "-js", "--mtu", "8000", "--rcvbuf", "4M", "--allowed-origin", "198.18.0.0/15",
 	    "--allowed-origin", "192.0.2.7/24", "--udpaffinity", cpu, "--udpthreads", "1",
 	    "--no-return", "--table-range", "20000-20009", "--forwarding", "--bind",
 	    "198.18.0.1", "--control-group", "root"), 0);
@@ -255,7 +259,7 @@ test_cli_values(void **state)
 	assert_int_equal(conf.health_port, 8080);
 	assert_true(conf.health_json);
 	assert_true(conf.health_status_only);
-	assert_int_equal(conf.mtu, 9000);
+	assert_int_equal(conf.mtu, 8000);
 	assert_int_equal(conf.rcvbuf, 4u << 20);
 	assert_int_equal(conf.n_origins, 2);
 	assert_string_equal(shown("allowed-origin"), "198.18.0.0/15,192.0.2.0/24");
@@ -281,6 +285,99 @@ test_cli_values(void **state)
 	assert_int_equal(conf.tcp_idle_s, 7);
 }
 
+/* Who may send GENEVE: private address space by default, then exactly what
+ * --allowed-origin says, "any" and "private" as keywords. */
+static void
+test_allowed_origin(void **state)
+{
+	static const struct {
+		const char	*addr;
+		bool		allowed;	/* by default */
+	} vec[] = {
+		{ "8.8.8.8", false }, { "1.1.1.1", false }, { "52.94.0.1", false },
+		{ "10.0.0.1", true }, { "10.255.255.255", true }, { "11.0.0.0", false },
+		{ "9.255.255.255", false },
+		{ "172.16.0.1", true }, { "172.31.255.254", true }, { "172.32.0.0", false },
+		{ "172.15.255.255", false },
+		{ "192.168.1.1", true }, { "192.169.0.0", false }, { "192.167.255.255", false },
+		{ "100.64.0.1", true }, { "100.127.255.255", true }, { "100.128.0.0", false },
+		{ "100.63.255.255", false },
+		{ "198.18.0.1", true }, { "198.19.255.255", true }, { "198.20.0.1", false },
+		{ "198.17.255.255", false },
+		{ "192.0.2.1", false }, { "203.0.113.9", false }, { "0.0.0.0", false },
+		{ "255.255.255.255", false },
+	};
+	char err[256];
+
+	(void)state;
+	assert_int_equal(ARGS(err, "-p", "80"), 0);
+	assert_int_equal(conf.n_origins, 0);
+	assert_string_equal(shown("allowed-origin"), "private");
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct in_addr a;
+
+		assert_int_equal(inet_pton(AF_INET, vec[i].addr, &a), 1);
+		if (conf_origin_allowed(&conf, a.s_addr) != vec[i].allowed)
+			fail_msg("default: %s should be %s", vec[i].addr,
+			    vec[i].allowed ? "allowed" : "refused");
+	}
+
+	/* "private" said explicitly is the same set, and can be widened. */
+	conf_reset();
+	assert_int_equal(ARGS(err, "--allowed-origin", "private", "--allowed-origin",
+	    "192.0.2.0/24"), 0);
+	assert_int_equal(conf.n_origins, 6);
+	assert_string_equal(shown("allowed-origin"), "10.0.0.0/8,172.16.0.0/12,"
+	    "192.168.0.0/16,100.64.0.0/10,198.18.0.0/15,192.0.2.0/24");
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct in_addr a;
+
+		inet_pton(AF_INET, vec[i].addr, &a);
+		if (conf_origin_allowed(&conf, a.s_addr) !=
+		    (vec[i].allowed || strncmp(vec[i].addr, "192.0.2.", 8) == 0))
+			fail_msg("private + 192.0.2.0/24: %s", vec[i].addr);
+	}
+
+	/* An explicit list replaces the default: 10.1.0.0/16 only. */
+	conf_reset();
+	assert_int_equal(ARGS(err, "--allowed-origin", "10.1.0.0/16"), 0);
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct in_addr a;
+
+		inet_pton(AF_INET, vec[i].addr, &a);
+		assert_false(conf_origin_allowed(&conf, a.s_addr));
+	}
+	assert_true(conf_origin_allowed(&conf, inet_addr("10.1.2.3")));
+	assert_false(conf_origin_allowed(&conf, inet_addr("10.2.0.1")));
+
+	/* any: every source. */
+	conf_reset();
+	assert_int_equal(ARGS(err, "--allowed-origin", "any"), 0);
+	assert_string_equal(shown("allowed-origin"), "any");
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct in_addr a;
+
+		inet_pton(AF_INET, vec[i].addr, &a);
+		assert_true(conf_origin_allowed(&conf, a.s_addr));
+	}
+
+	/* Room for "private" is checked like one more CIDR. */
+	conf_reset();
+	{
+		char *av[2 * MAX_ORIGINS + 2] = { (char *)"gwlbtund" };
+		int n = 1;
+
+		for (int i = 0; i < MAX_ORIGINS - 2; i++) {
+			av[n++] = (char *)"--allowed-origin";
+			av[n++] = (char *)"any";
+		}
+		av[n++] = (char *)"--allowed-origin";
+		av[n++] = (char *)"private";
+		assert_int_equal(conf_args(n, av, err, sizeof(err)), -1);
+		assert_string_equal(err, "--allowed-origin: at most 32");
+	}
+}
+
 static void
 test_ranges_refused(void **state)
 {
@@ -288,9 +385,11 @@ test_ranges_refused(void **state)
 		const char *opt, *val, *msg;	/* msg: NULL = accepted */
 	} vec[] = {
 		{ "--mtu", "1280", NULL },
-		{ "--mtu", "65535", NULL },
-		{ "--mtu", "1279", "--mtu: 1279 is out of range (1280-65535)" },
-		{ "--mtu", "70000", "--mtu: 70000 is out of range (1280-65535)" },
+		{ "--mtu", "8500", NULL },
+		{ "--mtu", "1279", "--mtu: 1279 is out of range (1280-8500)" },
+		/* GWLB drops what is larger, silently: refused, not dropped later. */
+		{ "--mtu", "8501", "--mtu: 8501 is out of range (1280-8500)" },
+		{ "--mtu", "9000", "--mtu: 9000 is out of range (1280-8500)" },
 		{ "--mtu", "9k", "--mtu: '9k' is not a number" },
 		{ "-t", "x", "-t: 'x' is not a number" },
 		{ "--timeout", "-1", "--timeout: '-1' is not a number" },
@@ -366,7 +465,7 @@ test_parse_exits(void **state)
 		const char *arg, *val, *line;
 		int status;
 	} vec[] = {
-		{ "--mtu", "70000", "gwlbtund: --mtu: 70000 is out of range (1280-65535) "
+		{ "--mtu", "9000", "gwlbtund: --mtu: 9000 is out of range (1280-8500) "
 		  "(see gwlbtund --help)\n", 2 },
 		{ "-p", "x", "gwlbtund: -p: 'x' is not a number (see gwlbtund --help)\n", 2 },
 		{ "--help", NULL, "", 0 },
@@ -421,13 +520,13 @@ test_file_keywords(void **state)
 	    "route-hook /usr/local/bin/rh\n"
 	    "table-range 20000-20999\n"
 	    "forwarding on\n"
-	    "\tmtu 9000\n"
+	    "\tmtu 8000\n"
 	    "rcvbuf 4M\n"
 	    "allowed-origin 198.18.0.0/15\n"
 	    "allowed-origin 192.0.2.0/24\n"
 	    "udpaffinity %s\n"
 	    "json on\n"
-	    "mtu 9001\n", cpu);
+	    "mtu 8001\n", cpu);
 	write_file(text);
 	assert_int_equal(ARGS(err, "--config", cfg_path), 0);
 	assert_int_equal(conf.n_cfg_routes, 2);
@@ -435,7 +534,7 @@ test_file_keywords(void **state)
 	assert_int_equal(conf.table_lo, 20000);
 	assert_int_equal(conf.table_hi, 20999);
 	assert_true(conf.forwarding);
-	assert_int_equal(conf.mtu, 9001);	/* the last line counts */
+	assert_int_equal(conf.mtu, 8001);	/* the last line counts */
 	assert_int_equal(conf.rcvbuf, 4u << 20);
 	assert_string_equal(shown("allowed-origin"), "198.18.0.0/15,192.0.2.0/24");
 	assert_true(conf.rx_pinned);
@@ -480,9 +579,11 @@ test_every_file_keyword(void **state)
 		{ "busy-poll", "0", "0" },
 		{ "allowed-origin", "198.18.0.0/15", "198.18.0.0/15" },
 		{ "max-enis", "10", "10" },
-		{ "mtu", "9000", "9000" },
+		{ "mtu", "8000", "8000" },
 		{ "txqueuelen", "500", "500" },
 		{ "hook-timeout", "5", "5" },
+		{ "max-hooks", "3", "3" },
+		{ "backlog-bytes", "2M", "2097152" },
 		{ "udp-idle", "60", "60" },
 		{ "max-flows", "1024", "1024" },
 		{ "control-socket", "/tmp/x.sock", "/tmp/x.sock" },
@@ -497,7 +598,7 @@ test_every_file_keyword(void **state)
 	enum log_level saved[LOG_SECTION__MAX];
 
 	(void)state;
-	memcpy(saved, log_levels, sizeof(saved));
+	log_levels_read(saved);
 	snprintf(cpu, sizeof(cpu), "%d", first_cpu());
 	for (unsigned i = 0; i < n; i++) {
 		size_t k;
@@ -521,7 +622,7 @@ test_every_file_keyword(void **state)
 			    strcmp(vec[k].shows, "CPU") == 0 ? cpu : vec[k].shows);
 	}
 	assert_int_equal(nfile, NVEC(vec));
-	memcpy(log_levels, saved, sizeof(saved));
+	log_levels_write(saved);
 }
 
 static void
@@ -530,7 +631,7 @@ test_cli_overrides_file(void **state)
 	char err[256];
 
 	(void)state;
-	write_file("mtu 9000\n"
+	write_file("mtu 8000\n"
 	    "table-range 20000-20999\n"
 	    "route-hook /file/hook\n"
 	    "forwarding off\n"
@@ -554,7 +655,7 @@ test_reload(void **state)
 	char err[256], *out;
 
 	(void)state;
-	write_file("mtu 9000\n"
+	write_file("mtu 8000\n"
 	    "cmdnew /a\n"
 	    "cmddel /keep\n"
 	    "table-range 20000-20999\n"
@@ -574,7 +675,7 @@ test_reload(void **state)
 	capture_begin();
 	assert_int_equal(conf_load_file(cfg_path, false), 0);
 	out = capture_end();
-	assert_int_equal(conf.mtu, 9000);
+	assert_int_equal(conf.mtu, 8000);
 	assert_int_equal(conf.table_lo, 20000);
 	assert_non_null(strstr(out, ": mtu changes need a restart"));
 	assert_non_null(strstr(out, ": table-range changes need a restart"));
@@ -594,12 +695,105 @@ test_reload(void **state)
 	capture_begin();
 	assert_int_equal(conf_load_file(cfg_path, false), -1);
 	out = capture_end();
-	assert_non_null(strstr(out, ":3: mtu: 100 is out of range (1280-65535)"));
+	assert_non_null(strstr(out, ":3: mtu: 100 is out of range (1280-8500)"));
 	assert_non_null(strstr(out, ":4: "));
 	assert_non_null(strstr(out, "192.0.2.1/24"));
 	assert_string_equal(conf.create_hook, "/b");
 	assert_int_equal(conf.hook_timeout_s, 5);
 	assert_int_equal(conf.n_cfg_routes, 2);
+}
+
+/* Two files a reload goes back and forth between: every reloadable
+ * string changes, with long values so that a kept copy shows. */
+static void
+write_reload_file(unsigned k)
+{
+	char text[2048], hook[300];
+
+	memset(hook, 'a' + (int)(k & 1), 200);
+	hook[200] = '\0';
+	snprintf(text, sizeof(text), "route-hook /rh/%s\ncmdnew /new/%s\ncmddel /del/%s\n"
+	    "hook-timeout %u\ntimeout %u\n", hook, hook, hook, 5 + (k & 1), 60 + (k & 1));
+	write_file(text);
+}
+
+static atomic_bool show_stop;
+static atomic_uint show_rounds;
+
+static void
+show_check(const char *name, const char *value, void *arg)
+{
+	(void)arg;
+	if (strcmp(name, "route-hook") == 0 || strcmp(name, "cmdnew") == 0) {
+		/* One of the two files' values, whole. */
+		assert_true(strlen(value) > 200);
+		assert_true(strspn(strrchr(value, '/') + 1, "a") == 200 ||
+		    strspn(strrchr(value, '/') + 1, "b") == 200);
+	}
+}
+
+static void *
+show_loop(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&show_stop)) {
+		conf_show(show_check, NULL);
+		atomic_fetch_add(&show_rounds, 1);
+	}
+	return NULL;
+}
+
+/*
+ * SIGHUP reloads on the manager thread while gwlbctl's show config reads
+ * the configuration on the control thread: under ThreadSanitizer (tests/run)
+ * a reload that writes what show config reads is a reported race; here
+ * show config always sees one whole configuration.
+ */
+static void
+test_reload_show_threads(void **state)
+{
+	char err[256];
+	pthread_t t;
+
+	(void)state;
+	write_reload_file(0);
+	assert_int_equal(ARGS(err, "--config", cfg_path), 0);
+	atomic_store(&show_stop, false);
+	atomic_store(&show_rounds, 0);
+	assert_int_equal(pthread_create(&t, NULL, show_loop, NULL), 0);
+	for (unsigned k = 1; k <= 200 || atomic_load(&show_rounds) < 50; k++) {
+		write_reload_file(k);
+		assert_int_equal(conf_load_file(cfg_path, false), 0);
+		assert_int_equal(conf.hook_timeout_s, 5 + (k & 1));
+	}
+	atomic_store(&show_stop, true);
+	pthread_join(t, NULL);
+}
+
+/* Reloads free what they replace: 2000 reloads, each changing three
+ * 200-byte strings, leave the heap as it was (it grew by them before). */
+static void
+test_reload_memory(void **state)
+{
+	char err[256];
+	size_t before, after;
+
+	(void)state;
+	write_reload_file(0);
+	assert_int_equal(ARGS(err, "--config", cfg_path), 0);
+	for (unsigned k = 1; k <= 10; k++) {	/* the heap's own first growth */
+		write_reload_file(k);
+		assert_int_equal(conf_load_file(cfg_path, false), 0);
+	}
+	before = mallinfo2().uordblks;
+	for (unsigned k = 11; k <= 2010; k++) {
+		write_reload_file(k);
+		assert_int_equal(conf_load_file(cfg_path, false), 0);
+	}
+	after = mallinfo2().uordblks;
+	assert_string_equal(shown("route-hook") + strlen(shown("route-hook")) - 1, "a");
+	if (after > before + 16384)
+		fail_msg("2000 reloads kept %zu bytes", after - before);
 }
 
 static void
@@ -647,7 +841,7 @@ test_unknown_keyword(void **state)
 	char err[256], *out, want[128];
 
 	(void)state;
-	write_file("mtu 9000\n"
+	write_file("mtu 8000\n"
 	    "\n"
 	    "  bogus 1   # comment\n"
 	    "mtu\n"
@@ -676,12 +870,15 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranges_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_keywords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_file_keyword, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_overrides_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_show_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help_every_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_keyword, setup, teardown),
 	};

@@ -128,7 +128,7 @@ route_eni_down(uint64_t id)
 	routes_down++;
 }
 
-#define MAX_HOOKS	16
+#define MAX_HOOKS	32
 
 static struct hook_call {
 	char		action[16];
@@ -203,6 +203,8 @@ setup(void **state)
 	conf.max_enis = 8;
 	conf.no_return = false;
 	conf.max_flows_per_eni = 64;
+	conf.backlog_bytes = 32u << 20;
+	conf.max_hooks = 8;
 	conf.hook_timeout_s = 30;
 	conf.create_hook = "/hook";
 	conf.destroy_hook = "/hook";
@@ -228,6 +230,9 @@ teardown(void **state)
 	(void)state;
 	assert_true(lifecycle_idle());
 	eni_table_fini();
+	/* Every ENI freed, every backlog byte given back: exact accounting. */
+	assert_int_equal(eni_held(), 0);
+	assert_int_equal(eni_backlog_bytes(), 0);
 	close(D.wake_fd);
 	for (int i = 1; i <= lk.next_ifindex; i++)
 		close(lk.rd[i]);
@@ -584,6 +589,125 @@ test_eni_limit(void **state)
 	assert_int_equal(eni_count(), 2);
 }
 
+/* An ENI on its way out (its DESTROY hook running) still counts towards
+ * --max-enis: no new ENI's links and hooks until it is gone (issue 12: with
+ * --max-enis 32, 516 links and 248 hooks). */
+static void
+test_closing_counts_towards_limit(void **state)
+{
+	(void)state;
+	conf.max_enis = 2;
+	rx(1, "a");
+	rx(2, "b");
+	lifecycle_take_creates();
+	hook_end(0, HOOK_OK);
+	hook_end(1, HOOK_OK);
+	assert_int_equal(eni_request_destroy(1), 0);
+	lifecycle_tick(fake_now, false);
+	assert_string_equal(hooks[2].action, "DESTROY");
+	assert_int_equal(eni_count(), 1);
+	assert_int_equal(eni_held(), 2);
+	assert_null(eni_get_or_create(3, 0, 0, &rx_stats));
+	assert_int_equal(STAT_GET(rx_stats.drops[DROP_ENI_LIMIT]), 1);
+	assert_int_equal(lk.made, 2);
+	hook_end(2, HOOK_OK);
+	lifecycle_reap();
+	assert_int_equal(eni_held(), 1);
+	rx(3, "c");
+	lifecycle_take_creates();
+	assert_int_equal(lk.made, 3);
+	hook_end(3, HOOK_OK);
+}
+
+/* At --max-enis, a link deleted behind our back: the old ENI still counts
+ * until it is gone, then the ENI is made again (no twin in between). */
+static void
+test_link_deleted_at_limit_made_again(void **state)
+{
+	struct eni *e, *e2;
+	struct nl_event ev;
+
+	(void)state;
+	conf.max_enis = 1;
+	e = rx(ENI_A, "x");
+	lifecycle_take_creates();
+	hook_end(0, HOOK_OK);
+	ev = (struct nl_event){ .kind = NL_EV_LINK_GONE, .ifindex = e->ifindex_in };
+	lifecycle_nl_event(&ev, NULL);
+	lifecycle_tick(fake_now, true);
+	assert_null(eni_lookup(ENI_A));
+	assert_int_equal(eni_held(), 1);
+	assert_int_equal(STAT_GET(D.mgr_stats.drops[DROP_ENI_LIMIT]), 0);
+	assert_string_equal(hooks[1].action, "DESTROY");
+	hook_end(1, HOOK_OK);
+	lifecycle_reap();
+	e2 = eni_lookup(ENI_A);
+	assert_non_null(e2);
+	assert_int_equal(eni_held(), 1);
+	lifecycle_take_creates();
+	assert_int_equal(lk.made, 2);
+	assert_string_equal(hooks[2].action, "CREATE");
+	hook_end(2, HOOK_OK);
+	assert_int_equal(atomic_load(&e2->state), ENI_UP);
+}
+
+/* The backlogs by bytes: one ENI at most an eighth of --backlog-bytes
+ * (backlog-full), all together at most --backlog-bytes (backlog-bytes), and
+ * the total exact through flush, drop and free. */
+static void
+test_backlog_bytes(void **state)
+{
+	static char pkt[1001];
+	const size_t size = sizeof(struct backlog_pkt) + 1000;
+	const unsigned per = (1u << 20) / 8 / size;	/* packets an ENI may hold */
+	struct eni *e[10];
+	uint64_t total;
+
+	(void)state;
+	memset(pkt, 'p', 1000);
+	conf.backlog_bytes = 1u << 20;
+	conf.max_enis = 10;
+	for (unsigned i = 0; i < per + 3; i++)
+		e[0] = rx(100, pkt);
+	assert_int_equal(e[0]->bl_len, per);
+	assert_int_equal(e[0]->bl_bytes, per * size);
+	assert_int_equal(STAT_GET(rx_stats.drops[DROP_BACKLOG_FULL]), 3);
+	assert_int_equal(eni_backlog_bytes(), per * size);
+	/* Nine more ENIs: the eighth fills the total, the ninth gets nothing. */
+	for (unsigned k = 1; k < 10; k++)
+		for (unsigned i = 0; i < per; i++)
+			e[k] = rx(100 + k, pkt);
+	total = eni_backlog_bytes();
+	assert_true(total <= conf.backlog_bytes);
+	assert_true(total > conf.backlog_bytes - size);
+	assert_int_equal(e[9]->bl_len, 0);
+	assert_int_equal(STAT_GET(rx_stats.drops[DROP_BACKLOG_BYTES]),
+	    10 * per - total / size);
+	/* Flushed (the CREATE hook ends): its bytes are free again. */
+	lifecycle_take_creates();
+	hook_end(0, HOOK_OK);
+	assert_int_equal(atomic_load(&e[0]->state), ENI_UP);
+	assert_int_equal(eni_backlog_bytes(), total - per * size);
+	/* Torn down while coming up: dropped, counted, freed. */
+	{
+		size_t b1 = e[1]->bl_bytes;
+		unsigned n1 = e[1]->bl_len;
+
+		total = eni_backlog_bytes();
+		assert_int_equal(eni_request_destroy(101), 0);
+		lifecycle_tick(fake_now, false);
+		hook_end(1, HOOK_OK);	/* its CREATE ends: DESTROY follows */
+		assert_string_equal(hooks[10].action, "DESTROY");
+		hook_end(10, HOOK_OK);
+		lifecycle_reap();
+		assert_int_equal(eni_backlog_bytes(), total - b1);
+		assert_int_equal(STAT_GET(D.mgr_stats.drops[DROP_ENI_CLOSING]), n1);
+	}
+	for (unsigned i = 2; i < 10; i++)
+		hook_end(i, HOOK_OK);
+	assert_int_equal(eni_backlog_bytes(), 0);
+}
+
 int
 main(void)
 {
@@ -600,6 +724,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rp_filter_put_back_on_ours_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resync_finds_lost_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eni_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closing_counts_towards_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_deleted_at_limit_made_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backlog_bytes, setup, teardown),
 		/* Last: a daemon shuts down once. */
 		cmocka_unit_test_setup_teardown(test_shutdown_removes_links_in_one_batch, setup, teardown),
 	};

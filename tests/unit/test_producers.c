@@ -48,6 +48,25 @@ eni_count(void)
 	return n_enis;
 }
 
+unsigned
+eni_held(void)
+{
+	return n_enis + 1;	/* one on its way out */
+}
+
+uint64_t
+eni_backlog_bytes(void)
+{
+	return 12345;
+}
+
+void
+hook_counts(struct hook_counts *c)
+{
+	*c = (struct hook_counts){ .running = 8, .queued = 3, .waited = 11, .started = 20,
+	    .ok = 17, .failed = 1, .timed_out = 2, .lines_unlogged = 0 };
+}
+
 void
 eni_foreach(void (*fn)(struct eni *, void *), void *arg)
 {
@@ -225,12 +244,16 @@ test_control_record_shapes(void **state)
 	    "gro_refused_no_payload/u gro_refused_bad_checksum/u gro_refused_geneve_header/u "
 	    "gro_refused_header_differs/u gro_refused_seq_gap/u gro_refused_ip_id/u "
 	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
-	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u "
-	    "health_served/u health_bad_requests/u health_evicted/u health_timed_out/u "
-	    "health_refused/u health_accept_errors/u control_clients/u control_accepted/u "
-	    "control_commands/u control_errors/u control_bad_messages/u control_refused/u "
-	    "control_dropped/u control_overflows/u offload/b gso_super_packets/u "
+	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u max_enis/u enis_held/u "
+	    "backlog_bytes_max/u backlog_bytes/u max_hooks/u hooks_running/u hooks_queued/u "
+	    "hooks_waited/u hooks_started/u hooks_ok/u hooks_failed/u hooks_timed_out/u "
+	    "hook_lines_unlogged/u fds_needed/u fds_limit/u offload/b gso_super_packets/u "
 	    "gso_segments/u healthy/b\n"
+	    "health: health_served/u health_bad_requests/u health_evicted/u "
+	    "health_timed_out/u health_refused/u health_accept_errors/u\n"
+	    "control: control_clients/u control_accepted/u control_commands/u "
+	    "control_errors/u control_bad_messages/u control_refused/u control_dropped/u "
+	    "control_overflows/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
@@ -240,7 +263,7 @@ test_control_record_shapes(void **state)
 	    "eni: eni/str if_in/str if_out/str state/str packets_in/u bytes_in/u "
 	    "packets_out/u bytes_out/u drops/u flows/u table/u idle_s/u attachment/str "
 	    "created/str ifindex_in/u ifindex_out/u queues/u hook_state/str hook_runs/u "
-	    "hook_failures/u backlog/u rp_filter_reverts/u flow_inserts/u flow_evictions/u "
+	    "hook_failures/u backlog/u backlog_bytes/u rp_filter_reverts/u flow_inserts/u flow_evictions/u "
 	    "flow_expired/u flow_refused/u offloads/str\n");
 }
 
@@ -298,6 +321,9 @@ test_metrics(void **state)
 		"gwlbtun_eni_flow_evictions_total",
 		"gwlbtun_gro_buffers_total", "gwlbtun_gro_segments_coalesced_total",
 		"gwlbtun_gro_super_packets_total", "gwlbtun_gro_refused_total",
+		"gwlbtun_enis_held", "gwlbtun_backlog_bytes", "gwlbtun_hooks_running",
+		"gwlbtun_hooks_queued", "gwlbtun_hooks_waited_total",
+		"gwlbtun_hooks_timed_out_total",
 		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
 		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
 		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
@@ -324,6 +350,10 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_healthy 1\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_uptime_seconds 42\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_enis 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_enis_held 2\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_backlog_bytes 12345\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_hooks_queued 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_hooks_waited_total 11\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_worker_packets_total{worker=\"0\",kind=\"rx\"} 100\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_worker_packets_total{worker=\"0\",kind=\"tun\"} 40\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_worker_kernel_drops_total{worker=\"0\",kind=\"rx\"} 5\n"));
@@ -356,7 +386,13 @@ test_health_json(void **state)
 	assert_non_null(strstr(j, ",\"gro_refused_geneve_header\":1,"
 	    "\"gro_refused_header_differs\":0,\"gro_refused_seq_gap\":2,"));
 	assert_non_null(strstr(j, ",\"uptime_s\":42,\"mode\":\"return\",\"rx_workers\":1,"));
-	assert_non_null(strstr(j, ",\"healthy\":true,\"workers\":[{\"id\":0,\"kind\":\"rx\","
+	/* The health check's and the control socket's records join the top. */
+	assert_non_null(strstr(j, ",\"healthy\":true,\"health_served\":0,"
+	    "\"health_bad_requests\":0,\"health_evicted\":0,\"health_timed_out\":0,"
+	    "\"health_refused\":0,\"health_accept_errors\":0,\"control_clients\":0,"
+	    "\"control_accepted\":0,\"control_commands\":0,\"control_errors\":0,"
+	    "\"control_bad_messages\":0,\"control_refused\":0,\"control_dropped\":0,"
+	    "\"control_overflows\":0,\"workers\":[{\"id\":0,\"kind\":\"rx\","
 	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
 	    "\"delivered\":97,\"drops\":3,\"kernel_drops\":5,\"idle_ms\":0},"));
 	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));

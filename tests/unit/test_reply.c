@@ -704,6 +704,129 @@ test_fragments(void **state)
 }
 
 /*
+ * Fragments forwarded: GWLB delivers the fragments of a datagram the
+ * appliance forwards, a later one before the first (and on another
+ * receive worker than the reply worker's).  The appliance sends each back
+ * as it came: the later fragment, whose first one the return side has not
+ * seen, goes back with the header it arrived with (learnt inbound); so
+ * does the first.  A later fragment of a datagram that never came in (its
+ * id unknown) has no header: no flow.  IPv4 and IPv6.
+ */
+static void
+test_fragments_inbound(void **state)
+{
+	uint8_t h4[GENEVE_MAX_HDR_LEN], h6[GENEVE_MAX_HDR_LEN], t[256];
+	uint8_t f1[256], f2[256], f3[256], g1[256], g2[256];
+	uint8_t data[40];
+	size_t hl4, hl6, n, l1, l2, l3, m1, m2;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0x50 + i);
+	hl4 = gwlb_hdr(h4, fx.e[0]->id, 0x1f2f3f4f, ETHERTYPE_IPV4, false);
+	hl6 = gwlb_hdr(h6, fx.e[0]->id, 0x6a6b6c6d, ETHERTYPE_IPV6, false);
+
+	n = l4(t, IPPROTO_UDP, 6000, 6001, data, 40);
+	assert_int_equal(n, 48);
+	l1 = ip4(f1, IPPROTO_UDP, "192.0.2.30", "198.51.100.40", 0x5151, 0x2000, t, 24);
+	l2 = ip4(f2, IPPROTO_UDP, "192.0.2.30", "198.51.100.40", 0x5151, 24 / 8, t + 24, 24);
+	l3 = ip4(f3, IPPROTO_UDP, "192.0.2.30", "198.51.100.40", 0x5252, 24 / 8, t + 24, 24);
+
+	n = l4(t + 8, IPPROTO_UDP, 6000, 6001, data, 40);
+	t[0] = IPPROTO_UDP;
+	t[1] = 0;
+	memcpy(t + 4, "\x0a\x0b\x0c\x0d", 4);
+	memmove(t + 8, t + 8 + 24, 24);
+	wr16(t + 2, (uint16_t)(24 / 8) << 3);	/* offset 24, no M */
+	m2 = ip6(g2, 44, "2001:db8::30", "2001:db8:1::40", t, 8 + 24);
+	n = l4(t + 8, IPPROTO_UDP, 6000, 6001, data, 40);
+	wr16(t + 2, 0x0001);			/* offset 0, M */
+	m1 = ip6(g1, 44, "2001:db8::30", "2001:db8:1::40", t, 8 + 24);
+
+	/* In: the later fragments first, then the first ones. */
+	learn(0, h4, hl4, f2, l2);
+	learn(0, h6, hl6, g2, m2);
+	learn(0, h4, hl4, f1, l1);
+	learn(0, h6, hl6, g1, m1);
+
+	/* Back, in the same order, and one later fragment never seen. */
+	put(0, f2, l2);
+	put(0, g2, m2);
+	put(0, f3, l3);
+	put(0, f1, l1);
+	put(0, g1, m1);
+	run(0);
+	assert_int_equal(n_sent, 4);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h4, hl4, f2, l2);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h6, hl6, g2, m2);
+	check_dgram(&sent[2], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h4, hl4, f1, l1);
+	check_dgram(&sent[3], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, h6, hl6, g1, m1);
+	assert_int_equal(drops("no-flow"), 1);
+	assert_int_equal(all_drops(), 1);
+}
+
+/*
+ * An ICMP error that comes in through GWLB (a router beyond the appliance
+ * answered the flow) and that the appliance forwards (TTL one less) goes
+ * back with the header and GWLB port it came with, not the quoted flow's;
+ * an error the appliance makes itself about the same flow goes on the
+ * flow's.  IPv4 and IPv6.
+ */
+static void
+test_icmp_error_inbound(void **state)
+{
+	uint8_t hf4[GENEVE_MAX_HDR_LEN], hi4[GENEVE_MAX_HDR_LEN], req4[128], icmp[256];
+	uint8_t hf6[GENEVE_MAX_HDR_LEN], hi6[GENEVE_MAX_HDR_LEN], req6[128];
+	uint8_t e4[256], e4fwd[256], own4[256], e6[256], e6fwd[256];
+	size_t hlf4, hli4, hlf6, hli6, ql4, ql6, l4e, lown, l6e;
+
+	(void)state;
+	hlf4 = gwlb_hdr(hf4, fx.e[0]->id, 0x0f0f0004, ETHERTYPE_IPV4, false);
+	hli4 = gwlb_hdr(hi4, fx.e[0]->id, 0x1c1c0004, ETHERTYPE_IPV4, false);
+	hlf6 = gwlb_hdr(hf6, fx.e[0]->id, 0x0f0f0006, ETHERTYPE_IPV6, false);
+	hli6 = gwlb_hdr(hi6, fx.e[0]->id, 0x1c1c0006, ETHERTYPE_IPV6, false);
+	ql4 = udp4(req4, "192.0.2.88", 33088, "198.51.100.9", 7000, (const uint8_t *)"flow", 4);
+	learn(0, hf4, hlf4, req4, ql4);
+	ql6 = l4_6(req6, IPPROTO_UDP, "2001:db8::88", 33088, "2001:db8:2::9", 7000,
+	    (const uint8_t *)"flow", 4);
+	learn(0, hf6, hlf6, req6, ql6);
+
+	/* In: port unreachable from a router beyond, to the flow's client. */
+	memset(icmp, 0, 8);
+	icmp[0] = 3;
+	icmp[1] = 3;
+	memcpy(icmp + 8, req4, 28);
+	wr16(icmp + 2, fold(sum16(0, icmp, 36)));
+	l4e = ip4(e4, IPPROTO_ICMP, "198.51.100.254", "192.0.2.88", 9, 0, icmp, 36);
+	learn_from(0, hi4, hli4, e4, l4e, GWLB_ADDR, 41031, LOCAL_ADDR);
+	memcpy(e4fwd, e4, l4e);			/* forwarded: TTL 63 */
+	e4fwd[8]--;
+	wr16(e4fwd + 10, 0);
+	wr16(e4fwd + 10, fold(sum16(0, e4fwd, 20)));
+	/* The appliance's own port unreachable about the same packet. */
+	lown = ip4(own4, IPPROTO_ICMP, "198.51.100.9", "192.0.2.88", 10, 0, icmp, 36);
+
+	memset(icmp, 0, 8);
+	icmp[0] = 1;
+	icmp[1] = 4;
+	memcpy(icmp + 8, req6, ql6);
+	l6e = ip6(e6, IPPROTO_ICMPV6, "2001:db8:2::fe", "2001:db8::88", icmp, 8 + ql6);
+	learn_from(0, hi6, hli6, e6, l6e, GWLB_ADDR, 41032, LOCAL_ADDR);
+	memcpy(e6fwd, e6, l6e);
+	e6fwd[7]--;				/* hop limit */
+
+	put(0, e4fwd, l4e);
+	put(0, own4, lown);
+	put(0, e6fwd, l6e);
+	run(0);
+	assert_int_equal(n_sent, 3);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, 41031, hi4, hli4, e4fwd, l4e);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hf4, hlf4, own4, lown);
+	check_dgram(&sent[2], LOCAL_ADDR, GWLB_ADDR, 41032, hi6, hli6, e6fwd, l6e);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
  * ICMP errors the appliance (or a router behind it) sends about a flow
  * come from an address of their own; they are matched through the packet
  * they quote.  IPv4 port unreachable and ICMPv6 packet too big; an error
@@ -1258,6 +1381,8 @@ main(void)
 		T(test_cookie_change),
 		T(test_v6),
 		T(test_fragments),
+		T(test_fragments_inbound),
+		T(test_icmp_error_inbound),
 		T(test_icmp_error),
 		T(test_too_big),
 		T(test_no_flow),
@@ -1279,7 +1404,7 @@ main(void)
 	D.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	workers[0].idx = 0;
 	workers[0].kind = WORKER_RX;
-	log_levels[LOG_TUNNEL] = LOG_DEBUG;	/* the no-flow message too */
+	log_level_set(LOG_TUNNEL, LOG_DEBUG);	/* the no-flow message too */
 	qsbr_init(D.nthreads);
 	if (D.wake_fd < 0 || eni_table_init(conf.max_enis) != 0 || reply_init() != 0) {
 		fprintf(stderr, "test_reply: set-up failed\n");
