@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -49,6 +50,7 @@
 #define HC_MAX_CLIENTS	HEALTH_CLIENTS_MAX
 #define HC_DEADLINE_NS	(5ull * 1000000000ull)	/* from accept to the last byte out */
 #define HC_EVICT_AGE_NS	(1000ull * 1000000ull)	/* younger clients are not evicted */
+#define HC_FLOOD_AGE_NS	(100ull * 1000000ull)	/* ... of a source holding over half */
 #define HC_PAUSE_NS	(100ull * 1000000ull)	/* accepting paused after EMFILE etc. */
 #define HC_ACCEPT_BATCH	64	/* accepts per wake-up, clients in between */
 
@@ -257,7 +259,10 @@ hc_close(int i)
  * holding the most slots (one address cannot push out another's probes),
  * one that has not completed its request before one being answered, then
  * the oldest.  None younger than HC_EVICT_AGE_NS: a probe that has just
- * connected gets the time to send its request.  -1: none (yet).
+ * connected gets the time to send its request; HC_FLOOD_AGE_NS when that
+ * source holds over half the slots, or a flood of connections queued
+ * behind them would keep probes waiting a second per HC_MAX_CLIENTS of
+ * them.  -1: none (yet).
  */
 static int
 hc_victim(uint64_t now)
@@ -271,7 +276,8 @@ hc_victim(uint64_t now)
 	for (int i = 0; i < HC_MAX_CLIENTS; i++) {
 		const struct hc_client *c = clients[i], *b;
 
-		if (!c || srcs[c->src].n != most || now - c->accepted < HC_EVICT_AGE_NS)
+		if (!c || srcs[c->src].n != most || now - c->accepted <
+		    (most > HC_MAX_CLIENTS / 2 ? HC_FLOOD_AGE_NS : HC_EVICT_AGE_NS))
 			continue;
 		if (best < 0) {
 			best = i;
@@ -484,6 +490,10 @@ health_start(void)
 		if (bind(hc_listen, (struct sockaddr *)&sa4, sizeof(sa4)) < 0)
 			goto fail;
 	}
+	/* A connection reaches accept() once its request has come (or after a
+	 * second or so): probes never wait for a slot behind silent clients,
+	 * and what holds a slot has sent something. */
+	setsockopt(hc_listen, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 	if (listen(hc_listen, SOMAXCONN) < 0)
 		goto fail;
 	hc_epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -9,7 +9,7 @@
  * Clients served at once: each a descriptor, on top of the listening
  * socket and the epoll (main.c counts them; gwlbtund(8), RESOURCE LIMITS).
  */
-#define HEALTH_CLIENTS_MAX	256
+#define HEALTH_CLIENTS_MAX	64
 
 int health_start(void);
 void health_stop(void);
