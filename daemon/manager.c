@@ -28,6 +28,7 @@
 #include "reply.h"
 #include "route.h"
 #include "state.h"
+#include "stats.h"
 #include "worker.h"
 
 static void
@@ -117,6 +118,7 @@ manager_run(void)
 				hook_tick(now);
 				lock_answer();
 				lifecycle_tick(now, true);
+				stats_rates_tick(now);
 				if (!conf.no_return)
 					reply_expire(now);
 				break;

@@ -363,9 +363,17 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 	eni_view(e, now, &v);
 	rec_begin(s, "eni");
 	rec_str(s, "eni", e->hex);
+	/* The same id as AWS names the GWLB endpoint. */
+	rec_strf(s, "vpce", "vpce-%s", e->hex);
 	rec_str(s, "if_in", e->if_in);
 	rec_str(s, "if_out", e->if_out);
 	rec_str(s, "state", v.state);
+	/* Rates over the last few seconds (stats.c); not for /metrics, whose
+	 * readers compute their own from the counters. */
+	rec_u64(s, "pps_in", v.pps_in);
+	rec_u64(s, "bps_in", v.bps_in);
+	rec_u64(s, "pps_out", v.pps_out);
+	rec_u64(s, "bps_out", v.bps_out);
 	rec_u64m(s, "packets_in", v.pkts_in, &report_metrics[M_ENI_PACKETS_IN]);
 	rec_u64m(s, "bytes_in", v.bytes_in, &report_metrics[M_ENI_BYTES_IN]);
 	rec_u64m(s, "packets_out", v.pkts_out, &report_metrics[M_ENI_PACKETS_OUT]);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Control socket flood for tests/e2e/33-ctl-flood (standard library only).
+"""Control socket flood for tests/e2e/34-ctl-flood (standard library only).
 
   ctl_flood.py SOCKET VALID ATTACKERS
 

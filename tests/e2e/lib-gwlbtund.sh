@@ -122,13 +122,13 @@ gw_ctl_json() {
 }
 
 # gw_status FIELD: a field of gwlbctl show status.
-gw_status() { jget "$(gw_ctl_json status show status)" "status.0.$1"; }
+gw_status() { jget "$(gw_ctl_json status show status)" "status.$1"; }
 
 # gw_eni_json ENIHEX: gwlbctl -j show eni ENIHEX, saved (path printed).
 gw_eni_json() { gw_ctl_json "eni-$1" show eni "$1"; }
 
 # gw_eni_table ENIHEX: the routing table gwlbtund gave an ENI.
-gw_eni_table() { jget "$(gw_eni_json "$1")" eni.0.table; }
+gw_eni_table() { jget "$(gw_eni_json "$1")" eni.table; }
 
 # gw_drop_sides: the daemon's own drop reasons and their sides, as a JSON
 # object reason -> "receive"|"reply" in a file (path printed), read once
