@@ -586,6 +586,12 @@ ctl_reply_peer(const struct ctl_reply *r)
 	return &r->c->peer;
 }
 
+bool
+ctl_reply_live(const struct ctl_reply *r)
+{
+	return reply_live(r);
+}
+
 /* --- requests ------------------------------------------------------------ */
 
 static void

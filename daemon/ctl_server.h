@@ -93,6 +93,9 @@ struct ctl_peer {
 	bool	authorized;	/* may run mutating commands */
 };
 const struct ctl_peer *ctl_reply_peer(const struct ctl_reply *r);
+/* False once the reply was cut (too large for the client's queue) or the
+ * client left: a long walk can stop, nothing more will reach anyone. */
+bool	 ctl_reply_live(const struct ctl_reply *r);
 
 /*
  * For tests and the fuzz harness (tests/fuzz/fuzz_ctl.c): a server without

@@ -25,11 +25,24 @@
 #include "log.h"
 #include "manager.h"
 #include "nl.h"
+#include "nl_cache.h"
 #include "reply.h"
 #include "route.h"
 #include "state.h"
 #include "stats.h"
 #include "worker.h"
+
+/* The kernel's mirror changed: route_reconcile() once its events are read. */
+static bool kstate_dirty;
+
+static void
+manager_kstate_event(enum nlc_event ev, void *arg)
+{
+	(void)arg;
+	if (ev == NLC_EV_RESYNC)
+		atomic_fetch_add(&D.nl_resyncs, 1);
+	kstate_dirty = true;
+}
 
 static void
 manager_reload(void)
@@ -64,8 +77,8 @@ manager_run(void)
 {
 	struct epoll_event evs[32];
 	enum ev_kind k_wake = EV_WAKE, k_timer = EV_TIMER, k_sig = EV_SIGNAL,
-	    k_nl = EV_NETLINK;
-	int nlfd;
+	    k_nl = EV_NETLINK, k_kstate = EV_KSTATE;
+	int nlfd, kfd;
 	struct itimerspec its = { { 0, 250000000 }, { 0, 250000000 } };
 	int epfd, tfd, sfd;
 	sigset_t mask;
@@ -96,6 +109,14 @@ manager_run(void)
 	else
 		epoll_ctl(epfd, EPOLL_CTL_ADD, nlfd,
 		    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_nl });
+	kfd = nlc_open(manager_kstate_event, NULL);
+	if (kfd < 0)
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "no mirror of the kernel's routes (%s): "
+		    "routes and rules deleted behind our back are not put back",
+		    strerror(-kfd));
+	else
+		epoll_ctl(epfd, EPOLL_CTL_ADD, kfd,
+		    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_kstate });
 
 	for (;;) {
 		int n = epoll_wait(epfd, evs, 32, 1000);
@@ -121,6 +142,9 @@ manager_run(void)
 				stats_rates_tick(now);
 				if (!conf.no_return)
 					reply_expire(now);
+				else
+					qsbr_reclaim();	/* ENI slot arrays */
+				route_retry();
 				break;
 			case EV_SIGNAL: {
 				struct signalfd_siginfo si;
@@ -147,6 +171,13 @@ manager_run(void)
 			}
 			case EV_NETLINK:
 				nl_events_read(lifecycle_nl_event, NULL);
+				break;
+			case EV_KSTATE:
+				nlc_read();
+				if (kstate_dirty) {
+					kstate_dirty = false;
+					route_reconcile();
+				}
 				break;
 			case EV_HOOK_PID:
 			case EV_HOOK_OUT:
@@ -175,6 +206,7 @@ manager_run(void)
 		}
 	}
 	lifecycle_bury();
+	nlc_close();
 	close(sfd);
 	close(tfd);
 	close(epfd);

@@ -32,6 +32,8 @@ struct daemon_state {
 	_Atomic uint64_t rp_reverts;	/* rp_filter flipped on a link of ours and set back */
 	_Atomic uint64_t links_lost;	/* links of ours deleted behind our back */
 	_Atomic uint64_t nl_resyncs;	/* event socket overflows */
+	_Atomic uint64_t routes_restored;	/* ours, deleted or changed by hand, put back */
+	_Atomic uint64_t rules_restored;
 	/* The control server while it runs (ctl_handlers.c), for its counters. */
 	struct ctl_server *_Atomic ctl;
 	struct {			/* the health check (health.c) */

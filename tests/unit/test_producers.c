@@ -119,6 +119,9 @@ setup(void **state)
 	D.n_rx = 1;
 	D.n_tun = 1;
 	D.started_ns = NOW - 42ull * 1000000000ull;
+	atomic_store(&D.nl_resyncs, 2);
+	atomic_store(&D.routes_restored, 6);
+	atomic_store(&D.rules_restored, 3);
 	conf.geneve_port = 6081;
 	workers[0].kind = WORKER_RX;
 	workers[0].cpu = 2;
@@ -245,7 +248,8 @@ test_control_record_shapes(void **state)
 	    "gro_refused_no_payload/u gro_refused_bad_checksum/u gro_refused_geneve_header/u "
 	    "gro_refused_header_differs/u gro_refused_seq_gap/u gro_refused_ip_id/u "
 	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
-	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u max_enis/u enis_held/u "
+	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u routes_restored/u "
+	    "rules_restored/u max_enis/u enis_held/u "
 	    "backlog_bytes_max/u backlog_bytes/u max_hooks/u hooks_running/u hooks_queued/u "
 	    "hooks_waited/u hooks_started/u hooks_ok/u hooks_failed/u hooks_timed_out/u "
 	    "hook_lines_unlogged/u fds_needed/u fds_limit/u offload/b gso_super_packets/u "
@@ -377,6 +381,8 @@ test_metrics(void **state)
 		"gwlbtun_eni_flow_evictions_total",
 		"gwlbtun_gro_buffers_total", "gwlbtun_gro_segments_coalesced_total",
 		"gwlbtun_gro_super_packets_total", "gwlbtun_gro_refused_total",
+		"gwlbtun_routes_restored_total", "gwlbtun_rules_restored_total",
+		"gwlbtun_netlink_resyncs_total",
 		"gwlbtun_enis_held", "gwlbtun_backlog_bytes", "gwlbtun_hooks_running",
 		"gwlbtun_hooks_queued", "gwlbtun_hooks_waited_total",
 		"gwlbtun_hooks_timed_out_total",
@@ -420,6 +426,9 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_gro_segments_coalesced_total 60\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_gro_super_packets_total 7\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_total 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_routes_restored_total 6\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_rules_restored_total 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_netlink_resyncs_total 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"no-flow\"} 2\n"));
 	/* Per-worker drop records and the kernel's queue are not in it. */
 	assert_null(strstr(m, "kernel-receive-queue"));
