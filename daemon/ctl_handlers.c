@@ -466,6 +466,7 @@ control_start(void)
 		srv = NULL;
 		return err;
 	}
+	atomic_store(&D.ctl, srv);
 	log_msg(LOG_CONTROL, LOG_INFO, "control socket %s", conf.control_path);
 	return 0;
 }
@@ -473,6 +474,7 @@ control_start(void)
 void
 control_stop(void)
 {
+	atomic_store(&D.ctl, NULL);	/* the health thread has stopped */
 	if (srv)
 		ctl_server_close(srv);
 	srv = NULL;

@@ -14,6 +14,7 @@
 
 #include "flow.h"
 #include "clock.h"
+#include "ctl_server.h"
 #include "eni_table.h"
 #include "route.h"
 #include "state.h"
@@ -36,6 +37,8 @@ enum {
 	M_ROUTES_RESTORED, M_RULES_RESTORED, M_NL_RESYNCS,
 	M_ENIS_HELD, M_BACKLOG_BYTES, M_HOOKS_RUNNING, M_HOOKS_QUEUED, M_HOOKS_WAITED,
 	M_HOOKS_TIMED_OUT,
+	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
+	M_CTL_BAD, M_CTL_REFUSED,
 	M__MAX
 };
 
@@ -112,6 +115,21 @@ const struct rec_metric report_metrics[] = {
 	    "Hooks that had to wait for a place.", { { NULL, NULL } } },
 	[M_HOOKS_TIMED_OUT] = { "gwlbtun_hooks_timed_out_total", "counter",
 	    "Hooks killed after --hook-timeout.", { { NULL, NULL } } },
+	[M_HC_SERVED] = { "gwlbtun_health_served_total", "counter",
+	    "Health check and /metrics requests answered.", { { NULL, NULL } } },
+	[M_HC_EVICTED] = { "gwlbtun_health_evicted_total", "counter",
+	    "Health check connections closed to make room for a new one.", { { NULL, NULL } } },
+	[M_HC_TIMED_OUT] = { "gwlbtun_health_timed_out_total", "counter",
+	    "Health check connections closed at their deadline.", { { NULL, NULL } } },
+	[M_HC_ACCEPT_ERRORS] = { "gwlbtun_health_accept_errors_total", "counter",
+	    "Health check accept() failures (out of descriptors or memory).",
+	    { { NULL, NULL } } },
+	[M_CTL_BAD] = { "gwlbtun_control_bad_messages_total", "counter",
+	    "Control socket messages refused as malformed, oversized or unknown.",
+	    { { NULL, NULL } } },
+	[M_CTL_REFUSED] = { "gwlbtun_control_refused_total", "counter",
+	    "Control clients or commands refused: too many clients, or no permission.",
+	    { { NULL, NULL } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
 const size_t report_metrics_count = M__MAX;
@@ -182,6 +200,47 @@ report_limits(struct rec_sink *s)
 	rec_u64(s, "fds_limit", D.fd_limit);
 }
 
+/*
+ * The health check's connections and the control socket's clients
+ * (gwlbtund(8), RESOURCE LIMITS): records of their own after status (a
+ * record holds at most 64 fields), at the top level of the JSON page.
+ */
+static void
+report_health_conns(struct rec_sink *s)
+{
+	rec_begin(s, "health");
+	rec_u64m(s, "health_served", atomic_load(&D.health.served), &report_metrics[M_HC_SERVED]);
+	rec_u64(s, "health_bad_requests", atomic_load(&D.health.bad_requests));
+	rec_u64m(s, "health_evicted", atomic_load(&D.health.evicted), &report_metrics[M_HC_EVICTED]);
+	rec_u64m(s, "health_timed_out", atomic_load(&D.health.timed_out),
+	    &report_metrics[M_HC_TIMED_OUT]);
+	rec_u64(s, "health_refused", atomic_load(&D.health.refused));
+	rec_u64m(s, "health_accept_errors", atomic_load(&D.health.accept_errors),
+	    &report_metrics[M_HC_ACCEPT_ERRORS]);
+	rec_end(s);
+}
+
+/* Zeros before the control server runs. */
+static void
+report_control(struct rec_sink *s)
+{
+	struct ctl_server *srv = atomic_load(&D.ctl);
+	struct ctl_server_stats cs = { 0 };
+
+	if (srv)
+		ctl_server_stats(srv, &cs);
+	rec_begin(s, "control");
+	rec_u64(s, "control_clients", cs.clients);
+	rec_u64(s, "control_accepted", cs.accepted);
+	rec_u64(s, "control_commands", cs.commands);
+	rec_u64(s, "control_errors", cs.errors);
+	rec_u64m(s, "control_bad_messages", cs.bad_messages, &report_metrics[M_CTL_BAD]);
+	rec_u64m(s, "control_refused", cs.refused, &report_metrics[M_CTL_REFUSED]);
+	rec_u64(s, "control_dropped", cs.dropped);
+	rec_u64(s, "control_overflows", cs.overflows);
+	rec_end(s);
+}
+
 void
 report_status(struct rec_sink *s, uint64_t now)
 {
@@ -227,6 +286,8 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64m(s, "gso_segments", tun.gso_segments, &report_metrics[M_GSO_SEGMENTS]);
 	rec_boolm(s, "healthy", report_healthy(now, NULL), &report_metrics[M_HEALTHY]);
 	rec_end(s);
+	report_health_conns(s);
+	report_control(s);
 }
 
 void

@@ -254,6 +254,11 @@ test_control_record_shapes(void **state)
 	    "hooks_waited/u hooks_started/u hooks_ok/u hooks_failed/u hooks_timed_out/u "
 	    "hook_lines_unlogged/u fds_needed/u fds_limit/u offload/b gso_super_packets/u "
 	    "gso_segments/u healthy/b\n"
+	    "health: health_served/u health_bad_requests/u health_evicted/u "
+	    "health_timed_out/u health_refused/u health_accept_errors/u\n"
+	    "control: control_clients/u control_accepted/u control_commands/u "
+	    "control_errors/u control_bad_messages/u control_refused/u control_dropped/u "
+	    "control_overflows/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
@@ -381,6 +386,9 @@ test_metrics(void **state)
 		"gwlbtun_enis_held", "gwlbtun_backlog_bytes", "gwlbtun_hooks_running",
 		"gwlbtun_hooks_queued", "gwlbtun_hooks_waited_total",
 		"gwlbtun_hooks_timed_out_total",
+		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
+		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
+		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
@@ -443,7 +451,13 @@ test_health_json(void **state)
 	assert_non_null(strstr(j, ",\"gro_refused_geneve_header\":1,"
 	    "\"gro_refused_header_differs\":0,\"gro_refused_seq_gap\":2,"));
 	assert_non_null(strstr(j, ",\"uptime_s\":42,\"mode\":\"return\",\"rx_workers\":1,"));
-	assert_non_null(strstr(j, ",\"healthy\":true,\"workers\":[{\"id\":0,\"kind\":\"rx\","
+	/* The health check's and the control socket's records join the top. */
+	assert_non_null(strstr(j, ",\"healthy\":true,\"health_served\":0,"
+	    "\"health_bad_requests\":0,\"health_evicted\":0,\"health_timed_out\":0,"
+	    "\"health_refused\":0,\"health_accept_errors\":0,\"control_clients\":0,"
+	    "\"control_accepted\":0,\"control_commands\":0,\"control_errors\":0,"
+	    "\"control_bad_messages\":0,\"control_refused\":0,\"control_dropped\":0,"
+	    "\"control_overflows\":0,\"workers\":[{\"id\":0,\"kind\":\"rx\","
 	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
 	    "\"delivered\":97,\"drops\":3,\"kernel_drops\":5,\"idle_ms\":0},"));
 	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));
