@@ -855,19 +855,30 @@ file_msg(const char *e)
 int
 conf_load_file(const char *path, bool at_start)
 {
-	struct ctl_cmd_args *list = NULL;
-	unsigned *lines = NULL, n = 0, lineno = 0;
-	char line[1024], err[300];
-	char *strs[N_OPTS] = { NULL };
-	struct config cand;
-	bool ok = true, no_return;
+	char err[300];
 	FILE *f = fopen(path, "re");
+	int r;
 
 	if (!f) {
 		snprintf(err, sizeof(err), "cannot open: %s", strerror(errno));
 		cfg_error(at_start, path, 0, err);
 		return -1;
 	}
+	r = conf_load_stream(f, path, at_start);
+	fclose(f);
+	return r;
+}
+
+int
+conf_load_stream(FILE *f, const char *path, bool at_start)
+{
+	struct ctl_cmd_args *list = NULL;
+	unsigned *lines = NULL, n = 0, lineno = 0;
+	char line[1024], err[300];
+	char *strs[N_OPTS] = { NULL };
+	struct config cand;
+	bool ok = true, no_return;
+
 	conf_defaults(&cand);
 	while (fgets(line, sizeof(line), f)) {
 		char *words[CTL_WORDS_MAX + 1], *save = NULL, *w, *hash;
@@ -950,7 +961,6 @@ conf_load_file(const char *path, bool at_start)
 		cfg_error(at_start, path, lineno, err);
 		ok = false;
 	}
-	fclose(f);
 
 	/* Routes are checked against no-return as it will be. */
 	no_return = at_start && !cli_set[opt_index("no-return")] ? cand.no_return : conf.no_return;

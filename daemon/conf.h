@@ -97,6 +97,8 @@ void conf_reset(void);
  * printed to stderr (at start) or logged, and nothing changed.
  */
 int conf_load_file(const char *path, bool at_start);
+/* The same from an open stream (the fuzz harness: fmemopen); path names it. */
+int conf_load_stream(FILE *f, const char *path, bool at_start);
 void conf_usage(FILE *f);
 /* One line per option: NAME SHORT|- ARG|- file|- reload|restart|- GROUP. */
 void conf_list_options(FILE *f);

@@ -231,7 +231,9 @@ walk_flow(const struct pkt_key *k, const struct flow_hdr *h, uint64_t idle_ns, v
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pb[8], gw[INET_ADDRSTRLEN];
 	int af = k->family == 6 ? AF_INET6 : AF_INET;
 
-	if (fw->w->limit == 0)
+	/* The limit reached, or the reply cut (the client is told so): the
+	 * rest of a million flows would be walked for nobody. */
+	if (fw->w->limit == 0 || !ctl_reply_live(r))
 		return false;
 	if (!flow_wanted(fw->w->a, k, h))
 		return true;
@@ -487,6 +489,7 @@ control_start(void)
 		srv = NULL;
 		return err;
 	}
+	atomic_store(&D.ctl, srv);
 	log_msg(LOG_CONTROL, LOG_INFO, "control socket %s", conf.control_path);
 	return 0;
 }
@@ -494,6 +497,7 @@ control_start(void)
 void
 control_stop(void)
 {
+	atomic_store(&D.ctl, NULL);	/* the health thread has stopped */
 	if (srv)
 		ctl_server_close(srv);
 	srv = NULL;

@@ -6,11 +6,20 @@
  * manager: the manager takes what the queues hold.
  *
  * The table is open addressing over atomic pointers, sized at twice
- * --max-enis and never resized.  Workers read it with acquire loads and no
- * lock; only inserts (a worker meeting an unknown ENI: rare) and removals
- * (the manager) take tbl_lock.  A removed slot becomes a tombstone, so
- * probe chains stay intact for concurrent readers.  Memory a worker might
- * still be using is freed only after a QSBR grace period (qsbr.h).
+ * --max-enis.  Workers read it with acquire loads and no lock; only inserts
+ * (a worker meeting an unknown ENI: rare) and removals (the manager) take
+ * tbl_lock.  A removed slot becomes a tombstone, so probe chains stay
+ * intact for concurrent readers; once tombstones fill a quarter of the
+ * table, the writer rebuilds it without them under tbl_lock and publishes
+ * the copy, and the old array is freed after a QSBR grace period.  So a
+ * lookup of an unknown ENI reads a few slots, however many ENIs came and
+ * went.  Memory a worker might still be using is freed only after a QSBR
+ * grace period (qsbr.h).
+ *
+ * No lock here is held for slow work: a packet of an unknown ENI over
+ * --max-enis is dropped without one, and eni_foreach() walks the table
+ * with none (as a QSBR reader), so gwlbctl, flow expiry or netlink work
+ * in its callback never stalls a worker.
  */
 #include "config.h"
 
@@ -30,12 +39,21 @@
 #include "state.h"
 #include "tun.h"
 
-static _Atomic(struct eni *) *slots;
-static unsigned slot_mask;
+/* One array of slots: replaced whole when rebuilt without tombstones. */
+struct eni_slots {
+	unsigned	mask;
+	_Atomic(struct eni *) s[];
+};
+
+static _Atomic(struct eni_slots *) tab;
 static pthread_mutex_t tbl_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned n_live;
+static _Atomic unsigned n_live;		/* written under tbl_lock, read without */
+static unsigned n_tomb;			/* tbl_lock */
 static struct eni tombstone;
 #define TOMB (&tombstone)
+
+_Static_assert(QSBR_MAX_READERS - QSBR_WALKERS >= MAX_WORKERS,
+    "a QSBR reader slot for every worker besides the walk slots");
 
 /* Created by workers, taken by the manager (tbl_lock). */
 static struct eni *create_q;
@@ -59,46 +77,100 @@ wake_manager(void)
 	(void)!write(D.wake_fd, &one, sizeof(one));
 }
 
+static struct eni_slots *
+slots_new(unsigned n)
+{
+	struct eni_slots *t = calloc(1, sizeof(*t) + n * sizeof(t->s[0]));
+
+	if (t)
+		t->mask = n - 1;
+	return t;
+}
+
 int
 eni_table_init(unsigned max_enis)
 {
 	unsigned n = 16;
+	struct eni_slots *t;
 
 	while (n < max_enis * 2)
 		n <<= 1;
-	slots = calloc(n, sizeof(*slots));
-	if (!slots)
+	if (!(t = slots_new(n)))
 		return -ENOMEM;
-	slot_mask = n - 1;
+	atomic_store(&tab, t);
+	n_tomb = 0;
+	atomic_store(&n_live, 0);
 	return 0;
+}
+
+/* The ENI of id in t or NULL; *probes (if asked): the slots read. */
+static inline struct eni *
+slots_find(const struct eni_slots *t, uint64_t id, unsigned *probes)
+{
+	unsigned h = (unsigned)mix64(id), i;
+	struct eni *e = NULL;
+
+	for (i = 0; i <= t->mask; i++) {
+		e = atomic_load_explicit(&t->s[(h + i) & t->mask], memory_order_acquire);
+		if (!e || (e != TOMB && e->id == id))
+			break;
+		e = NULL;
+	}
+	if (probes)
+		*probes = i <= t->mask ? i + 1 : i;
+	return e;
 }
 
 struct eni *
 eni_lookup(uint64_t id)
 {
-	unsigned h = (unsigned)mix64(id);
+	return slots_find(atomic_load_explicit(&tab, memory_order_acquire), id, NULL);
+}
 
-	for (unsigned i = 0; i <= slot_mask; i++) {
-		struct eni *e = atomic_load_explicit(&slots[(h + i) & slot_mask],
-		    memory_order_acquire);
+unsigned
+eni_lookup_probes(uint64_t id)
+{
+	unsigned n;
 
-		if (!e)
-			return NULL;
-		if (e != TOMB && e->id == id)
-			return e;
-	}
-	return NULL;
+	slots_find(atomic_load_explicit(&tab, memory_order_acquire), id, &n);
+	return n;
 }
 
 unsigned
 eni_count(void)
 {
-	unsigned n;
+	return atomic_load_explicit(&n_live, memory_order_relaxed);
+}
 
-	pthread_mutex_lock(&tbl_lock);
-	n = n_live;
-	pthread_mutex_unlock(&tbl_lock);
-	return n;
+/*
+ * tbl_lock held: a copy of the table without tombstones replaces it;
+ * readers still in the old one find what it held until their next
+ * quiescent point, after which it is freed.  Out of memory: the
+ * tombstones stay (lookups stay right, only longer) until the next try.
+ */
+static void
+slots_rebuild(void)
+{
+	struct eni_slots *old = atomic_load_explicit(&tab, memory_order_relaxed);
+	struct eni_slots *t = slots_new(old->mask + 1);
+
+	if (!t)
+		return;
+	for (unsigned i = 0; i <= old->mask; i++) {
+		struct eni *e = atomic_load_explicit(&old->s[i], memory_order_relaxed);
+		unsigned h, k;
+
+		if (!e || e == TOMB)
+			continue;
+		h = (unsigned)mix64(e->id);
+		for (k = 0; atomic_load_explicit(&t->s[(h + k) & t->mask],
+		    memory_order_relaxed); k++)
+			;
+		atomic_init(&t->s[(h + k) & t->mask], e);
+	}
+	atomic_store_explicit(&tab, t, memory_order_seq_cst);
+	n_tomb = 0;
+	qsbr_retire(old);
 }
 
 unsigned
@@ -130,14 +202,31 @@ eni_free(struct eni *e)
 	free(e);
 }
 
+/* A place under --max-enis (closing ENIs count too: their links and
+ * DESTROY hooks are still there), taken without a lock; eni_free gives it
+ * back. */
+static bool
+held_take(void)
+{
+	unsigned n = atomic_load_explicit(&n_held, memory_order_relaxed);
+
+	while (n < conf.max_enis)
+		if (atomic_compare_exchange_weak_explicit(&n_held, &n, n + 1,
+		    memory_order_relaxed, memory_order_relaxed))
+			return true;
+	return false;
+}
+
+/* With a place taken (held_take), which it gives back if it fails. */
 static struct eni *
 eni_alloc(uint64_t id, uint64_t attachment)
 {
 	struct eni *e = calloc(1, sizeof(*e));
 
-	if (!e)
+	if (!e) {
+		atomic_fetch_sub_explicit(&n_held, 1, memory_order_relaxed);
 		return NULL;
-	atomic_fetch_add_explicit(&n_held, 1, memory_order_relaxed);	/* eni_free takes it */
+	}
 	e->id = id;
 	e->attachment = attachment;
 	e->nqueues = D.n_rx > D.n_tun ? D.n_rx : D.n_tun;
@@ -174,82 +263,110 @@ struct eni *
 eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
     struct thread_stats *ts)
 {
-	struct eni *e;
+	struct eni_slots *t;
+	struct eni *e, *fresh;
 	unsigned h, i, free_slot = ~0u;
 
-	pthread_mutex_lock(&tbl_lock);
-	e = eni_lookup(id);
-	if (e)
-		goto out;
-	/* Closing ENIs count too: their links and DESTROY hooks are still there. */
-	if (eni_held() >= conf.max_enis) {
-		pthread_mutex_unlock(&tbl_lock);
-		STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
-		log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
-		    "ENI %017llx dropped: --max-enis %u reached",
-		    (unsigned long long)id, conf.max_enis);
-		return NULL;
+	/*
+	 * A place under --max-enis first, without a lock: at the limit (a
+	 * flood of new ENIs) a packet costs one short lookup and no lock.
+	 * (The lookup again: another worker may have made this one just now.
+	 * Two racing for the last place on one new ENI may drop a packet.)
+	 */
+	if (!held_take()) {
+		if ((e = eni_lookup(id)))
+			return e;
+		goto over_limit;
 	}
-	h = (unsigned)mix64(id);
-	for (i = 0; i <= slot_mask; i++) {
-		struct eni *s = atomic_load_explicit(&slots[(h + i) & slot_mask],
-		    memory_order_relaxed);
-
-		if (!s || s == TOMB) {
-			free_slot = (h + i) & slot_mask;
-			break;
-		}
-	}
-	e = free_slot == ~0u ? NULL : eni_alloc(id, attachment);
-	if (!e) {
-		pthread_mutex_unlock(&tbl_lock);
+	/* Allocated before the lock: others' inserts do not wait for it. */
+	if (!(fresh = eni_alloc(id, attachment))) {	/* (its place given back) */
 		STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
 		log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
 		    "ENI %017llx dropped: out of memory", (unsigned long long)id);
 		return NULL;
 	}
-	atomic_store_explicit(&slots[free_slot], e, memory_order_release);
-	n_live++;
+	pthread_mutex_lock(&tbl_lock);
+	t = atomic_load_explicit(&tab, memory_order_relaxed);
+	e = slots_find(t, id, NULL);
+	if (e) {
+		pthread_mutex_unlock(&tbl_lock);
+		eni_free(fresh);	/* never published; gives its place back */
+		return e;
+	}
+	/* Every published ENI holds a place: at most --max-enis, half the
+	 * slots, are live, and a quarter at most are tombstones. */
+	h = (unsigned)mix64(id);
+	for (i = 0; free_slot == ~0u; i++) {
+		struct eni *o = atomic_load_explicit(&t->s[(h + i) & t->mask],
+		    memory_order_relaxed);
+
+		if (!o || o == TOMB) {
+			free_slot = (h + i) & t->mask;
+			if (o == TOMB)
+				n_tomb--;
+		}
+	}
+	e = fresh;
+	atomic_store_explicit(&t->s[free_slot], e, memory_order_release);
+	atomic_fetch_add_explicit(&n_live, 1, memory_order_relaxed);
 	e->mgr_next = create_q;
 	create_q = e;
 	wake_manager();
-out:
 	pthread_mutex_unlock(&tbl_lock);
 	(void)slot;
 	return e;
+over_limit:
+	STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
+	log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
+	    "ENI %017llx dropped: --max-enis %u reached",
+	    (unsigned long long)id, conf.max_enis);
+	return NULL;
 }
 
 void
 eni_unpublish(struct eni *e)
 {
 	unsigned h = (unsigned)mix64(e->id);
+	struct eni_slots *t;
 
 	pthread_mutex_lock(&tbl_lock);
-	for (unsigned i = 0; i <= slot_mask; i++) {
-		unsigned k = (h + i) & slot_mask;
+	t = atomic_load_explicit(&tab, memory_order_relaxed);
+	for (unsigned i = 0; i <= t->mask; i++) {
+		unsigned k = (h + i) & t->mask;
 
-		if (atomic_load_explicit(&slots[k], memory_order_relaxed) == e) {
-			/* A tombstone followed by an empty slot could be emptied,
-			 * but a probe chain through it may belong to another id. */
-			atomic_store_explicit(&slots[k], TOMB, memory_order_release);
-			n_live--;
+		if (atomic_load_explicit(&t->s[k], memory_order_relaxed) == e) {
+			/* A tombstone keeps the probe chains through it whole
+			 * for readers; enough of them and the table is rebuilt. */
+			atomic_store_explicit(&t->s[k], TOMB, memory_order_release);
+			atomic_fetch_sub_explicit(&n_live, 1, memory_order_relaxed);
+			if (++n_tomb > (t->mask + 1) / 4)
+				slots_rebuild();
 			break;
 		}
 	}
 	pthread_mutex_unlock(&tbl_lock);
 }
 
+/*
+ * No lock: the walk is a QSBR reader, so what it finds (the slot array,
+ * each ENI, each ENI's flows) stays allocated until it ends, and fn may
+ * take its time (gwlbctl's output, flow expiry, netlink) without holding
+ * up a worker or the manager.  An ENI published or removed meanwhile may
+ * or may not be seen; one removed may still be seen, CLOSING.
+ */
 void
 eni_foreach(void (*fn)(struct eni *, void *), void *arg)
 {
-	pthread_mutex_lock(&tbl_lock);
-	for (unsigned i = 0; i <= slot_mask; i++) {
-		struct eni *e = atomic_load_explicit(&slots[i], memory_order_relaxed);
+	unsigned r = qsbr_walk_begin();
+	struct eni_slots *t = atomic_load_explicit(&tab, memory_order_acquire);
+
+	for (unsigned i = 0; i <= t->mask; i++) {
+		struct eni *e = atomic_load_explicit(&t->s[i], memory_order_acquire);
 
 		if (e && e != TOMB)
 			fn(e, arg);
 	}
-	pthread_mutex_unlock(&tbl_lock);
+	qsbr_walk_end(r);
 }
 
 void
@@ -491,10 +608,12 @@ unsigned
 eni_collect(struct eni **list, unsigned max)
 {
 	unsigned n = 0;
+	struct eni_slots *t;
 
 	pthread_mutex_lock(&tbl_lock);
-	for (unsigned i = 0; i <= slot_mask && n < max; i++) {
-		struct eni *e = atomic_load(&slots[i]);
+	t = atomic_load_explicit(&tab, memory_order_relaxed);
+	for (unsigned i = 0; i <= t->mask && n < max; i++) {
+		struct eni *e = atomic_load(&t->s[i]);
 
 		if (e && e != TOMB)
 			list[n++] = e;
@@ -518,7 +637,6 @@ eni_table_fini(void)
 	}
 	create_q = NULL;
 	n_destroy_req = 0;
-	free(slots);
-	slots = NULL;
-	slot_mask = 0;
+	free(atomic_load(&tab));
+	atomic_store(&tab, NULL);
 }

@@ -107,6 +107,8 @@ int eni_table_init(unsigned max_enis);
 void eni_table_fini(void);
 /* Lock-free: workers, inside their QSBR online section. */
 struct eni *eni_lookup(uint64_t id);
+/* Slots eni_lookup(id) reads (tests: probe chains stay short). */
+unsigned eni_lookup_probes(uint64_t id);
 /* A worker met an unknown ENI: publish it PENDING and queue it for the
  * manager; NULL (counted in ts) at --max-enis (eni_held) or out of memory. */
 struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
@@ -134,7 +136,8 @@ unsigned eni_count(void);
 unsigned eni_held(void);
 /* Bytes the backlogs of all ENIs hold (each packet with its header). */
 uint64_t eni_backlog_bytes(void);
-/* Call fn on every published ENI with the table locked (for readers). */
+/* Call fn on every published ENI, holding no lock: the walk is a QSBR
+ * reader (what it sees stays allocated until it ends), so fn may be slow. */
 void eni_foreach(void (*fn)(struct eni *, void *), void *arg);
 /* Up to max published ENIs, collected under the lock, used without it. */
 unsigned eni_collect(struct eni **list, unsigned max);

@@ -308,7 +308,7 @@ lifecycle_tick(uint64_t now, bool full)
 	unsigned n;
 
 	if (full) {
-		/* Collect under the table lock, act without it (teardown takes it). */
+		/* Collect first, act after the walk (teardown changes the table). */
 		eni_foreach(scan_one, &c);
 		for (unsigned i = 0; i < c.n; i++) {
 			uint64_t id = c.list[i]->id, att = c.list[i]->attachment;

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "manager.h"
 #include "nl.h"
+#include "notify.h"
 #include "reply.h"
 #include "route.h"
 #include "state.h"
@@ -224,6 +225,7 @@ main(int argc, char **argv)
 
 	log_init("gwlbtund");
 	conf_parse(argc, argv);
+	notify_init();		/* before any thread: it edits the environment */
 
 	/* Signals are read by the manager through a signalfd; every thread
 	 * created from here on inherits this mask. */

@@ -25,14 +25,99 @@
 #include "log.h"
 #include "manager.h"
 #include "nl.h"
+#include "nl_cache.h"
+#include "notify.h"
 #include "reply.h"
 #include "route.h"
 #include "state.h"
 #include "stats.h"
 #include "worker.h"
 
+/* The kernel's mirror changed: route_reconcile() once its events are read. */
+static bool kstate_dirty;
+
+static void
+manager_kstate_event(enum nlc_event ev, void *arg)
+{
+	(void)arg;
+	if (ev == NLC_EV_RESYNC)
+		atomic_fetch_add(&D.nl_resyncs, 1);
+	kstate_dirty = true;
+}
+
+static void manager_reload_file(void);
+
+/*
+ * The service manager (notify.c): READY=1 once the event loop runs, with
+ * the workers, the sockets and netlink up; RELOADING=1 around SIGHUP;
+ * STOPPING=1 at shutdown; WATCHDOG=1 at half of WATCHDOG_USEC while no
+ * worker is stuck (the health page's test); STATUS= every few seconds.
+ */
+#define STATUS_NS	(5ull * 1000000000ull)
+
+static struct {
+	uint64_t	status_at, wd_at, pkts_in, pkts_out, drops;
+	bool		wd_withheld;
+} nt;
+
+static void
+notify_status(const char *what, uint64_t now)
+{
+	struct stats_snap in, out;
+	double dt = nt.status_at && now > nt.status_at ?
+	    (double)(now - nt.status_at) / 1e9 : 0;
+
+	stats_kind(WORKER_RX, true, &in);	/* raw: a counters reset is no negative rate */
+	stats_kind(WORKER_REPLY, true, &out);
+	if (dt > 0)
+		notify_send("%sSTATUS=%u ENIs, %u hooks running; in %.0f pkt/s, out %.0f pkt/s, "
+		    "drops %.0f/s", what, eni_count(), hook_running(),
+		    (double)(in.packets - nt.pkts_in) / dt, (double)(out.packets - nt.pkts_out) / dt,
+		    (double)(in.drops + out.drops - nt.drops) / dt);
+	else
+		notify_send("%sSTATUS=%u ENIs, %u hooks running; %llu packets in, %llu out",
+		    what, eni_count(), hook_running(), (unsigned long long)in.packets,
+		    (unsigned long long)out.packets);
+	nt.status_at = now;
+	nt.pkts_in = in.packets;
+	nt.pkts_out = out.packets;
+	nt.drops = in.drops + out.drops;
+}
+
+/* The timer's turn: the watchdog and the status line. */
+static void
+notify_tick(uint64_t now, bool stopping)
+{
+	uint64_t wd = notify_watchdog_ns();
+	unsigned stuck;
+
+	if (wd && !stopping && now - nt.wd_at >= wd / 2) {
+		stuck = stats_stuck_workers(now, STATS_STUCK_NS);
+		if (stuck == 0) {
+			notify_send("WATCHDOG=1");
+			nt.wd_at = now;
+			nt.wd_withheld = false;
+		} else if (!nt.wd_withheld) {
+			log_msg(LOG_CORE, LOG_CRITICAL, "%u workers have stopped turning: "
+			    "no WATCHDOG=1 to the service manager while they are stuck", stuck);
+			nt.wd_withheld = true;
+		}
+	}
+	if (!stopping && now - nt.status_at >= STATUS_NS)
+		notify_status("", now);
+}
+
 static void
 manager_reload(void)
+{
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+	    (unsigned long long)(now_ns() / 1000));
+	manager_reload_file();
+	notify_status("READY=1\n", now_ns());
+}
+
+static void
+manager_reload_file(void)
 {
 	if (!conf.config_file) {
 		log_msg(LOG_CORE, LOG_INFO, "SIGHUP: nothing to reload (no --config)");
@@ -64,8 +149,8 @@ manager_run(void)
 {
 	struct epoll_event evs[32];
 	enum ev_kind k_wake = EV_WAKE, k_timer = EV_TIMER, k_sig = EV_SIGNAL,
-	    k_nl = EV_NETLINK;
-	int nlfd;
+	    k_nl = EV_NETLINK, k_kstate = EV_KSTATE;
+	int nlfd, kfd;
 	struct itimerspec its = { { 0, 250000000 }, { 0, 250000000 } };
 	int epfd, tfd, sfd;
 	sigset_t mask;
@@ -96,6 +181,17 @@ manager_run(void)
 	else
 		epoll_ctl(epfd, EPOLL_CTL_ADD, nlfd,
 		    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_nl });
+	kfd = nlc_open(manager_kstate_event, NULL);
+	if (kfd < 0)
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "no mirror of the kernel's routes (%s): "
+		    "routes and rules deleted behind our back are not put back",
+		    strerror(-kfd));
+	else
+		epoll_ctl(epfd, EPOLL_CTL_ADD, kfd,
+		    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_kstate });
+	now = now_ns();
+	nt.wd_at = now;
+	notify_status("READY=1\n", now);
 
 	for (;;) {
 		int n = epoll_wait(epfd, evs, 32, 1000);
@@ -119,8 +215,12 @@ manager_run(void)
 				lock_answer();
 				lifecycle_tick(now, true);
 				stats_rates_tick(now);
+				notify_tick(now, stopping);
 				if (!conf.no_return)
 					reply_expire(now);
+				else
+					qsbr_reclaim();	/* ENI slot arrays */
+				route_retry();
 				break;
 			case EV_SIGNAL: {
 				struct signalfd_siginfo si;
@@ -135,6 +235,8 @@ manager_run(void)
 					log_msg(LOG_CORE, LOG_INFO, "%s: shutting down",
 					    strsignal((int)si.ssi_signo));
 					stopping = true;
+					notify_send("STOPPING=1\nSTATUS=shutting down (%s)",
+					    strsignal((int)si.ssi_signo));
 					worker_stop_all();
 					/* Creates that raced the stop never come up: they
 					 * are still published, so the shutdown takes them. */
@@ -147,6 +249,13 @@ manager_run(void)
 			}
 			case EV_NETLINK:
 				nl_events_read(lifecycle_nl_event, NULL);
+				break;
+			case EV_KSTATE:
+				nlc_read();
+				if (kstate_dirty) {
+					kstate_dirty = false;
+					route_reconcile();
+				}
 				break;
 			case EV_HOOK_PID:
 			case EV_HOOK_OUT:
@@ -175,6 +284,7 @@ manager_run(void)
 		}
 	}
 	lifecycle_bury();
+	nlc_close();
 	close(sfd);
 	close(tfd);
 	close(epfd);

@@ -39,6 +39,10 @@ struct route_inst;	/* route_model.h */
  */
 int nl_route(bool add, const struct route_inst *ri, const char *what, char *err,
     size_t errlen);
+/* Put back one of ours that was deleted or replaced behind our back: the
+ * route with the same key (destination, metric, table) becomes ours again. */
+int nl_route_restore(const struct route_inst *ri, const char *what, char *err,
+    size_t errlen);
 int nl_rule(bool add, const struct route_inst *ri, const char *what, char *err,
     size_t errlen);
 /* Remove routes and rules with our protocol; returns how many. */

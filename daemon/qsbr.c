@@ -1,6 +1,6 @@
 /*
  * Deferred freeing for memory the data-path threads read without locks
- * (flow entries and headers).  Retired pointers collect in a generation;
+ * (flow entries and headers, ENI slot arrays).  Retired pointers collect in a generation;
  * on each manager tick the generation is closed with a snapshot of every
  * worker's QSBR counter and freed once all workers have passed a quiescent
  * point since (or were quiescent at the snapshot).
@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,13 +30,38 @@ static struct log_rl rl_leak = LOG_RL_INIT(60, 1);
 
 struct qsbr_reader qsbr_readers[QSBR_MAX_READERS];
 static unsigned n_readers;
+#define WALK0	(QSBR_MAX_READERS - QSBR_WALKERS)
+static atomic_bool walk_busy[QSBR_WALKERS];
 
 void
 qsbr_init(unsigned n)
 {
-	n_readers = n < QSBR_MAX_READERS ? n : QSBR_MAX_READERS;
+	n_readers = n < WALK0 ? n : WALK0;
 	for (unsigned i = 0; i < QSBR_MAX_READERS; i++)
 		qsbr_readers[i].kick_fd = -1;
+}
+
+unsigned
+qsbr_walk_begin(void)
+{
+	for (;;) {
+		for (unsigned i = 0; i < QSBR_WALKERS; i++) {
+			bool free_ = false;
+
+			if (atomic_compare_exchange_strong(&walk_busy[i], &free_, true)) {
+				qsbr_online(WALK0 + i);
+				return WALK0 + i;
+			}
+		}
+		sched_yield();
+	}
+}
+
+void
+qsbr_walk_end(unsigned reader)
+{
+	qsbr_offline(reader);
+	atomic_store(&walk_busy[reader - WALK0], false);
 }
 
 void
@@ -60,12 +86,17 @@ qsbr_snapshot_into(uint64_t *snap)
 {
 	for (unsigned i = 0; i < n_readers; i++)
 		snap[i] = atomic_load(&qsbr_readers[i].ctr);
+	for (unsigned i = WALK0; i < QSBR_MAX_READERS; i++)
+		snap[i] = atomic_load(&qsbr_readers[i].ctr);
 }
 
 bool
 qsbr_passed_since(const uint64_t *snap)
 {
 	for (unsigned i = 0; i < n_readers; i++)
+		if ((snap[i] & 1) && atomic_load(&qsbr_readers[i].ctr) == snap[i])
+			return false;
+	for (unsigned i = WALK0; i < QSBR_MAX_READERS; i++)
 		if ((snap[i] & 1) && atomic_load(&qsbr_readers[i].ctr) == snap[i])
 			return false;
 	return true;
@@ -94,7 +125,8 @@ qsbr_retire(void *p)
 	}
 	pthread_mutex_unlock(&retire_lock);
 	if (p)	/* out of memory: leaking is safe, freeing is not */
-		log_rl(&rl_leak, LOG_CORE, LOG_IMPORTANT, "out of memory retiring flow memory");
+		log_rl(&rl_leak, LOG_CORE, LOG_IMPORTANT, "out of memory retiring memory "
+		    "readers may hold: leaked");
 }
 
 void

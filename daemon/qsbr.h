@@ -5,8 +5,11 @@
  * it is done; a grace period has passed for a snapshot once every slot has
  * been seen even or has moved on.  A reader that waits online (a reply
  * worker in epoll_wait) registers an eventfd that qsbr_kick() writes, so a
- * grace period started now ends soon.  A leaf: it knows nothing of workers
- * or ENIs.
+ * grace period started now ends soon.  Threads that are no worker (the
+ * control and health threads, the manager) walk shared structures as
+ * readers too, through one of QSBR_WALKERS walk slots held for one walk
+ * (qsbr_walk_begin/end), so that a walk needs no lock the workers take.
+ * A leaf: it knows nothing of workers or ENIs.
  */
 #ifndef GWLBTUND_QSBR_H
 #define GWLBTUND_QSBR_H
@@ -17,7 +20,10 @@
 
 #include "counters.h"
 
-#define QSBR_MAX_READERS	256
+#define QSBR_WALKERS		8	/* the last slots: walks at once */
+/* Every worker (MAX_WORKERS in conf.h, checked where both are known) and
+ * the walk slots. */
+#define QSBR_MAX_READERS	(256 + QSBR_WALKERS)
 
 struct qsbr_reader {
 	_Atomic uint64_t ctr;		/* odd = online */
@@ -26,7 +32,8 @@ struct qsbr_reader {
 
 extern struct qsbr_reader qsbr_readers[QSBR_MAX_READERS];
 
-/* Readers 0..n-1 take part, none with a kick fd yet. */
+/* Readers 0..n-1 take part (n at most QSBR_MAX_READERS - QSBR_WALKERS),
+ * none with a kick fd yet. */
 void qsbr_init(unsigned n);
 void qsbr_set_kick(unsigned reader, int fd);
 
@@ -41,6 +48,12 @@ qsbr_offline(unsigned reader)
 {
 	atomic_fetch_add(&qsbr_readers[reader].ctr, 1);	/* becomes even */
 }
+
+/* A walk by a thread that is no worker: online in a free walk slot until
+ * qsbr_walk_end(the slot returned).  Waits (yielding) while every walk
+ * slot is taken.  A walk must not wait for a grace period. */
+unsigned qsbr_walk_begin(void);
+void qsbr_walk_end(unsigned reader);
 
 void qsbr_snapshot_into(uint64_t *snap);	/* snap[QSBR_MAX_READERS] */
 bool qsbr_passed_since(const uint64_t *snap);

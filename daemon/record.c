@@ -16,7 +16,7 @@
 #include "json.h"
 #include "record.h"
 
-#define RBUF_FIELDS_MAX	64
+#define RBUF_FIELDS_MAX	128
 
 void
 rec_strf(struct rec_sink *s, const char *key, const char *fmt, ...)

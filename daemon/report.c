@@ -14,6 +14,7 @@
 
 #include "flow.h"
 #include "clock.h"
+#include "ctl_server.h"
 #include "eni_table.h"
 #include "route.h"
 #include "state.h"
@@ -25,7 +26,6 @@
 #include "tun.h"
 
 /* A worker whose loop has not turned for this long makes the daemon unhealthy. */
-#define STUCK_NS	(5ull * 1000000000ull)
 
 enum {
 	M_HEALTHY, M_UPTIME, M_ENIS, M_GSO_SUPER, M_GSO_SEGMENTS,
@@ -34,13 +34,16 @@ enum {
 	M_ENI_PACKETS_IN, M_ENI_BYTES_IN, M_ENI_PACKETS_OUT, M_ENI_BYTES_OUT, M_ENI_DROPS,
 	M_ENI_FLOWS, M_ENI_FLOW_EVICTIONS,
 	M_GRO_BUFFERS, M_GRO_COALESCED, M_GRO_SUPER, M_GRO_REFUSED,
+	M_ROUTES_RESTORED, M_RULES_RESTORED, M_NL_RESYNCS,
 	M_ENIS_HELD, M_BACKLOG_BYTES, M_HOOKS_RUNNING, M_HOOKS_QUEUED, M_HOOKS_WAITED,
 	M_HOOKS_TIMED_OUT,
 	M_BUILD_INFO, M_START_TIME, M_HOOKS_STARTED, M_HOOKS_OK, M_HOOKS_FAILED,
-	M_FLOWS, M_FLOWS_CAPACITY, M_RP_REVERTS, M_LINKS_LOST, M_NL_RESYNCS,
+	M_FLOWS, M_FLOWS_CAPACITY, M_RP_REVERTS, M_LINKS_LOST,
 	M_DRAINING, M_ENI_UP, M_ENI_FLOWS_CAPACITY,
 	M_HOOK_DUR, M_HOOK_DUR_BUCKET, M_HOOK_DUR_SUM, M_HOOK_DUR_COUNT,
 	M_ENI_DROPS_BY_REASON,
+	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
+	M_CTL_BAD, M_CTL_REFUSED,
 	M__MAX
 };
 
@@ -95,6 +98,14 @@ const struct rec_metric report_metrics[] = {
 	[M_GRO_REFUSED] = { "gwlbtun_gro_refused_total", "counter",
 	    "Inner packets not merged with the one before them (status has the reasons).",
 	    { { NULL, NULL } } },
+	[M_ROUTES_RESTORED] = { "gwlbtun_routes_restored_total", "counter",
+	    "Routes of ours deleted or changed behind our back and put back.",
+	    { { NULL, NULL } } },
+	[M_RULES_RESTORED] = { "gwlbtun_rules_restored_total", "counter",
+	    "Rules of ours deleted behind our back and put back.", { { NULL, NULL } } },
+	[M_NL_RESYNCS] = { "gwlbtun_netlink_resyncs_total", "counter",
+	    "Netlink event sockets that overflowed (ENOBUFS): the kernel's state read again.",
+	    { { NULL, NULL } } },
 	[M_ENIS_HELD] = { "gwlbtun_enis_held", "gauge",
 	    "ENIs that count towards --max-enis, those on their way out included.",
 	    { { NULL, NULL } } },
@@ -131,9 +142,6 @@ const struct rec_metric report_metrics[] = {
 	[M_LINKS_LOST] = { "gwlbtun_links_lost_total", "counter",
 	    "Links of ours deleted behind our back (their ENI is recreated).",
 	    { { NULL, NULL } } },
-	[M_NL_RESYNCS] = { "gwlbtun_netlink_resyncs_total", "counter",
-	    "Netlink event socket overflows, each followed by a full resync.",
-	    { { NULL, NULL } } },
 	[M_DRAINING] = { "gwlbtun_draining", "gauge",
 	    "1 after gwlbctl drain: the health check answers 503, traffic flows on.",
 	    { { NULL, NULL } } },
@@ -152,6 +160,21 @@ const struct rec_metric report_metrics[] = {
 	[M_ENI_DROPS_BY_REASON] = { "gwlbtun_eni_drops_by_reason_total", "counter",
 	    "Packets of this ENI dropped, by reason (the reasons this ENI has had).",
 	    { { "eni", "eni" }, { "reason", "reason" } } },
+	[M_HC_SERVED] = { "gwlbtun_health_served_total", "counter",
+	    "Health check and /metrics requests answered.", { { NULL, NULL } } },
+	[M_HC_EVICTED] = { "gwlbtun_health_evicted_total", "counter",
+	    "Health check connections closed to make room for a new one.", { { NULL, NULL } } },
+	[M_HC_TIMED_OUT] = { "gwlbtun_health_timed_out_total", "counter",
+	    "Health check connections closed at their deadline.", { { NULL, NULL } } },
+	[M_HC_ACCEPT_ERRORS] = { "gwlbtun_health_accept_errors_total", "counter",
+	    "Health check accept() failures (out of descriptors or memory).",
+	    { { NULL, NULL } } },
+	[M_CTL_BAD] = { "gwlbtun_control_bad_messages_total", "counter",
+	    "Control socket messages refused as malformed, oversized or unknown.",
+	    { { NULL, NULL } } },
+	[M_CTL_REFUSED] = { "gwlbtun_control_refused_total", "counter",
+	    "Control clients or commands refused: too many clients, or no permission.",
+	    { { NULL, NULL } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
 const size_t report_metrics_count = M__MAX;
@@ -201,7 +224,7 @@ report_healthy(uint64_t now, const char **why)
 	if (atomic_load(&D.stopping)) {
 		w = "shutting down";
 		ok = false;
-	} else if (stats_stuck_workers(now, STUCK_NS)) {
+	} else if (stats_stuck_workers(now, STATS_STUCK_NS)) {
 		w = "a worker has stopped turning";
 		ok = false;
 	} else if (atomic_load(&draining)) {
@@ -297,6 +320,47 @@ report_limits(struct rec_sink *s)
 	rec_u64(s, "fds_limit", D.fd_limit);
 }
 
+/*
+ * The health check's connections and the control socket's clients
+ * (gwlbtund(8), RESOURCE LIMITS): records of their own after status (a
+ * record holds at most 64 fields), at the top level of the JSON page.
+ */
+static void
+report_health_conns(struct rec_sink *s)
+{
+	rec_begin(s, "health");
+	rec_u64m(s, "health_served", atomic_load(&D.health.served), &report_metrics[M_HC_SERVED]);
+	rec_u64(s, "health_bad_requests", atomic_load(&D.health.bad_requests));
+	rec_u64m(s, "health_evicted", atomic_load(&D.health.evicted), &report_metrics[M_HC_EVICTED]);
+	rec_u64m(s, "health_timed_out", atomic_load(&D.health.timed_out),
+	    &report_metrics[M_HC_TIMED_OUT]);
+	rec_u64(s, "health_refused", atomic_load(&D.health.refused));
+	rec_u64m(s, "health_accept_errors", atomic_load(&D.health.accept_errors),
+	    &report_metrics[M_HC_ACCEPT_ERRORS]);
+	rec_end(s);
+}
+
+/* Zeros before the control server runs. */
+static void
+report_control(struct rec_sink *s)
+{
+	struct ctl_server *srv = atomic_load(&D.ctl);
+	struct ctl_server_stats cs = { 0 };
+
+	if (srv)
+		ctl_server_stats(srv, &cs);
+	rec_begin(s, "control");
+	rec_u64(s, "control_clients", cs.clients);
+	rec_u64(s, "control_accepted", cs.accepted);
+	rec_u64(s, "control_commands", cs.commands);
+	rec_u64(s, "control_errors", cs.errors);
+	rec_u64m(s, "control_bad_messages", cs.bad_messages, &report_metrics[M_CTL_BAD]);
+	rec_u64m(s, "control_refused", cs.refused, &report_metrics[M_CTL_REFUSED]);
+	rec_u64(s, "control_dropped", cs.dropped);
+	rec_u64(s, "control_overflows", cs.overflows);
+	rec_end(s);
+}
+
 void
 report_status(struct rec_sink *s, uint64_t now)
 {
@@ -333,8 +397,11 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64m(s, "rp_filter_reverts", atomic_load(&D.rp_reverts),
 	    &report_metrics[M_RP_REVERTS]);
 	rec_u64m(s, "links_lost", atomic_load(&D.links_lost), &report_metrics[M_LINKS_LOST]);
-	rec_u64m(s, "netlink_resyncs", atomic_load(&D.nl_resyncs),
-	    &report_metrics[M_NL_RESYNCS]);
+	rec_u64m(s, "netlink_resyncs", atomic_load(&D.nl_resyncs), &report_metrics[M_NL_RESYNCS]);
+	rec_u64m(s, "routes_restored", atomic_load(&D.routes_restored),
+	    &report_metrics[M_ROUTES_RESTORED]);
+	rec_u64m(s, "rules_restored", atomic_load(&D.rules_restored),
+	    &report_metrics[M_RULES_RESTORED]);
 	report_flows(s);
 	report_limits(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
@@ -344,8 +411,10 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64m(s, "gso_segments", tun.gso_segments, &report_metrics[M_GSO_SEGMENTS]);
 	rec_boolm(s, "draining", report_draining(), &report_metrics[M_DRAINING]);
 	rec_boolm(s, "healthy", report_healthy(now, &why), &report_metrics[M_HEALTHY]);
-	rec_str(s, "health", why);
+	rec_str(s, "health_reason", why);
 	rec_end(s);
+	report_health_conns(s);
+	report_control(s);
 }
 
 void

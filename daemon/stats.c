@@ -70,17 +70,18 @@ stats_worker(const struct worker *w, bool raw, struct stats_snap *out)
 static void
 eni_reset_one(struct eni *e, void *arg)
 {
-	struct eni_stats raw, zero;
+	struct eni_stats cur;
 
 	(void)arg;
-	memset(&zero, 0, sizeof(zero));
-	e->base = zero;
-	eni_stats_sum(e, &raw);		/* with a zero base: the raw sums */
-	atomic_store(&e->base.pkts_in, STAT_GET(raw.pkts_in));
-	atomic_store(&e->base.bytes_in, STAT_GET(raw.bytes_in));
-	atomic_store(&e->base.pkts_out, STAT_GET(raw.pkts_out));
-	atomic_store(&e->base.bytes_out, STAT_GET(raw.bytes_out));
-	atomic_store(&e->base.drops, STAT_GET(raw.drops));
+	/* The new base is the raw sums: the old base plus what is counted
+	 * since.  Never zeroed on the way: readers walk the table without
+	 * a lock (eni_foreach) and would see the raw sums for a moment. */
+	eni_stats_sum(e, &cur);
+	STAT_ADD(e->base.pkts_in, STAT_GET(cur.pkts_in));
+	STAT_ADD(e->base.bytes_in, STAT_GET(cur.bytes_in));
+	STAT_ADD(e->base.pkts_out, STAT_GET(cur.pkts_out));
+	STAT_ADD(e->base.bytes_out, STAT_GET(cur.bytes_out));
+	STAT_ADD(e->base.drops, STAT_GET(cur.drops));
 }
 
 void

@@ -35,7 +35,9 @@ void stats_rates_tick(uint64_t now);
 void stats_reset(void);
 /* Sums over every thread of a kind (WORKER_RX, WORKER_REPLY) or all (-1). */
 void stats_kind(int kind, bool raw, struct stats_snap *out);
-/* Workers whose loop has not turned for too long (0 = healthy). */
+/* Workers whose loop has not turned for too long (0 = healthy); the
+ * health page and the service manager's watchdog use STATS_STUCK_NS. */
+#define STATS_STUCK_NS	(5ull * 1000000000ull)
 unsigned stats_stuck_workers(uint64_t now, uint64_t limit_ns);
 
 #endif

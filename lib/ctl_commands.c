@@ -53,7 +53,7 @@
 static const struct ctl_cmd_def cmds[] = {
 	[CTL_CMD_SHOW_STATUS] = { CTL_CMD_SHOW_STATUS, { "show", "status" },
 	    CTL_VIEW_DETAIL, 0, "daemon version, mode, workers and totals",
-	    .rtypes = { { "status", true } } },
+	    .rtypes = { { "status", true }, { "health", true }, { "control", true } } },
 	[CTL_CMD_SHOW_ENIS] = { CTL_CMD_SHOW_ENIS, { "show", "enis" },
 	    CTL_VIEW_TABLE, 0, "every ENI with its links, rates and counters",
 	    .rtypes = { { "eni", false } } },
@@ -895,4 +895,19 @@ ctl_cmd_usage(const struct ctl_cmd_def *def, char *buf, size_t len)
 			PUT(" [%s %s]", ad->kw, ad->meta);
 	}
 #undef PUT
+}
+
+unsigned
+ctl_split_line(char *line, const char **words, unsigned max)
+{
+	char *save = NULL, *w;
+	unsigned n = 0;
+
+	for (w = strtok_r(line, " \t\r\n", &save); w && n < max;
+	    w = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == 0 && w[0] == '#')
+			return 0;
+		words[n++] = w;
+	}
+	return n;
 }

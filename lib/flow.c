@@ -458,24 +458,20 @@ flow_foreach(struct flow_table *t, uint64_t now,
     bool (*fn)(const struct pkt_key *k, const struct flow_hdr *h,
     uint64_t idle_ns, void *arg), void *arg)
 {
+	/* No stripe lock: fn may be slow (gwlbctl formats each entry) and a
+	 * worker learning a flow of the bucket must not wait for it. */
 	for (unsigned b = 0; b <= t->mask; b++) {
 		struct flow *f;
-		bool more = true;
 
-		if (!atomic_load_explicit(&t->buckets[b], memory_order_relaxed))
-			continue;
-		pthread_mutex_lock(flow_stripe(t, b));
-		for (f = atomic_load_explicit(&t->buckets[b], memory_order_relaxed);
-		    f && more; f = atomic_load_explicit(&f->next, memory_order_relaxed)) {
+		for (f = atomic_load_explicit(&t->buckets[b], memory_order_acquire);
+		    f; f = atomic_load_explicit(&f->next, memory_order_acquire)) {
 			uint64_t last = atomic_load_explicit(&f->last_ns, memory_order_relaxed);
 
 			if (flow_expired(f, now))
 				continue;
-			more = fn(&f->key, atomic_load_explicit(&f->hdr, memory_order_relaxed),
-			    now > last ? now - last : 0, arg);
+			if (!fn(&f->key, atomic_load_explicit(&f->hdr, memory_order_acquire),
+			    now > last ? now - last : 0, arg))
+				return;
 		}
-		pthread_mutex_unlock(flow_stripe(t, b));
-		if (!more)
-			return;
 	}
 }

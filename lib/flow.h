@@ -80,7 +80,12 @@ struct flow_stats {
 };
 void flow_table_stats(const struct flow_table *t, struct flow_stats *out);
 
-/* Visit live entries (stripe-locked per bucket); stop when fn returns false. */
+/*
+ * Visit live entries; stop when fn returns false.  Takes no lock: the
+ * caller is a reader as for flow_lookup (what it is handed stays valid
+ * until its next quiescent point).  An entry learnt or unlinked during the
+ * walk may or may not be visited; none twice.
+ */
 void flow_foreach(struct flow_table *t, uint64_t now,
     bool (*fn)(const struct pkt_key *k, const struct flow_hdr *h,
     uint64_t idle_ns, void *arg), void *arg);

@@ -1,9 +1,11 @@
 # Debian packages the build, the tests, the lab and the demo need.
 # Sourced by tests/run and lab/demo; installs only what is missing.
+# The last line: the Debian package (tests/package), its unit and completion.
 GWLB_DEPS="autoconf automake libtool pkg-config make gcc libc6-dev
 libmnl-dev libnl-3-dev libnl-route-3-dev libreadline-dev libcmocka-dev
 mandoc iproute2 iputils-ping ethtool procps python3 python3-scapy tshark
-iperf3 tmux curl tcpdump universal-ctags valgrind"
+iperf3 tmux curl tcpdump universal-ctags valgrind clang libclang-rt-dev util-linux
+debhelper lintian dpkg-dev systemd bash-completion"
 
 deps_install() {
 	local missing=() p

@@ -207,6 +207,10 @@ bg() {
 	e2e_tmp
 	ns=$(ns_of "$role")
 	printf '+ [%s] ip netns exec %s %s &\n' "$name" "$ns" "$*" >&2
+	# Emptied here, not by the background job's redirection: a NAME used
+	# again must not show its last run's lines (a "ready") to wait_log
+	# before the new process has even started.
+	: >"$E2E_TMP/$name.log"
 	timeout -k 5 "${BG_TIMEOUT:-120}" ip netns exec "$ns" "$@" \
 		>"$E2E_TMP/$name.log" 2>&1 </dev/null &
 	BG_PID[$name]=$!

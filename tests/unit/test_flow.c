@@ -28,11 +28,13 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "flow.h"
 
@@ -1414,6 +1416,87 @@ test_concurrency(void **state)
 	free(d);
 }
 
+/*
+ * A walk whose callback takes its time (gwlbctl formatting entries to a
+ * slow client) holds up no writer: while it waits in its first entry,
+ * 1024 new flows, some of them in its bucket's stripe, are learnt at once.
+ */
+static struct {
+	struct flow_table *t;
+	sem_t		inside, release;
+	_Atomic bool	timed_out;
+	unsigned	seen;
+} sw;
+
+static bool
+slow_visit(const struct pkt_key *k, const struct flow_hdr *h, uint64_t idle_ns, void *arg)
+{
+	struct timespec dl;
+
+	(void)k;
+	(void)h;
+	(void)idle_ns;
+	(void)arg;
+	if (sw.seen++)
+		return true;
+	sem_post(&sw.inside);
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 3;
+	while (sem_timedwait(&sw.release, &dl) < 0 && errno == EINTR)
+		;
+	if (errno == ETIMEDOUT)
+		atomic_store(&sw.timed_out, true);
+	return true;
+}
+
+static void *
+slow_walker(void *arg)
+{
+	(void)arg;
+	flow_foreach(sw.t, T0, slow_visit, NULL);
+	return NULL;
+}
+
+static void
+test_slow_foreach_blocks_no_writer(void **state)
+{
+	struct flow_hdr *h = hdr_new(1, 1, GLEN);
+	struct timespec t0, t1;
+	pthread_t th;
+	double secs;
+
+	(void)state;
+	memset(&sw, 0, sizeof(sw));
+	sem_init(&sw.inside, 0, 0);
+	sem_init(&sw.release, 0, 0);
+	sw.t = flow_table_new(4096);	/* 1024 buckets over 64 stripes */
+	assert_non_null(sw.t);
+	for (unsigned i = 0; i < 64; i++) {
+		struct pkt_key k = key4(A(1), B(1), (uint16_t)(1000 + i), 80, IPPROTO_TCP);
+
+		assert_int_equal(flow_learn(sw.t, &k, h, T0), 1);
+	}
+	assert_int_equal(pthread_create(&th, NULL, slow_walker, NULL), 0);
+	sem_wait(&sw.inside);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < 1024; i++) {
+		struct pkt_key k = key4(A(2), B(2), (uint16_t)(2000 + i), 443, IPPROTO_TCP);
+
+		assert_int_equal(flow_learn(sw.t, &k, h, T0), 1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	sem_post(&sw.release);
+	pthread_join(th, NULL);
+	print_message("  1024 flows learnt in %.3f s during a walk\n", secs);
+	assert_false(atomic_load(&sw.timed_out));
+	assert_true(secs < 1.0);
+	flow_table_free(sw.t);
+	free(h);
+	sem_destroy(&sw.inside);
+	sem_destroy(&sw.release);
+}
+
 int
 main(void)
 {
@@ -1433,6 +1516,7 @@ main(void)
 		T(test_enomem),
 		T(test_memory),
 		T(test_concurrency),
+		T(test_slow_foreach_blocks_no_writer),
 #undef T
 	};
 

@@ -30,6 +30,7 @@
 #include "qsbr.h"
 #include "route.h"
 #include "state.h"
+#include "daemon_fixture.h"
 
 #define NS	1000000000ull
 
@@ -208,14 +209,7 @@ setup(void **state)
 	conf.hook_timeout_s = 30;
 	conf.create_hook = "/hook";
 	conf.destroy_hook = "/hook";
-	memset(&D, 0, sizeof(D));
-	D.n_rx = 1;
-	D.n_tun = 1;
-	D.mgr_slot = 2;
-	D.nthreads = 3;
-	D.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	assert_true(D.wake_fd >= 0);
-	qsbr_init(2);
+	fixture_daemon_state(1, 1);
 	memset(&lk, 0, sizeof(lk));
 	memset(hooks, 0, sizeof(hooks));
 	memset(&rx_stats, 0, sizeof(rx_stats));

@@ -125,6 +125,9 @@ setup(void **state)
 	D.n_tun = 1;
 	D.started_ns = NOW - 42ull * 1000000000ull;
 	D.started_wall = 1700000000;
+	atomic_store(&D.nl_resyncs, 2);
+	atomic_store(&D.routes_restored, 6);
+	atomic_store(&D.rules_restored, 3);
 	conf.geneve_port = 6081;
 	conf.max_flows_per_eni = 16;
 	report_drain(false);
@@ -268,11 +271,17 @@ test_control_record_shapes(void **state)
 	    "gro_refused_no_payload/u gro_refused_bad_checksum/u gro_refused_geneve_header/u "
 	    "gro_refused_header_differs/u gro_refused_seq_gap/u gro_refused_ip_id/u "
 	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
-	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u flows/u flows_capacity/u max_enis/u enis_held/u "
+	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u routes_restored/u "
+	    "rules_restored/u flows/u flows_capacity/u max_enis/u enis_held/u "
 	    "backlog_bytes_max/u backlog_bytes/u max_hooks/u hooks_running/u hooks_queued/u "
 	    "hooks_waited/u hooks_started/u hooks_ok/u hooks_failed/u hooks_timed_out/u "
 	    "hook_lines_unlogged/u fds_needed/u fds_limit/u offload/b gso_super_packets/u "
-	    "gso_segments/u draining/b healthy/b health/str\n"
+	    "gso_segments/u draining/b healthy/b health_reason/str\n"
+	    "health: health_served/u health_bad_requests/u health_evicted/u "
+	    "health_timed_out/u health_refused/u health_accept_errors/u\n"
+	    "control: control_clients/u control_accepted/u control_commands/u "
+	    "control_errors/u control_bad_messages/u control_refused/u control_dropped/u "
+	    "control_overflows/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
@@ -399,6 +408,8 @@ test_metrics(void **state)
 		"gwlbtun_eni_flow_evictions_total",
 		"gwlbtun_gro_buffers_total", "gwlbtun_gro_segments_coalesced_total",
 		"gwlbtun_gro_super_packets_total", "gwlbtun_gro_refused_total",
+		"gwlbtun_routes_restored_total", "gwlbtun_rules_restored_total",
+		"gwlbtun_netlink_resyncs_total",
 		"gwlbtun_enis_held", "gwlbtun_backlog_bytes", "gwlbtun_hooks_running",
 		"gwlbtun_hooks_queued", "gwlbtun_hooks_waited_total",
 		"gwlbtun_hooks_timed_out_total",
@@ -406,10 +417,13 @@ test_metrics(void **state)
 		"gwlbtun_hooks_started_total", "gwlbtun_hooks_ok_total",
 		"gwlbtun_hooks_failed_total", "gwlbtun_flows", "gwlbtun_flows_capacity",
 		"gwlbtun_rp_filter_reverts_total", "gwlbtun_links_lost_total",
-		"gwlbtun_netlink_resyncs_total", "gwlbtun_draining", "gwlbtun_eni_up",
+		"gwlbtun_draining", "gwlbtun_eni_up",
 		"gwlbtun_eni_flows_capacity", "gwlbtun_hook_duration_seconds",
 		"gwlbtun_hook_duration_seconds_bucket", "gwlbtun_hook_duration_seconds_sum",
 		"gwlbtun_hook_duration_seconds_count", "gwlbtun_eni_drops_by_reason_total",
+		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
+		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
+		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
@@ -455,6 +469,9 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_gro_segments_coalesced_total 60\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_gro_super_packets_total 7\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_total 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_routes_restored_total 6\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_rules_restored_total 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_netlink_resyncs_total 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"no-flow\"} 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_start_time_seconds 1700000000\n"));
@@ -508,7 +525,13 @@ test_health_json(void **state)
 	assert_non_null(strstr(j, ",\"gro_refused_geneve_header\":1,"
 	    "\"gro_refused_header_differs\":0,\"gro_refused_seq_gap\":2,"));
 	assert_non_null(strstr(j, ",\"uptime_s\":42,\"mode\":\"return\",\"rx_workers\":1,"));
-	assert_non_null(strstr(j, ",\"healthy\":true,\"health\":\"ok\",\"workers\":[{\"id\":0,\"kind\":\"rx\","
+	/* The health check's and the control socket's records join the top. */
+	assert_non_null(strstr(j, ",\"healthy\":true,\"health_reason\":\"ok\",\"health_served\":0,"
+	    "\"health_bad_requests\":0,\"health_evicted\":0,\"health_timed_out\":0,"
+	    "\"health_refused\":0,\"health_accept_errors\":0,\"control_clients\":0,"
+	    "\"control_accepted\":0,\"control_commands\":0,\"control_errors\":0,"
+	    "\"control_bad_messages\":0,\"control_refused\":0,\"control_dropped\":0,"
+	    "\"control_overflows\":0,\"workers\":[{\"id\":0,\"kind\":\"rx\","
 	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
 	    "\"delivered\":97,\"drops\":3,\"kernel_drops\":5,\"idle_ms\":0},"));
 	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));
@@ -638,7 +661,7 @@ test_drain(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_healthy 0\n"));
 	free(m);
 	j = render(rec_json_new, why);
-	assert_non_null(strstr(j, "\"draining\":true,\"healthy\":false,\"health\":\"draining\""));
+	assert_non_null(strstr(j, "\"draining\":true,\"healthy\":false,\"health_reason\":\"draining\""));
 	free(j);
 	assert_true(report_drain(false));
 	assert_true(report_healthy(NOW, &why));
