@@ -161,6 +161,7 @@ hc_body(struct sbuf *b, enum hc_body kind, uint64_t now, const char *why)
 	if (kind == HC_METRICS) {
 		report_hook_durations(s);
 		report_eni_drops(s);
+		report_gro_refused(s);
 	}
 	err = rec_sink_finish(s);
 	if (fclose(fp) == 0 && err == 0 && p) {

@@ -41,7 +41,7 @@ enum {
 	M_FLOWS, M_FLOWS_CAPACITY, M_RP_REVERTS, M_LINKS_LOST,
 	M_DRAINING, M_ENI_UP, M_ENI_FLOWS_CAPACITY,
 	M_HOOK_DUR, M_HOOK_DUR_BUCKET, M_HOOK_DUR_SUM, M_HOOK_DUR_COUNT,
-	M_ENI_DROPS_BY_REASON,
+	M_ENI_DROPS_BY_REASON, M_GRO_REFUSED_BY_REASON,
 	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
 	M_CTL_BAD, M_CTL_REFUSED,
 	M__MAX
@@ -160,6 +160,9 @@ const struct rec_metric report_metrics[] = {
 	[M_ENI_DROPS_BY_REASON] = { "gwlbtun_eni_drops_by_reason_total", "counter",
 	    "Packets of this ENI dropped, by reason (the reasons this ENI has had).",
 	    { { "eni", "eni" }, { "reason", "reason" } } },
+	[M_GRO_REFUSED_BY_REASON] = { "gwlbtun_gro_refused_by_reason_total", "counter",
+	    "Inner packets not merged with the one before them (--offload), by reason.",
+	    { { "reason", "reason" } } },
 	[M_HC_SERVED] = { "gwlbtun_health_served_total", "counter",
 	    "Health check and /metrics requests answered.", { { NULL, NULL } } },
 	[M_HC_EVICTED] = { "gwlbtun_health_evicted_total", "counter",
@@ -466,6 +469,21 @@ void
 report_eni_drops(struct rec_sink *s)
 {
 	eni_foreach(eni_drops_walk, s);
+}
+
+void
+report_gro_refused(struct rec_sink *s)
+{
+	struct stats_snap rx;
+
+	stats_kind(WORKER_RX, s->raw, &rx);
+	for (int r = 0; r < GRO_R__MAX; r++) {
+		rec_begin(s, "gro_refused");
+		rec_str(s, "reason", gro_refuse_str((enum gro_refuse)r));
+		rec_metric_only(s, "count", rx.gro.refused[r],
+		    &report_metrics[M_GRO_REFUSED_BY_REASON]);
+		rec_end(s);
+	}
 }
 
 void

@@ -28,6 +28,8 @@ void	 report_workers(struct rec_sink *s, uint64_t now);
 void	 report_hook_durations(struct rec_sink *s);
 /* For /metrics only: each ENI's drops by reason, the reasons it has had. */
 void	 report_eni_drops(struct rec_sink *s);
+/* For /metrics only: receive coalescing's refusals by reason. */
+void	 report_gro_refused(struct rec_sink *s);
 void	 report_drops(struct rec_sink *s);
 /* One ENI; detail adds its links, hook, backlog and flow table counters. */
 void	 report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail);

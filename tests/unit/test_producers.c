@@ -387,6 +387,7 @@ render(struct rec_sink *(*mk)(FILE *, const char *), const char *reason)
 	if (!mk) {
 		report_hook_durations(s);
 		report_eni_drops(s);
+		report_gro_refused(s);
 	}
 	assert_int_equal(rec_sink_finish(s), 0);
 	fclose(fp);
@@ -421,6 +422,7 @@ test_metrics(void **state)
 		"gwlbtun_eni_flows_capacity", "gwlbtun_hook_duration_seconds",
 		"gwlbtun_hook_duration_seconds_bucket", "gwlbtun_hook_duration_seconds_sum",
 		"gwlbtun_hook_duration_seconds_count", "gwlbtun_eni_drops_by_reason_total",
+		"gwlbtun_gro_refused_by_reason_total",
 		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
 		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
 		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
@@ -481,6 +483,10 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_flows 0\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_flows_capacity 16\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_draining 0\n"));
+	/* Every refusal reason, the status record's gro_refused_* fields. */
+	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"seq-gap\"} 2\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"geneve-header\"} 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"not-tcp\"} 0\n"));
 	/* Per ENI and reason, only the reasons it has had. */
 	assert_non_null(strstr(m, "\n# TYPE gwlbtun_eni_drops_by_reason_total counter\n"
 	    "gwlbtun_eni_drops_by_reason_total{eni=\"000000000000000a1\",reason=\"eni-closing\"} 1\n"
