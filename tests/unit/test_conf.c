@@ -497,6 +497,8 @@ test_every_file_keyword(void **state)
 		{ "route-hook", "/bin/rh", "/bin/rh" },
 		{ "table-range", "20000-20999", "20000-20999" },
 		{ "forwarding", "on", "on" },
+		{ "syslog", "on", "on" },
+		{ "debug", "on", "DEBUG" },	/* -d: every section at debug */
 	};
 	struct listed l[64];
 	unsigned n = list_options(l, NVEC(l)), nfile = 0;
@@ -523,6 +525,10 @@ test_every_file_keyword(void **state)
 			fail_msg("file '%s' refused: %s", text, err);
 		if (!vec[k].shows)
 			assert_non_null(strstr(shown(vec[k].key), vec[k].val));
+		else if (strcmp(vec[k].shows, "DEBUG") == 0)
+			assert_string_equal(shown("logging"), "core=debug,udp=debug,"
+			    "geneve=debug,tunnel=debug,healthcheck=debug,hook=debug,"
+			    "netlink=debug,control=debug");
 		else
 			assert_string_equal(shown(vec[k].key),
 			    strcmp(vec[k].shows, "CPU") == 0 ? cpu : vec[k].shows);

@@ -298,7 +298,7 @@ test_next(void **state)
 		const char *line, *want;
 		bool complete;
 	} v[] = {
-		{ "", "show|route|rule|eni|flows|log|counters|help|quit", false },
+		{ "", "show|route|rule|eni|flows|log|counters|reload|help|quit", false },
 		{ "show", "status|enis|eni|flows|drops|workers|routes|config", false },
 		{ "sh", "status|enis|eni|flows|drops|workers|routes|config", false },
 		{ "show status", "", true },
