@@ -642,9 +642,10 @@ spec_text(const struct route_spec *s, char *buf, size_t len)
 	inet_ntop(s->family, s->prefix, pfx, sizeof(pfx));
 	if (s->via_set)
 		inet_ntop(s->family, s->via, via, sizeof(via));
+	/* The main table is the default: not written, as in the file. */
 	snprintf(buf, len, "route %s/%u eni %s dev %s%s%s%s%s", pfx, s->plen, eni, dev,
-	    s->via_set ? " via " : "", via, s->table_eni || s->table ? " table " : "",
-	    s->table_eni || s->table ? table : "");
+	    s->via_set ? " via " : "", via, s->table != NL_TABLE_MAIN ? " table " : "",
+	    s->table != NL_TABLE_MAIN ? table : "");
 	if (s->metric_set)
 		snprintf(buf + strlen(buf), len - strlen(buf), " metric %u", s->metric);
 }
