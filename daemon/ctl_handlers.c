@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ctl_handlers.h"
+#include "ctl_proto.h"
 #include "ctl_server.h"
 #include "flow.h"
 #include "clock.h"
@@ -353,10 +354,29 @@ h_reload(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	case CONF_NO_FILE:
 		return ctl_reply_error(r, ENOENT, "nothing to reload: gwlbtund runs "
 		    "without --config");
-	case CONF_RELOAD_FAILED:
-		return ctl_reply_error(r, EINVAL, "%s not reloaded (%u errors; the "
-		    "running configuration stays):\n%s", conf.config_file, rep.n_errors,
-		    rep.errors);
+	case CONF_RELOAD_FAILED: {
+		/* The error text is short (CTL_ERRTEXT_MAX): whole lines, as many
+		 * as fit; the log and --check-config have them all. */
+		char text[CTL_ERRTEXT_MAX];
+		unsigned shown = 0;
+		int n = snprintf(text, sizeof(text), "not reloaded, nothing changed (%u "
+		    "error%s):", rep.n_errors, rep.n_errors == 1 ? "" : "s");
+
+		for (char *l = rep.errors, *nl; l && *l && n > 0; l = nl ? nl + 1 : NULL) {
+			size_t len;
+
+			nl = strchr(l, '\n');
+			len = nl ? (size_t)(nl - l) : strlen(l);
+			if ((size_t)n + 1 + len + 24 >= sizeof(text))
+				break;
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "\n%.*s", (int)len, l);
+			shown++;
+		}
+		if (shown < rep.n_errors && n > 0)
+			snprintf(text + n, sizeof(text) - (size_t)n, "\n(%u more: see the log)",
+			    rep.n_errors - shown);
+		return ctl_reply_error(r, EINVAL, "%s", text);
+	}
 	default:
 		break;
 	}
