@@ -647,13 +647,13 @@ conf_usage(FILE *f)
 	usage_group(f, true);
 	fputs("\ngwlbtund options:\n", f);
 	usage_group(f, false);
-	fputs("\nA --config file may set any option but", f);
+	fputs("\nA --config file may set any option (-d as \"debug on\") but those that act\nonce:", f);
 	for (size_t i = 0, k = 0; i < N_OPTS; i++) {
 		if (opts[i].flags & (OF_FILE | OF_HIDDEN))
 			continue;
 		fprintf(f, "%s --%s", k++ ? "," : "", opts[i].name);
 	}
-	fputs(",\none a line: its long name, then the value (on or off for those without\n"
+	fputs(".\nOne a line: its long name, then the value (on or off for those without\n"
 	    "one).  The command line wins over the file.\n", f);
 }
 
