@@ -2,6 +2,7 @@
  * gwlbctl: the control tool for gwlbtund.  With a command on the command
  * line it runs that one command; with none it reads commands from stdin,
  * one per line, or opens the interactive shell when stdin is a terminal.
+ * With -w it runs the one command again every so many seconds (watch).
  * The exit status says what happened: 0 done, 1 refused or failed by the
  * daemon, 2 usage error, 3 daemon not reachable.
  */
@@ -9,9 +10,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl_proto.h"
@@ -22,10 +26,13 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: gwlbctl [-j] [-s socket] [command [argument ...]]\n"
+	    "usage: gwlbctl [-jp] [-s socket] [-w seconds [-c count]] [command [argument ...]]\n"
 	    "       gwlbctl -h | -V\n"
 	    "  -j         JSON output, one document per command\n"
+	    "  -p         JSON output, indented (implies -j)\n"
 	    "  -s socket  control socket (default %s)\n"
+	    "  -w seconds watch: run the command again every so many seconds\n"
+	    "  -c count   watch: stop after count times (-w 1 unless given)\n"
 	    "  -h         this help; 'gwlbctl help' lists the commands\n"
 	    "  -V         version\n"
 	    "Without a command: an interactive shell on a terminal, else one\n"
@@ -69,7 +76,7 @@ show_help(struct gwlbctl *g)
 		fflush(stdout);
 		return EXIT_OK;
 	}
-	out_begin(g->out, CTL_VIEW_TABLE);
+	out_begin(g->out, CTL_VIEW_TABLE, ctl_cmd_get(CTL_CMD_HELP)->rtypes);
 	for (int i = 0; i < CTL_CMD__MAX; i++) {
 		const struct ctl_cmd_def *def = ctl_cmd_get((enum ctl_cmd_id)i);
 
@@ -98,7 +105,7 @@ gwlbctl_run(struct gwlbctl *g, unsigned n, const char *const *words, bool *quit)
 	int err, status;
 
 	if (ctl_cmd_parse(n, words, &a, text, sizeof(text)) < 0) {
-		out_begin(g->out, CTL_VIEW_NONE);
+		out_begin(g->out, CTL_VIEW_NONE, NULL);
 		out_end(g->out, EINVAL, text);
 		return EXIT_USAGE;
 	}
@@ -108,7 +115,7 @@ gwlbctl_run(struct gwlbctl *g, unsigned n, const char *const *words, bool *quit)
 	}
 	if (a.id == CTL_CMD_HELP)
 		return show_help(g);
-	out_begin(g->out, a.def->view);
+	out_begin(g->out, a.def->view, a.def->rtypes);
 	ctl_cmd_words(&a, w);
 	status = client_request(&g->cl, a.nwords, w, out_record_cb, g->out, &err,
 	    text, sizeof(text));
@@ -137,6 +144,113 @@ run_stdin(struct gwlbctl *g)
 	return status;
 }
 
+static volatile sig_atomic_t interrupted;
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Sleeps until *next (CLOCK_MONOTONIC), then moves it on by step; false
+ * when interrupted. */
+static bool
+sleep_until(struct timespec *next, double step)
+{
+	long long ns = next->tv_nsec + (long long)(step * 1e9);
+
+	next->tv_sec += (time_t)(ns / 1000000000);
+	next->tv_nsec = ns % 1000000000;
+	while (!interrupted) {
+		int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL);
+
+		if (r == 0)
+			return true;
+		if (r != EINTR)
+			return false;
+	}
+	return false;
+}
+
+/*
+ * Watch: the command again every interval seconds, count times (0: until
+ * interrupted).  On a terminal, text output replaces the last one (cursor
+ * home, clear screen); otherwise each output follows the last, text under
+ * a header line, JSON one document after the other.  Stops at the first
+ * failure, with its status; Ctrl-C ends it with status 0.
+ */
+static int
+watch(struct gwlbctl *g, double interval, unsigned long count, int argc,
+    const char *const *argv)
+{
+	/* SA_RESTART: a request under way completes; the sleep between
+	 * runs ends at once (clock_nanosleep is never restarted). */
+	struct sigaction sa = { .sa_handler = on_interrupt, .sa_flags = SA_RESTART };
+	struct ctl_cmd_args a;
+	char text[CTL_ERRTEXT_MAX], cmd[256], stamp[32];
+	bool quit = false, tty = !g->json && isatty(STDOUT_FILENO);
+	struct timespec next;
+	int status = EXIT_OK;
+
+	if (ctl_cmd_parse((unsigned)argc, argv, &a, text, sizeof(text)) < 0) {
+		out_begin(g->out, CTL_VIEW_NONE, NULL);
+		out_end(g->out, EINVAL, text);
+		return EXIT_USAGE;
+	}
+	if (a.def->flags & (CTL_CMDF_MUTATING | CTL_CMDF_LOCAL)) {
+		snprintf(text, sizeof(text), "-w: '%s%s%s' cannot be watched (only "
+		    "commands that show something)", a.def->words[0],
+		    a.def->words[1] ? " " : "", a.def->words[1] ? a.def->words[1] : "");
+		out_begin(g->out, CTL_VIEW_NONE, NULL);
+		out_end(g->out, EINVAL, text);
+		return EXIT_USAGE;
+	}
+	cmd[0] = '\0';
+	for (unsigned i = 0; i < a.nwords; i++)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "%s%s",
+		    i ? " " : "", a.words[i]);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (unsigned long n = 0; !interrupted && (count == 0 || n < count); n++) {
+		if (n > 0 && !sleep_until(&next, interval))
+			break;
+		if (!g->json) {
+			time_t now = time(NULL);
+			struct tm tm;
+
+			localtime_r(&now, &tm);
+			strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+			if (tty)
+				fputs("\033[H\033[2J", stdout);
+			else if (n > 0)
+				fputc('\n', stdout);
+			printf("every %gs: %s%*s%s\n\n", interval, cmd,
+			    (int)(strlen(cmd) < 40 ? 40 - strlen(cmd) : 1), "", stamp);
+		}
+		status = gwlbctl_run(g, (unsigned)argc, argv, &quit);
+		if (status != EXIT_OK)
+			break;
+	}
+	return status;
+}
+
+static int
+parse_interval(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0.1 || v > 86400)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 /* For tests/unit/man-check: the words of every command, one per line. */
 static void
 list_commands(void)
@@ -160,11 +274,23 @@ main(int argc, char **argv)
 	};
 	const char *path = CTL_SOCKET_PATH;
 	struct gwlbctl g = { .json = false };
-	bool quit = false;
+	bool quit = false, pretty = false;
+	double interval = 0;
+	unsigned long count = 0;
+	char *end;
 	int ch, status;
 
-	while ((ch = getopt_long(argc, argv, "+hjs:V", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hjps:Vw:", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			errno = 0;
+			count = strtoul(optarg, &end, 10);
+			if (errno || *end || count == 0 || *optarg < '0' || *optarg > '9') {
+				fprintf(stderr, "gwlbctl: -c: bad count '%s' (expected 1 or more)\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'L':
 			list_commands();
 			return EXIT_OK;
@@ -173,6 +299,16 @@ main(int argc, char **argv)
 			return EXIT_OK;
 		case 'j':
 			g.json = true;
+			break;
+		case 'p':
+			g.json = pretty = true;
+			break;
+		case 'w':
+			if (parse_interval(optarg, &interval) < 0) {
+				fprintf(stderr, "gwlbctl: -w: bad interval '%s' (expected seconds, "
+				    "0.1 to 86400)\n", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 's':
 			path = optarg;
@@ -192,12 +328,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "gwlbctl: socket path too long: %s\n", path);
 		return EXIT_USAGE;
 	}
+	if ((interval > 0 || count > 0) && argc == 0) {
+		fprintf(stderr, "gwlbctl: -w and -c need a command to watch\n");
+		return EXIT_USAGE;
+	}
+	if (count > 0 && interval == 0)
+		interval = 1;
 	client_init(&g.cl, path);
-	if (!(g.out = out_new(g.json ? &out_json : &out_text, stdout, stderr))) {
+	if (!(g.out = out_new(pretty ? &out_json_pretty : g.json ? &out_json : &out_text,
+	    stdout, stderr))) {
 		fprintf(stderr, "gwlbctl: out of memory\n");
 		return EXIT_FAILED;
 	}
-	if (argc > 0)
+	if (interval > 0)
+		status = watch(&g, interval, count, argc, (const char *const *)argv);
+	else if (argc > 0)
 		status = gwlbctl_run(&g, (unsigned)argc, (const char *const *)argv, &quit);
 	else if (isatty(STDIN_FILENO))
 		status = shell_run(&g);

@@ -9,12 +9,16 @@
  * and a record that is just a name and a value (show config) as
  * "name: value".  When an output holds more than one record type, each
  * table is titled with its type.  Bytes that are not printable are shown
- * as '?', so a daemon string can never drive the terminal.
+ * as '?', so a daemon string can never drive the terminal.  A rate (a
+ * field named pps_* or bps_*) is shown with an SI prefix: 1.25M.
  *
- * JSON: {"type": [ {field: value, ...}, ... ], ...}, types in order of
- * first appearance, fields in the daemon's order, numbers as numbers;
- * a failure adds "error": {"errno", "code", "message"}.  One document per
- * line, written by lib/json.c.
+ * JSON: {"type": value, ...}, where value is one object {field: value,
+ * ...} for a type the command declares as one record, else an array of
+ * them; the command's declared types first, in its order, a declared list
+ * there even when empty (unless the command failed), then any other type
+ * in order of first appearance.  Fields in the daemon's order, numbers as
+ * numbers; a failure adds "error": {"errno", "code", "message"}.  One
+ * document per line, or indented (pretty), written by lib/json.c.
  */
 #include "config.h"
 
@@ -47,6 +51,7 @@ struct out {
 	FILE		*fp;
 	FILE		*errfp;
 	enum ctl_view	 view;
+	const struct ctl_rtype *rtypes;	/* CTL_CMD_RTYPES, or NULL */
 	struct orec	*recs;
 	size_t		 nrecs, cap;
 };
@@ -89,10 +94,11 @@ out_free(struct out *o)
 }
 
 void
-out_begin(struct out *o, enum ctl_view view)
+out_begin(struct out *o, enum ctl_view view, const struct ctl_rtype *rtypes)
 {
 	out_clear(o);
 	o->view = view;
+	o->rtypes = rtypes;
 }
 
 int
@@ -160,12 +166,41 @@ out_end(struct out *o, int err, const char *text)
 
 /* --- text ---------------------------------------------------------------- */
 
+static bool
+is_rate(const struct ofield *f)
+{
+	return f->type == CTL_FT_U64 &&
+	    (strncmp(f->name, "pps_", 4) == 0 || strncmp(f->name, "bps_", 4) == 0);
+}
+
+/* 3 significant digits and an SI prefix: 999, 1.00k, 12.3M, 456G. */
+static void
+si_text(uint64_t v, char *buf, size_t len)
+{
+	static const char prefix[] = "kMGTPE";
+	double d = (double)v;
+	int p = -1;
+
+	if (v < 1000) {
+		snprintf(buf, len, "%" PRIu64, v);
+		return;
+	}
+	while (d >= 999.5 && p < 5) {
+		d /= 1000;
+		p++;
+	}
+	snprintf(buf, len, "%.*f%c", d < 9.995 ? 2 : d < 99.95 ? 1 : 0, d, prefix[p]);
+}
+
 static void
 field_text(const struct ofield *f, char *buf, size_t len)
 {
 	switch (f->type) {
 	case CTL_FT_U64:
-		snprintf(buf, len, "%" PRIu64, f->u64);
+		if (is_rate(f))
+			si_text(f->u64, buf, len);
+		else
+			snprintf(buf, len, "%" PRIu64, f->u64);
 		break;
 	case CTL_FT_S64:
 		snprintf(buf, len, "%" PRId64, f->s64);
@@ -344,7 +379,55 @@ json_value(struct json *j, const struct ofield *f)
 }
 
 static void
-json_render(struct out *o, int err, const char *text)
+json_record(struct json *j, const struct orec *r)
+{
+	json_obj_begin(j);
+	for (unsigned c = 0; c < r->n; c++) {
+		json_key(j, r->f[c].name);
+		json_value(j, &r->f[c]);
+	}
+	json_obj_end(j);
+}
+
+/* The records of one type: an object, or an array of every one of them. */
+static void
+json_type(struct json *j, const struct out *o, const char *type, bool one,
+    bool *done)
+{
+	size_t n = 0, first = 0;
+
+	for (size_t k = 0; k < o->nrecs; k++) {
+		if (strcmp(o->recs[k].type, type) == 0 && n++ == 0)
+			first = k;
+	}
+	json_key(j, type);
+	if (one && n == 1) {
+		done[first] = true;
+		json_record(j, &o->recs[first]);
+		return;
+	}
+	/* A list, or more than the one the command promised: all of them. */
+	json_arr_begin(j);
+	for (size_t k = first; n && k < o->nrecs; k++) {
+		if (strcmp(o->recs[k].type, type) != 0)
+			continue;
+		done[k] = true;
+		json_record(j, &o->recs[k]);
+	}
+	json_arr_end(j);
+}
+
+static bool
+has_type(const struct out *o, const char *type)
+{
+	for (size_t k = 0; k < o->nrecs; k++)
+		if (strcmp(o->recs[k].type, type) == 0)
+			return true;
+	return false;
+}
+
+static void
+json_render_as(struct out *o, int err, const char *text, bool pretty)
 {
 	bool *done = calloc(o->nrecs ? o->nrecs : 1, sizeof(*done));
 	struct json j;
@@ -352,27 +435,19 @@ json_render(struct out *o, int err, const char *text)
 	if (!done)
 		return;
 	json_init(&j, o->fp);
+	json_set_pretty(&j, pretty);
 	json_obj_begin(&j);
-	for (size_t i = 0; i < o->nrecs; i++) {
-		if (done[i])
-			continue;
-		json_key(&j, o->recs[i].type);
-		json_arr_begin(&j);
-		for (size_t k = i; k < o->nrecs; k++) {
-			const struct orec *r = &o->recs[k];
+	for (unsigned t = 0; o->rtypes && t < CTL_CMD_RTYPES && o->rtypes[t].type; t++) {
+		const struct ctl_rtype *rt = &o->rtypes[t];
 
-			if (done[k] || strcmp(r->type, o->recs[i].type) != 0)
-				continue;
-			done[k] = true;
-			json_obj_begin(&j);
-			for (unsigned c = 0; c < r->n; c++) {
-				json_key(&j, r->f[c].name);
-				json_value(&j, &r->f[c]);
-			}
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
+		/* A failed command shows only what it did send. */
+		if (!has_type(o, rt->type) && (err || rt->one))
+			continue;
+		json_type(&j, o, rt->type, rt->one, done);
 	}
+	for (size_t i = 0; i < o->nrecs; i++)
+		if (!done[i])
+			json_type(&j, o, o->recs[i].type, false, done);
 	if (err) {
 		const char *code = strerrorname_np(err);
 
@@ -394,4 +469,17 @@ json_render(struct out *o, int err, const char *text)
 	free(done);
 }
 
+static void
+json_render(struct out *o, int err, const char *text)
+{
+	json_render_as(o, err, text, false);
+}
+
+static void
+json_render_pretty(struct out *o, int err, const char *text)
+{
+	json_render_as(o, err, text, true);
+}
+
 const struct out_ops out_json = { "json", json_render };
+const struct out_ops out_json_pretty = { "json-pretty", json_render_pretty };

@@ -22,12 +22,17 @@ struct out_ops {
 
 extern const struct out_ops out_text;
 extern const struct out_ops out_json;
+extern const struct out_ops out_json_pretty;	/* indented, for people */
 
 struct out *out_new(const struct out_ops *ops, FILE *fp, FILE *errfp);
 void	 out_free(struct out *o);
 
-/* One command: begin, any number of records, end. */
-void	 out_begin(struct out *o, enum ctl_view view);
+/*
+ * One command: begin, any number of records, end.  rtypes (the command's,
+ * CTL_CMD_RTYPES of them, or NULL) says which record types JSON shows as
+ * one object and which as a list, empty ones included.
+ */
+void	 out_begin(struct out *o, enum ctl_view view, const struct ctl_rtype *rtypes);
 int	 out_record(struct out *o, const struct ctl_record *rec);	/* 0 or -ENOMEM */
 void	 out_end(struct out *o, int err, const char *text);
 

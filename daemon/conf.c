@@ -144,8 +144,9 @@ static const struct conf_opt opts[] = {
 	  .help = "socket receive buffer, K/M/G suffixes", STORE(rcvbuf, unsigned) },
 	{ "busy-poll", 0, OPT_UINT, OF_FILE, 0, 1000000, .def = "50", .arg = "USEC",
 	  .help = "SO_BUSY_POLL time, 0 = off", STORE(busy_poll_us, unsigned) },
-	{ "allowed-origin", 0, OPT_CIDRS, OF_FILE, .arg = "CIDR",
-	  .help = "accept GENEVE only from CIDR (repeatable)",
+	{ "allowed-origin", 0, OPT_CIDRS, OF_FILE, .defhelp = "private", .arg = "CIDR",
+	  .help = "accept GENEVE only from CIDR (repeatable); private: RFC 1918,\n"
+	      "100.64.0.0/10, 198.18.0.0/15; any: every source",
 	  STORE(origins, struct origin *), AUX(n_origins, unsigned) },
 	{ "offload", 0, OPT_ONOFF, OF_FILE, .def = "on", .arg = "on|off", .yes = "on", .no = "off",
 	  .help = "TUN offloads on the links: coalesced TCP segments written,\n"
@@ -281,6 +282,39 @@ nan:
 	return -EINVAL;
 }
 
+/*
+ * Whom datagrams may come from without --allowed-origin: private address
+ * space only (RFC 1918, RFC 6598's shared 100.64.0.0/10, RFC 2544's
+ * 198.18.0.0/15 of labs), where GWLB endpoints are; not anyone on the
+ * Internet who reaches UDP 6081.  Host order.  A difference from upstream,
+ * which accepts any source.
+ */
+static const struct {
+	uint32_t	net;
+	unsigned	plen;
+} private4[] = {
+	{ 0x0a000000, 8 }, { 0xac100000, 12 }, { 0xc0a80000, 16 },
+	{ 0x64400000, 10 }, { 0xc6120000, 15 },
+};
+#define N_PRIVATE4	(sizeof(private4) / sizeof(private4[0]))
+
+bool
+conf_origin_allowed(const struct config *c, uint32_t addr)
+{
+	if (c->n_origins == 0) {
+		uint32_t a = ntohl(addr);
+
+		for (unsigned i = 0; i < N_PRIVATE4; i++)
+			if ((a & (~0u << (32 - private4[i].plen))) == private4[i].net)
+				return true;
+		return false;
+	}
+	for (unsigned i = 0; i < c->n_origins; i++)
+		if ((addr & c->origins[i].mask) == c->origins[i].addr)
+			return true;
+	return false;
+}
+
 static int
 parse_cidr(const char *name, const char *s, struct origin *o, char *err, size_t errlen)
 {
@@ -391,13 +425,24 @@ opt_set(const struct conf_opt *o, const char *name, const char *val, struct conf
 	case OPT_CIDRS: {
 		unsigned *cnt = FIELD(c, o->aux, unsigned);
 
-		if (*cnt == MAX_ORIGINS) {
+		struct origin *g = FIELD(c, o->off, struct origin);
+		unsigned need = strcmp(val, "private") == 0 ? N_PRIVATE4 : 1;
+
+		if (*cnt + need > MAX_ORIGINS) {
 			snprintf(err, errlen, "%s: at most %d", name, MAX_ORIGINS);
 			return -EINVAL;
 		}
-		if (parse_cidr(name, val, FIELD(c, o->off, struct origin) + *cnt, err, errlen) < 0)
+		if (strcmp(val, "any") == 0) {
+			g[*cnt] = (struct origin){ 0, 0 };
+		} else if (need == N_PRIVATE4) {
+			for (unsigned i = 0; i < N_PRIVATE4; i++) {
+				g[*cnt + i].mask = htonl(~0u << (32 - private4[i].plen));
+				g[*cnt + i].addr = htonl(private4[i].net);
+			}
+		} else if (parse_cidr(name, val, g + *cnt, err, errlen) < 0) {
 			return -EINVAL;
-		(*cnt)++;
+		}
+		*cnt += need;
 		break;
 	}
 	case OPT_CPUS: {
@@ -698,10 +743,16 @@ opt_format(const struct conf_opt *o, const struct config *c, char *buf, size_t s
 		inet_ntop(AF_INET, CFIELD(c, o->off, struct in_addr), buf, (socklen_t)size);
 		break;
 	case OPT_CIDRS:
+		if (*CFIELD(c, o->aux, unsigned) == 0)
+			snprintf(buf, size, "private");
 		for (unsigned i = 0; i < *CFIELD(c, o->aux, unsigned) && off < size; i++) {
 			const struct origin *g = CFIELD(c, o->off, struct origin) + i;
 			char ab[INET_ADDRSTRLEN];
 
+			if (g->mask == 0) {
+				off += (size_t)snprintf(buf + off, size - off, "%sany", i ? "," : "");
+				continue;
+			}
 			inet_ntop(AF_INET, &g->addr, ab, sizeof(ab));
 			off += (size_t)snprintf(buf + off, size - off, "%s%s/%d", i ? "," : "",
 			    ab, __builtin_popcount(g->mask));

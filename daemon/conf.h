@@ -77,6 +77,10 @@ struct config {
 
 extern struct config conf;
 
+/* May a datagram from addr (network order) make ENIs and steer replies:
+ * in c's --allowed-origin, or private address space when none was given. */
+bool conf_origin_allowed(const struct config *c, uint32_t addr);
+
 /* Command line, then the --config file: exits 2 on an error (one line on
  * stderr), 0 after --help or --version.  With --check-config, exits after
  * the check: 0, or 1 with every error found (FILE:LINE: message). */

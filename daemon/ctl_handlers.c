@@ -124,6 +124,7 @@ struct walk {
 	bool		found;
 	uint32_t	limit;		/* flows still to show */
 	uint64_t	count;
+	const struct ctl_cmd_args *a;	/* show flows: the filters */
 };
 
 static void
@@ -184,19 +185,36 @@ hdr_cookie(const struct flow_hdr *h)
 	return 0;
 }
 
-static const char *
-proto_name(uint8_t p, char *buf, size_t len)
+/* Does the prefix hold the address (of the flow's family)? */
+static bool
+prefix_holds(const struct ctl_cmd_args *a, int family, const uint8_t *addr)
 {
-	switch (p) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
-	case IPPROTO_SCTP: return "sctp";
-	default:
-		snprintf(buf, len, "%u", p);
-		return buf;
-	}
+	const uint8_t *p = (const uint8_t *)&a->prefix;
+	unsigned full = a->prefix_len / 8, rest = a->prefix_len % 8;
+
+	if (family != a->family)
+		return false;
+	if (memcmp(p, addr, full) != 0)
+		return false;
+	return rest == 0 || ((p[full] ^ addr[full]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
+/* show flows' filters: all given must match; addr and port either end. */
+static bool
+flow_wanted(const struct ctl_cmd_args *a, const struct pkt_key *k,
+    const struct flow_hdr *h)
+{
+	int af = k->family == 6 ? AF_INET6 : AF_INET;
+
+	if (a->proto_set && k->proto != a->proto)
+		return false;
+	if (a->port_set && k->sport != a->port && k->dport != a->port)
+		return false;
+	if (a->prefix_set && !prefix_holds(a, af, k->src) && !prefix_holds(a, af, k->dst))
+		return false;
+	if (a->cookie_set && hdr_cookie(h) != a->cookie)
+		return false;
+	return true;
 }
 
 struct flow_walk {
@@ -214,6 +232,8 @@ walk_flow(const struct pkt_key *k, const struct flow_hdr *h, uint64_t idle_ns, v
 
 	if (fw->w->limit == 0)
 		return false;
+	if (!flow_wanted(fw->w->a, k, h))
+		return true;
 	fw->w->limit--;
 	fw->w->count++;
 	inet_ntop(af, k->src, src, sizeof(src));
@@ -221,7 +241,7 @@ walk_flow(const struct pkt_key *k, const struct flow_hdr *h, uint64_t idle_ns, v
 	inet_ntop(AF_INET, &h->gwlb_addr, gw, sizeof(gw));
 	ctl_rec_begin(r, "flow");
 	ctl_rec_str(r, "eni", fw->e->hex);
-	ctl_rec_str(r, "proto", proto_name(k->proto, pb, sizeof(pb)));
+	ctl_rec_str(r, "proto", ctl_proto_name(k->proto, pb, sizeof(pb)));
 	ctl_rec_str(r, "src", src);
 	ctl_rec_u64(r, "sport", k->sport);
 	ctl_rec_str(r, "dst", dst);
@@ -250,7 +270,7 @@ h_show_flows(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
 	struct walk w = { .r = r, .now = now_ns(), .want = a->eni,
 	    .one_set = a->eni_set && !a->eni_any,
-	    .limit = a->limit_set ? a->limit : SHOW_FLOWS_DEFAULT_LIMIT };
+	    .limit = a->limit_set ? a->limit : SHOW_FLOWS_DEFAULT_LIMIT, .a = a };
 	char hex[NAME_HEX_MAX];
 
 	(void)arg;

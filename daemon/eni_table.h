@@ -39,6 +39,15 @@ struct tunq {
 
 struct flow_table;
 
+/* The rates of show enis (stats.c): an ENI's counters, sampled about once
+ * a second; a rate is the growth since the oldest sample (or since the
+ * ENI appeared). */
+#define ENI_RATE_SAMPLES	5
+
+struct eni_rate_sample {
+	uint64_t	ns, pkts_in, bytes_in, pkts_out, bytes_out;
+};
+
 struct backlog_pkt {
 	uint16_t	len;
 	uint8_t		data[];
@@ -72,6 +81,10 @@ struct eni {
 	uint64_t	created_ns;
 	time_t		created_wall;
 	uint64_t	retry_ns;	/* ENI_FAILED: removed after this */
+	/* Written and read under the table lock (eni_foreach) only. */
+	struct eni_rate_sample rate[ENI_RATE_SAMPLES];
+	unsigned	rate_next;	/* where the next sample goes */
+	unsigned	rate_n;		/* samples taken, at most ENI_RATE_SAMPLES */
 
 	/* manager-only */
 	int		hook_state;	/* enum hook_state in hook.h */

@@ -74,6 +74,7 @@ void hook_counts(struct hook_counts *c);
 void hook_kill_all(void);
 
 /* Tag at the head of every epoll data.ptr the manager dispatches. */
-enum ev_kind { EV_WAKE = 1, EV_TIMER, EV_SIGNAL, EV_HOOK_PID, EV_HOOK_OUT, EV_NETLINK };
+enum ev_kind { EV_WAKE = 1, EV_TIMER, EV_SIGNAL, EV_HOOK_PID, EV_HOOK_OUT, EV_NETLINK,
+    EV_KSTATE };
 
 #endif

@@ -51,8 +51,20 @@ link_watch_queues(struct eni *e, bool on)
 static int
 link_make_one(struct eni *e, const char *name, int *fds, int *ifindex)
 {
+	uint32_t group;
 	int err;
 
+	/* TUNSETIFF on the name of a multi-queue link that exists attaches
+	 * one more queue to it: never to a link that is not ours (another
+	 * daemon's, upstream gwlbtun's, an operator's).  Ours (our group)
+	 * is the old link of a twin, which waits for it to go. */
+	err = nl_link_lookup(name, &group);
+	if (err > 0 && group != D.link_group) {
+		log_msg(LOG_TUNNEL, LOG_CRITICAL, "%s: a link of that name exists and is not "
+		    "ours (link group %#x, ours %#x): not attaching to it", name,
+		    (unsigned)group, (unsigned)D.link_group);
+		return -EEXIST;
+	}
 	err = tun_open_queues(name, fds, e->nqueues, e->vnet, &e->offloads);
 	if (err < 0) {
 		log_msg(LOG_TUNNEL, LOG_CRITICAL, "%s: cannot create TUN link: %s",

@@ -7,13 +7,17 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +140,82 @@ enable_forwarding(void)
 	}
 }
 
+/*
+ * One daemon per network namespace.  An abstract Unix socket's name belongs
+ * to the namespace, and the bound socket to this process for as long as it
+ * lives (kill -9 included: the kernel frees the name with the process), so
+ * binding it is the lock.  Two daemons in one namespace would sweep each
+ * other's routes and rules at start and split UDP 6081 between them.
+ * Whoever finds the name taken connects to it and reads the holder's pid
+ * with SO_PEERCRED; the manager accepts and closes those connections.
+ */
+#define NS_LOCK_NAME	"gwlbtund"
+
+static void
+ns_lock(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(NS_LOCK_NAME));
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd, c;
+
+	memcpy(sa.sun_path + 1, NS_LOCK_NAME, strlen(NS_LOCK_NAME));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		fatal("namespace lock: socket");
+	if (bind(fd, (struct sockaddr *)&sa, salen) == 0 && listen(fd, 64) == 0) {
+		D.lock_fd = fd;
+		return;
+	}
+	if (errno != EADDRINUSE)
+		fatal("namespace lock @%s", NS_LOCK_NAME);
+	close(fd);
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c >= 0 && connect(c, (struct sockaddr *)&sa, salen) == 0 &&
+	    getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0)
+		log_msg(LOG_CORE, LOG_CRITICAL, "another gwlbtund (pid %d) runs in this "
+		    "network namespace (it holds @%s): one per namespace; not starting",
+		    (int)cred.pid, NS_LOCK_NAME);
+	else
+		log_msg(LOG_CORE, LOG_CRITICAL, "another gwlbtund runs in this network "
+		    "namespace (it holds @%s; its pid is unknown: %s): one per namespace; "
+		    "not starting", NS_LOCK_NAME, strerror(errno));
+	exit(1);
+}
+
+/* Every ENI needs /dev/net/tun: say at start, with the fix, when it cannot
+ * be opened, instead of failing each ENI later. */
+static void
+check_tun(void)
+{
+	static const char path[] = "/dev/net/tun";
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	const char *fix;
+
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	switch (errno) {
+	case ENOENT: case ENODEV: case ENXIO:
+		fix = "load the tun module (modprobe tun) or make the device node "
+		    "(mknod /dev/net/tun c 10 200)";
+		break;
+	case EACCES: case EPERM:
+		fix = "allow the device (systemd: DeviceAllow=/dev/net/tun rw; "
+		    "containers: pass it in) and its file mode for this user";
+		break;
+	default:
+		fix = "check the device";
+		break;
+	}
+	log_msg(LOG_CORE, LOG_CRITICAL, "cannot open %s: %s: every ENI needs it; %s",
+	    path, strerror(errno), fix);
+	exit(1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -155,6 +235,9 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* First: nothing of the namespace is touched without the lock. */
+	ns_lock();
+	check_tun();
 
 	log_msg(LOG_CORE, LOG_INFO, "gwlbtund %s starting: %s, %u receive and %u reply "
 	    "threads, idle teardown %s", PACKAGE_VERSION,
@@ -162,9 +245,17 @@ main(int argc, char **argv)
 	    conf.rx_threads, conf.tun_threads,
 	    conf.idle_teardown_s ? "on" : "off");
 	if (conf.n_origins == 0)
-		log_msg(LOG_CORE, LOG_IMPORTANT, "no --allowed-origin given: anyone who "
-		    "reaches UDP %u can create ENIs (up to --max-enis %u)",
-		    conf.geneve_port, conf.max_enis);
+		log_msg(LOG_CORE, LOG_IMPORTANT, "no --allowed-origin given: only private "
+		    "sources (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, "
+		    "198.18.0.0/15) may create ENIs and steer replies; others are dropped "
+		    "(origin-not-allowed); --allowed-origin any accepts every source");
+	for (unsigned i = 0; i < conf.n_origins; i++)
+		if (conf.origins[i].mask == 0) {
+			log_msg(LOG_CORE, LOG_IMPORTANT, "--allowed-origin any: anyone who "
+			    "reaches UDP %u can create ENIs (up to --max-enis %u) and steer "
+			    "replies", conf.geneve_port, conf.max_enis);
+			break;
+		}
 	fds_raise();
 	check_hook("-c", conf.create_hook);
 	check_hook("-r", conf.destroy_hook);
@@ -207,8 +298,8 @@ main(int argc, char **argv)
 		exit(1);
 	}
 	{
-		/* After control_open(): never sweep a live daemon's routes. */
-		/* Our rtm_protocol marks what a run that died left behind. */
+		/* Under the namespace lock (ns_lock): never a live daemon's
+		 * routes.  Our rtm_protocol marks what a run that died left. */
 		int n = nl_sweep_leftovers();
 
 		if (n > 0)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -24,10 +25,24 @@
 #include "log.h"
 #include "manager.h"
 #include "nl.h"
+#include "nl_cache.h"
 #include "reply.h"
 #include "route.h"
 #include "state.h"
+#include "stats.h"
 #include "worker.h"
+
+/* The kernel's mirror changed: route_reconcile() once its events are read. */
+static bool kstate_dirty;
+
+static void
+manager_kstate_event(enum nlc_event ev, void *arg)
+{
+	(void)arg;
+	if (ev == NLC_EV_RESYNC)
+		atomic_fetch_add(&D.nl_resyncs, 1);
+	kstate_dirty = true;
+}
 
 /*
  * Reload the --config file (SIGHUP, or gwlbctl reload through
@@ -60,13 +75,24 @@ manager_reload(const char *by, struct conf_report *rep)
 	    rep->restart[0] ? "; need a restart: " : "", rep->restart);
 }
 
+/* Whoever asked main.c's namespace lock who holds it has read our pid at
+ * connect (SO_PEERCRED): their connections only need closing. */
+static void
+lock_answer(void)
+{
+	int c;
+
+	while ((c = accept4(D.lock_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		close(c);
+}
+
 int
 manager_run(void)
 {
 	struct epoll_event evs[32];
 	enum ev_kind k_wake = EV_WAKE, k_timer = EV_TIMER, k_sig = EV_SIGNAL,
-	    k_nl = EV_NETLINK;
-	int nlfd;
+	    k_nl = EV_NETLINK, k_kstate = EV_KSTATE;
+	int nlfd, kfd;
 	struct itimerspec its = { { 0, 250000000 }, { 0, 250000000 } };
 	int epfd, tfd, sfd;
 	sigset_t mask;
@@ -97,6 +123,14 @@ manager_run(void)
 	else
 		epoll_ctl(epfd, EPOLL_CTL_ADD, nlfd,
 		    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_nl });
+	kfd = nlc_open(manager_kstate_event, NULL);
+	if (kfd < 0)
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "no mirror of the kernel's routes (%s): "
+		    "routes and rules deleted behind our back are not put back",
+		    strerror(-kfd));
+	else
+		epoll_ctl(epfd, EPOLL_CTL_ADD, kfd,
+		    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_kstate });
 
 	for (;;) {
 		int n = epoll_wait(epfd, evs, 32, 1000);
@@ -123,9 +157,12 @@ manager_run(void)
 				(void)!read(tfd, &v, sizeof(v));
 				now = now_ns();
 				hook_tick(now);
+				lock_answer();
 				lifecycle_tick(now, true);
+				stats_rates_tick(now);
 				if (!conf.no_return)
 					reply_expire(now);
+				route_retry();
 				break;
 			case EV_SIGNAL: {
 				struct signalfd_siginfo si;
@@ -155,6 +192,13 @@ manager_run(void)
 			case EV_NETLINK:
 				nl_events_read(lifecycle_nl_event, NULL);
 				break;
+			case EV_KSTATE:
+				nlc_read();
+				if (kstate_dirty) {
+					kstate_dirty = false;
+					route_reconcile();
+				}
+				break;
 			case EV_HOOK_PID:
 			case EV_HOOK_OUT:
 				hook_event(k, evs[i].events);
@@ -182,6 +226,7 @@ manager_run(void)
 		}
 	}
 	lifecycle_bury();
+	nlc_close();
 	close(sfd);
 	close(tfd);
 	close(epfd);

@@ -80,6 +80,7 @@ nl_fini(void)
 struct nl_req {
 	const char	*what;
 	int		ifindex;	/* filled by a GETLINK reply */
+	uint32_t	*group;		/* and its IFLA_GROUP, if not NULL */
 	int		quiet;		/* an errno not worth logging (expected) */
 	char		*ext_ack;	/* where to copy the kernel's text, or NULL */
 	size_t		ext_ack_len;
@@ -150,6 +151,15 @@ nl_link_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	ifi = mnl_nlmsg_get_payload(nlh);
 	req->ifindex = ifi->ifi_index;
+	if (req->group) {
+		const struct nlattr *attr;
+
+		*req->group = 0;
+		mnl_attr_for_each(attr, nlh, sizeof(*ifi))
+			if (mnl_attr_get_type(attr) == IFLA_GROUP &&
+			    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+				*req->group = mnl_attr_get_u32(attr);
+	}
 	return MNL_CB_OK;
 }
 
@@ -180,13 +190,60 @@ nl_msg(void *buf, size_t size, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
+/*
+ * A reply that is not to the request in flight: to an earlier one whose
+ * answer came after we stopped waiting (SO_RCVTIMEO), its ACK or the rest
+ * of its dump still queued, or addressed to another port.  Such replies are
+ * skipped: taken as the current answer they made the next request fail
+ * with EPROTO and every later one read its predecessor's reply.  Sequence
+ * numbers are compared modulo 2^32 (they start at the time and wrap).
+ */
+static bool
+nl_reply_stale(const struct nlmsghdr *nlh, unsigned seq, unsigned portid)
+{
+	return nlh->nlmsg_pid != portid || (int32_t)(nlh->nlmsg_seq - seq) < 0;
+}
+
+/*
+ * Run the callbacks on the replies in buf to request seq, message by
+ * message: stale ones (above) are skipped, the current request's are
+ * checked strictly by libmnl (a sequence number ahead of ours is EPROTO).
+ * MNL_CB_OK: read on.
+ */
+static int
+nl_run_replies(const void *buf, size_t len, unsigned seq, unsigned portid,
+    struct nl_req *req)
+{
+	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_error_cb,
+	    [NLMSG_DONE] = nl_done_cb };
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len, ret = MNL_CB_OK;
+
+	while (mnl_nlmsg_ok(nlh, left)) {
+		if (nl_reply_stale(nlh, seq, portid)) {
+			log_msg(LOG_NETLINK, LOG_DEBUG, "%s: skipped a late reply (type %u, "
+			    "sequence %u, port %u)", req->what, nlh->nlmsg_type,
+			    nlh->nlmsg_seq, nlh->nlmsg_pid);
+		} else {
+			ret = mnl_cb_run2(nlh, nlh->nlmsg_len, seq, portid, nl_link_cb, req,
+			    ctl_cb, NLMSG_MIN_TYPE);
+			if (ret <= MNL_CB_STOP)
+				return ret;
+		}
+		nlh = mnl_nlmsg_next(nlh, &left);
+	}
+	if (left > 0) {
+		errno = EBADMSG;	/* a truncated message */
+		return MNL_CB_ERROR;
+	}
+	return ret;
+}
+
 /* Send one request and read until its ACK (or error). */
 static int
 nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_error_cb,
-	    [NLMSG_DONE] = nl_done_cb };
 	unsigned seq;
 	ssize_t n;
 	int ret;
@@ -203,8 +260,7 @@ nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
 		if (n < 0)
 			return -errno;
-		ret = mnl_cb_run2(buf, (size_t)n, seq, nl_portid, nl_link_cb, req,
-		    ctl_cb, NLMSG_MIN_TYPE);
+		ret = nl_run_replies(buf, (size_t)n, seq, nl_portid, req);
 	} while (ret > MNL_CB_STOP);
 	return ret < 0 ? -errno : 0;
 }
@@ -212,10 +268,16 @@ nl_talk(struct nlmsghdr *nlh, struct nl_req *req)
 int
 nl_link_index(const char *name)
 {
+	return nl_link_lookup(name, NULL);
+}
+
+int
+nl_link_lookup(const char *name, uint32_t *group)
+{
 	char buf[512];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	struct nl_req req = { .what = "get link", .ifindex = -1 };
+	struct nl_req req = { .what = "get link", .ifindex = -1, .group = group };
 	int ret;
 
 	nlh = nl_msg(buf, sizeof(buf), RTM_GETLINK, NLM_F_REQUEST);
@@ -387,21 +449,34 @@ nl_put_route(struct nlmsghdr *nlh, size_t cap, const struct route_inst *ri)
 	return 0;
 }
 
-int
-nl_route(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
+static int
+nl_route_req(uint16_t type, uint16_t flags, const struct route_inst *ri, const char *what,
+    char *err, size_t errlen)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
-	struct nl_req req = { .what = what, .quiet = add ? 0 : ESRCH, .ext_ack = err,
-	    .ext_ack_len = errlen };
+	struct nl_req req = { .what = what, .quiet = type == RTM_DELROUTE ? ESRCH : 0,
+	    .ext_ack = err, .ext_ack_len = errlen };
 	int ret;
 
-	nlh = nl_msg(buf, sizeof(buf), add ? RTM_NEWROUTE : RTM_DELROUTE,
-	    NLM_F_REQUEST | (add ? NLM_F_CREATE | NLM_F_EXCL : 0));
+	nlh = nl_msg(buf, sizeof(buf), type, NLM_F_REQUEST | flags);
 	ret = nl_put_route(nlh, sizeof(buf), ri);
 	if (ret < 0)
 		return ret;
 	return nl_talk(nlh, &req);
+}
+
+int
+nl_route(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
+{
+	return nl_route_req(add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, ri, what, err, errlen);
+}
+
+int
+nl_route_restore(const struct route_inst *ri, const char *what, char *err, size_t errlen)
+{
+	return nl_route_req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ri, what, err, errlen);
 }
 
 int
@@ -419,7 +494,10 @@ nl_rule(bool add, const struct route_inst *ri, const char *what, char *err, size
 	frh->family = (uint8_t)ri->family;
 	frh->action = FR_ACT_TO_TBL;
 	frh->table = ri->table < 256 ? (uint8_t)ri->table : RT_TABLE_UNSPEC;
-	/* No FRA_PRIORITY: the kernel picks one below the last rule. */
+	/* No FRA_PRIORITY: the kernel picks one below the last rule; a rule
+	 * put back gets the one it had. */
+	if (add && ri->prio && !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_PRIORITY, ri->prio))
+		return -EMSGSIZE;
 	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), FRA_IIFNAME, ri->dev) ||
 	    !mnl_attr_put_u32_check(nlh, sizeof(buf), FRA_TABLE, ri->table) ||
 	    !mnl_attr_put_u8_check(nlh, sizeof(buf), FRA_PROTOCOL, RTPROT_GWLBTUN))

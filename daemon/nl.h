@@ -14,6 +14,8 @@ int nl_init(void);
 void nl_fini(void);
 /* ifindex of a link by name, or -errno (-ENODEV when there is none). */
 int nl_link_index(const char *name);
+/* The same, and the link's group (IFLA_GROUP) in *group. */
+int nl_link_lookup(const char *name, uint32_t *group);
 /* MTU, txqueuelen, link group, IFF_UP and IPv4 rp_filter 0 in one
  * RTM_NEWLINK (after IPv6 addrgen off and qdisc noqueue); 0 or -errno. */
 int nl_link_setup(int ifindex, const char *name, unsigned mtu, unsigned txqlen,
@@ -36,6 +38,10 @@ struct route_inst;	/* route_model.h */
  * is not there is not logged.
  */
 int nl_route(bool add, const struct route_inst *ri, const char *what, char *err,
+    size_t errlen);
+/* Put back one of ours that was deleted or replaced behind our back: the
+ * route with the same key (destination, metric, table) becomes ours again. */
+int nl_route_restore(const struct route_inst *ri, const char *what, char *err,
     size_t errlen);
 int nl_rule(bool add, const struct route_inst *ri, const char *what, char *err,
     size_t errlen);

@@ -34,6 +34,7 @@ enum {
 	M_ENI_PACKETS_IN, M_ENI_BYTES_IN, M_ENI_PACKETS_OUT, M_ENI_BYTES_OUT, M_ENI_DROPS,
 	M_ENI_FLOWS, M_ENI_FLOW_EVICTIONS,
 	M_GRO_BUFFERS, M_GRO_COALESCED, M_GRO_SUPER, M_GRO_REFUSED,
+	M_ROUTES_RESTORED, M_RULES_RESTORED, M_NL_RESYNCS,
 	M_ENIS_HELD, M_BACKLOG_BYTES, M_HOOKS_RUNNING, M_HOOKS_QUEUED, M_HOOKS_WAITED,
 	M_HOOKS_TIMED_OUT,
 	M__MAX
@@ -89,6 +90,14 @@ const struct rec_metric report_metrics[] = {
 	    "Super-packets (GSO) written to gwi- links.", { { NULL, NULL } } },
 	[M_GRO_REFUSED] = { "gwlbtun_gro_refused_total", "counter",
 	    "Inner packets not merged with the one before them (status has the reasons).",
+	    { { NULL, NULL } } },
+	[M_ROUTES_RESTORED] = { "gwlbtun_routes_restored_total", "counter",
+	    "Routes of ours deleted or changed behind our back and put back.",
+	    { { NULL, NULL } } },
+	[M_RULES_RESTORED] = { "gwlbtun_rules_restored_total", "counter",
+	    "Rules of ours deleted behind our back and put back.", { { NULL, NULL } } },
+	[M_NL_RESYNCS] = { "gwlbtun_netlink_resyncs_total", "counter",
+	    "Netlink event sockets that overflowed (ENOBUFS): the kernel's state read again.",
 	    { { NULL, NULL } } },
 	[M_ENIS_HELD] = { "gwlbtun_enis_held", "gauge",
 	    "ENIs that count towards --max-enis, those on their way out included.",
@@ -206,7 +215,11 @@ report_status(struct rec_sink *s, uint64_t now)
 	report_gro(s, &rx.gro);
 	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
 	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
-	rec_u64(s, "netlink_resyncs", atomic_load(&D.nl_resyncs));
+	rec_u64m(s, "netlink_resyncs", atomic_load(&D.nl_resyncs), &report_metrics[M_NL_RESYNCS]);
+	rec_u64m(s, "routes_restored", atomic_load(&D.routes_restored),
+	    &report_metrics[M_ROUTES_RESTORED]);
+	rec_u64m(s, "rules_restored", atomic_load(&D.rules_restored),
+	    &report_metrics[M_RULES_RESTORED]);
 	report_limits(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
 	 * what each link's kernel took); super-packets read, segments sent. */
@@ -302,9 +315,17 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 	eni_view(e, now, &v);
 	rec_begin(s, "eni");
 	rec_str(s, "eni", e->hex);
+	/* The same id as AWS names the GWLB endpoint. */
+	rec_strf(s, "vpce", "vpce-%s", e->hex);
 	rec_str(s, "if_in", e->if_in);
 	rec_str(s, "if_out", e->if_out);
 	rec_str(s, "state", v.state);
+	/* Rates over the last few seconds (stats.c); not for /metrics, whose
+	 * readers compute their own from the counters. */
+	rec_u64(s, "pps_in", v.pps_in);
+	rec_u64(s, "bps_in", v.bps_in);
+	rec_u64(s, "pps_out", v.pps_out);
+	rec_u64(s, "bps_out", v.bps_out);
 	rec_u64m(s, "packets_in", v.pkts_in, &report_metrics[M_ENI_PACKETS_IN]);
 	rec_u64m(s, "bytes_in", v.bytes_in, &report_metrics[M_ENI_BYTES_IN]);
 	rec_u64m(s, "packets_out", v.pkts_out, &report_metrics[M_ENI_PACKETS_OUT]);

@@ -21,6 +21,12 @@
  * gwlbctl's route/rule add/del reach the manager through a one-slot
  * request queue and wait for the answer, so netlink stays on one thread
  * and the caller learns what the kernel said.
+ *
+ * What is installed is not assumed to stay: route_reconcile() checks every
+ * instance against the kernel's mirror (nl_cache.c) whenever a route or
+ * rule changes there, and puts back one of ours that was deleted or
+ * replaced behind our back (counted, logged, the route hook run as for
+ * any add).  show routes says what the kernel has.
  */
 #include "config.h"
 
@@ -39,14 +45,23 @@
 #include "hook.h"
 #include "log.h"
 #include "nl.h"
+#include "nl_cache.h"
 #include "route.h"
 #include "route_model.h"
 #include "state.h"
+
+/* What the kernel's mirror says of an installed instance. */
+enum inst_kstate {
+	KS_INSTALLED,		/* there, as we made it */
+	KS_MISSING,		/* deleted or changed; putting it back failed */
+	KS_RESTORING,		/* put back; the kernel's event not seen yet */
+};
 
 /* One instance as installed, and what the kernel said of it. */
 struct inst {
 	struct route_inst ri;
 	int		err;		/* 0 installed, else -errno */
+	enum inst_kstate kstate;	/* with err 0 */
 	char		errmsg[160];
 	char		text[200];	/* route_inst_text() */
 	struct inst	*next;
@@ -72,6 +87,7 @@ static struct route_spec *specs;
 static struct eni_routes *per_eni;
 static uint8_t *table_used;		/* [table_hi - table_lo + 1] */
 static int wake;			/* the manager's eventfd */
+static bool retry_pending;		/* a restore failed: try again on the timer */
 
 /* route_request()'s slot */
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -535,6 +551,84 @@ route_reload_count(const struct ctl_cmd_args *list, unsigned n, unsigned *added,
 		*removed = nrm;
 }
 
+/* One installed instance against the kernel's mirror; true: it is fine. */
+static bool
+inst_reconcile(struct eni_routes *er, struct inst *in)
+{
+	struct route_inst *ri = &in->ri;
+	uint32_t prio = 0;
+	enum nlc_state st = ri->spec.rule ? nlc_rule_state(ri, &prio) : nlc_route_state(ri);
+	char what[240];
+	int err;
+
+	if (st == NLC_UNKNOWN)
+		return true;		/* no mirror: nothing to go by */
+	if (st == NLC_PRESENT) {
+		if (ri->spec.rule)
+			ri->prio = prio;	/* where it goes back if deleted */
+		if (in->kstate != KS_INSTALLED)
+			in->errmsg[0] = '\0';
+		in->kstate = KS_INSTALLED;
+		return true;
+	}
+	/* A route through a link that is gone goes with it: the life cycle
+	 * makes the link again, and its routes with it. */
+	if (!ri->spec.rule && !nlc_link_exists(ri->oif))
+		return true;
+	if (in->kstate == KS_INSTALLED)
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "ENI %s: %s %s%s was %s behind our back; "
+		    "putting it back", er->eni.hex, ri->spec.rule ? "rule" : "route",
+		    ri->family == AF_INET6 && ri->spec.rule ? "-6 " : "", in->text,
+		    st == NLC_CHANGED ? "changed" : "deleted");
+	if (ri->spec.rule) {
+		snprintf(what, sizeof(what), "put back rule %s%s",
+		    ri->family == AF_INET6 ? "-6 " : "", in->text);
+		err = nl_rule(true, ri, what, in->errmsg, sizeof(in->errmsg));
+		if (err == -EEXIST)
+			err = 0;	/* back already (the mirror is behind) */
+	} else {
+		snprintf(what, sizeof(what), "put back route %s", in->text);
+		err = nl_route_restore(ri, what, in->errmsg, sizeof(in->errmsg));
+	}
+	if (err < 0) {
+		in->kstate = KS_MISSING;
+		return false;
+	}
+	atomic_fetch_add(ri->spec.rule ? &D.rules_restored : &D.routes_restored, 1);
+	in->kstate = KS_RESTORING;
+	in->errmsg[0] = '\0';
+	route_hook(&er->eni, in, true);
+	return true;
+}
+
+void
+route_reconcile(void)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&route_lock);
+	/* The list keeps routes before the rules that use them. */
+	for (struct eni_routes *er = per_eni; er; er = er->next)
+		for (struct inst *in = er->list; in; in = in->next)
+			if (in->err == 0 && !inst_reconcile(er, in))
+				ok = false;
+	retry_pending = !ok;
+	pthread_mutex_unlock(&route_lock);
+}
+
+void
+route_retry(void)
+{
+	static time_t last;
+	time_t now = time(NULL);
+
+	/* Once a second: each failure is logged with the kernel's reason. */
+	if (retry_pending && now != last) {
+		last = now;
+		route_reconcile();
+	}
+}
+
 int
 route_request(const struct ctl_cmd_args *a, char *err, size_t errlen)
 {
@@ -614,8 +708,11 @@ route_show(struct ctl_reply *r, const uint64_t *only)
 				ctl_rec_str(r, "family", ri->family == AF_INET6 ? "inet6" : "inet");
 				ctl_rec_str(r, ri->spec.rule ? "rule" : "route", in->text);
 				ctl_rec_u64(r, "table", ri->table);
-				ctl_rec_str(r, "state", in->err ? "error" : "installed");
-				ctl_rec_str(r, "error", in->err ? in->errmsg : "");
+				ctl_rec_str(r, "state", in->err ? "error" :
+				    in->kstate == KS_MISSING ? "missing" :
+				    in->kstate == KS_RESTORING ? "restoring" : "installed");
+				ctl_rec_str(r, "error", in->err || in->kstate == KS_MISSING ?
+				    in->errmsg : "");
 				ctl_rec_end(r);
 			}
 		}

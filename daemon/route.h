@@ -44,6 +44,14 @@ int route_request(const struct ctl_cmd_args *a, char *err, size_t errlen);
 void route_serve(void);
 /* Records "route" and "rule" for show routes / show eni (one ENI or all). */
 void route_show(struct ctl_reply *r, const uint64_t *only);
+/*
+ * Manager: check every installed route and rule against the kernel's
+ * mirror (nl_cache.h) and put back what was deleted or changed behind our
+ * back.  Call when the mirror reports a route or rule change or a resync.
+ */
+void route_reconcile(void);
+/* Manager, on the timer: route_reconcile() again if putting back failed. */
+void route_retry(void);
 /* SIGHUP: the configuration's routes and rules replace the current ones. */
 void route_reload(const struct ctl_cmd_args *list, unsigned n);
 /* route_reload, counting the file's declarations added and removed. */

@@ -44,6 +44,8 @@ struct route_inst {
 	uint32_t	table;		/* spec.table, or the ENI's own */
 	int		oif;		/* route: ifindex of dev */
 	char		dev[NAME_IF_MAX];	/* route: dev; rule: iif */
+	uint32_t	prio;		/* rule: the priority the kernel gave it,
+					 * kept to put it back in place; 0: none yet */
 };
 
 /* The one conversion from the parser's result. */

@@ -27,9 +27,12 @@ struct daemon_state {
 	_Atomic bool	stopping;
 	int		wake_fd;	/* eventfd: ENI creation requests */
 	uint32_t	link_group;	/* IFLA_GROUP of our links: ours alone */
+	int		lock_fd;	/* the namespace lock (main.c), listening */
 	_Atomic uint64_t rp_reverts;	/* rp_filter flipped on a link of ours and set back */
 	_Atomic uint64_t links_lost;	/* links of ours deleted behind our back */
 	_Atomic uint64_t nl_resyncs;	/* event socket overflows */
+	_Atomic uint64_t routes_restored;	/* ours, deleted or changed by hand, put back */
+	_Atomic uint64_t rules_restored;
 	unsigned	fd_need;	/* descriptors the limits can use (main.c) */
 	unsigned	fd_limit;	/* RLIMIT_NOFILE's soft limit in force */
 	time_t		started_wall;

@@ -110,6 +110,66 @@ stats_stuck_workers(uint64_t now, uint64_t limit_ns)
 	return n;
 }
 
+/* An ENI's counters as counted, a reset undone: they only grow. */
+static void
+rate_sample(const struct eni *e, uint64_t now, struct eni_rate_sample *out)
+{
+	struct eni_stats s;
+
+	eni_stats_sum(e, &s);
+	out->ns = now;
+	out->pkts_in = STAT_GET(s.pkts_in) + STAT_GET(e->base.pkts_in);
+	out->bytes_in = STAT_GET(s.bytes_in) + STAT_GET(e->base.bytes_in);
+	out->pkts_out = STAT_GET(s.pkts_out) + STAT_GET(e->base.pkts_out);
+	out->bytes_out = STAT_GET(s.bytes_out) + STAT_GET(e->base.bytes_out);
+}
+
+static void
+rate_take(struct eni *e, void *arg)
+{
+	rate_sample(e, *(const uint64_t *)arg, &e->rate[e->rate_next]);
+	e->rate_next = (e->rate_next + 1) % ENI_RATE_SAMPLES;
+	if (e->rate_n < ENI_RATE_SAMPLES)
+		e->rate_n++;
+}
+
+void
+stats_rates_tick(uint64_t now)
+{
+	static uint64_t last;
+
+	if (last && now - last < STATS_RATE_STEP_NS)
+		return;
+	last = now;
+	eni_foreach(rate_take, &now);
+}
+
+static uint64_t
+per_s(uint64_t delta, uint64_t ns)
+{
+	return (uint64_t)((double)delta * 1e9 / (double)ns + 0.5);
+}
+
+/* Since the oldest sample; since the ENI appeared (when all its counters
+ * were 0) before the first. */
+static void
+rates(const struct eni *e, uint64_t now, struct eni_view *v)
+{
+	struct eni_rate_sample old = { .ns = e->created_ns }, cur;
+	uint64_t dt;
+
+	if (e->rate_n > 0)
+		old = e->rate[e->rate_n < ENI_RATE_SAMPLES ? 0 : e->rate_next];
+	rate_sample(e, now, &cur);
+	if (now <= old.ns)
+		return;
+	dt = now - old.ns;
+	v->pps_in = per_s(cur.pkts_in - old.pkts_in, dt);
+	v->bps_in = per_s((cur.bytes_in - old.bytes_in) * 8, dt);
+	v->pps_out = per_s(cur.pkts_out - old.pkts_out, dt);
+	v->bps_out = per_s((cur.bytes_out - old.bytes_out) * 8, dt);
+}
+
 void
 eni_view(const struct eni *e, uint64_t now, struct eni_view *v)
 {
@@ -136,4 +196,6 @@ eni_view(const struct eni *e, uint64_t now, struct eni_view *v)
 	v->flow_expired = fs.expired;
 	v->flow_refused = fs.refused;
 	v->idle_ns = eni_idle_ns(e, now);
+	v->pps_in = v->bps_in = v->pps_out = v->bps_out = 0;
+	rates(e, now, v);
 }

@@ -17,8 +17,15 @@ struct eni_view {
 	uint64_t	pkts_in, bytes_in, pkts_out, bytes_out, drops;
 	uint64_t	flows, flow_inserts, flow_evictions, flow_expired, flow_refused;
 	uint64_t	idle_ns;
+	/* Per second over the last few seconds: packets, and bits of the
+	 * inner packets (bytes_in/out * 8). */
+	uint64_t	pps_in, bps_in, pps_out, bps_out;
 };
 void eni_view(const struct eni *e, uint64_t now, struct eni_view *v);
+/* Every STATS_RATE_STEP_NS: a sample of every ENI's counters for the rates
+ * of eni_view (the manager calls it on each timer tick). */
+#define STATS_RATE_STEP_NS	1000000000ull
+void stats_rates_tick(uint64_t now);
 /* `gwlbctl counters reset`: what is counted now becomes the new zero. */
 void stats_reset(void);
 /* Sums over every thread of a kind (WORKER_RX, WORKER_REPLY) or all (-1). */

@@ -83,15 +83,6 @@ worker_name(struct worker *w)
 	atomic_store_explicit(&w->tid, (pid_t)syscall(SYS_gettid), memory_order_relaxed);
 }
 
-static bool
-origin_allowed(uint32_t addr)
-{
-	for (unsigned i = 0; i < conf.n_origins; i++)
-		if ((addr & conf.origins[i].mask) == conf.origins[i].addr)
-			return true;
-	return false;
-}
-
 /*
  * One received datagram, up to its ENI: NULL when it is dropped here
  * (counted).  *state is the ENI's state as read once for this datagram.
@@ -104,7 +95,7 @@ rx_decode(struct worker *w, const uint8_t *buf, size_t len, const struct sockadd
 	enum geneve_err gerr;
 	struct eni *e;
 
-	if (conf.n_origins && !origin_allowed(src->sin_addr.s_addr)) {
+	if (!conf_origin_allowed(&conf, src->sin_addr.s_addr)) {
 		STAT_ADD(ts->drops[DROP_ORIGIN], 1);
 		return NULL;
 	}

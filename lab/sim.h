@@ -105,6 +105,43 @@ void	sim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	sim_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const char *sim_cmd;
 
+/* sim_hist.c ------------------------------------------------------------ */
+
+/*
+ * Latency histogram, HdrHistogram's log-linear layout (sim_hist.c): fixed
+ * size, exact below 128, at most 1/128 relative width above; values of
+ * SIM_HIST_LIMIT (about 18 minutes in ns) and more share the last bucket
+ * (min and max stay exact).
+ */
+#define SIM_HIST_SUB_BITS	7
+#define SIM_HIST_LIMIT_BITS	40
+#define SIM_HIST_LIMIT		((uint64_t)1 << SIM_HIST_LIMIT_BITS)
+#define SIM_HIST_BUCKETS \
+	((SIM_HIST_LIMIT_BITS - SIM_HIST_SUB_BITS + 1) << SIM_HIST_SUB_BITS)
+
+struct sim_hist {
+	uint64_t	count;
+	uint64_t	min, max;
+	uint64_t	sum;
+	uint64_t	bucket[SIM_HIST_BUCKETS];
+};
+
+void	sim_hist_reset(struct sim_hist *h);
+void	sim_hist_add(struct sim_hist *h, uint64_t v);
+void	sim_hist_merge(struct sim_hist *dst, const struct sim_hist *src);
+/* Bucket of a value, and the smallest and largest value a bucket holds. */
+size_t	sim_hist_index(uint64_t v);
+uint64_t sim_hist_lower(size_t i);
+uint64_t sim_hist_upper(size_t i);
+/*
+ * The value at quantile ppm (parts per million: 500000 = p50, 999000 =
+ * p99.9): the upper bound of the bucket holding the ceil(count * ppm /
+ * 10^6)-th smallest sample, clamped to [min, max]; 0 when empty.
+ */
+uint64_t sim_hist_quantile(const struct sim_hist *h, uint32_t ppm);
+/* The non-empty buckets as text ("lower_ns upper_ns count"), # comments. */
+int	sim_hist_write(const struct sim_hist *h, FILE *f);
+
 /* sim_wire.c ------------------------------------------------------------ */
 
 /* What one simulated flow looks like on the wire. */
@@ -181,6 +218,7 @@ struct sim_rx {
 	struct iovec	*iov;
 	struct sockaddr_ll *sll;
 	uint8_t		*ctl;
+	int64_t		 mono_off;	/* CLOCK_MONOTONIC - CLOCK_REALTIME, ns */
 };
 struct sim_rx_pkt {
 	uint8_t		*data;
@@ -188,7 +226,14 @@ struct sim_rx_pkt {
 	int		 ifindex;
 	bool		 outgoing;	/* we (this namespace) sent it */
 	bool		 csum_ready;	/* UDP checksum final, not offloaded */
+	uint64_t	 ts_ns;		/* kernel's receive time (monotonic), 0: none */
 };
+/*
+ * Ask the kernel to timestamp what fd receives (SO_TIMESTAMPNS): the time
+ * it reached this namespace, not when we got round to reading it, so our
+ * own scheduling stays out of a round trip.  sim_rx_get gives it in ts_ns.
+ */
+int	sim_rx_timestamps(int fd);
 int	sim_rx_init(struct sim_rx *rx, int fd, unsigned batch);
 void	sim_rx_free(struct sim_rx *rx);
 /* Wait up to timeout_ms (-1 forever, 0 not at all); count or -errno. */
@@ -276,7 +321,16 @@ const struct chk_stats *chk_stats(const struct chk *c);
 uint64_t chk_lost(const struct chk *c);
 /* Every sent packet returned (forwarded mode); else received >= sent. */
 bool	chk_complete(const struct chk *c);
+/*
+ * Also reports the round-trip latency of the packets that came back as
+ * sent and passed (forwarded; a reply of the appliance's own has none):
+ * text "latency (us, N round trips): p50 .." and JSON "latency_samples"
+ * and "latency_us": {"p50","p90","p99","p999","max","min","mean"} or null.
+ */
 void	chk_report(const struct chk *c, FILE *f, bool json, const char *extra);
+/* The histogram of those round trips, in ns (the now of chk_returned less
+ * the now of chk_note_sent). */
+const struct sim_hist *chk_latency(const struct chk *c);
 
 /* sim_offload.c --------------------------------------------------------- */
 

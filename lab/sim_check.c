@@ -14,6 +14,11 @@
  * old cookie, but nothing sent after the change may.  A reply the
  * appliance made itself can only be tied to its flow; it must carry the
  * current version or one superseded less than grace_ns ago.
+ *
+ * The window also keeps when each packet was sent, so a forwarded packet
+ * that comes back and passes every check adds its round trip to a latency
+ * histogram (sim_hist.c).  A reply the appliance made itself cannot be tied
+ * to one sent packet and has no latency.
  */
 #include "config.h"
 
@@ -77,6 +82,7 @@ struct chk_flow {
 
 struct chk_ent {
 	uint64_t	hash;
+	uint64_t	sent_ns;	/* when it left, for the round trip */
 	uint64_t	abs;		/* position in the stream of sent packets */
 	uint64_t	next_abs;	/* chain: older entry with the same bucket */
 	uint32_t	next;
@@ -109,6 +115,7 @@ struct chk {
 	size_t		 first_len;
 	uint8_t		 first_want[GENEVE_MAX_HDR_LEN];
 	size_t		 first_want_len;
+	struct sim_hist	 lat;		/* round trips of packets that passed */
 };
 
 const char *
@@ -316,6 +323,7 @@ chk_note_sent(struct chk *c, const uint8_t *ip, size_t len, uint64_t now)
 		c->st.evicted++;
 	h = &c->head[hash & c->mask];
 	e->hash = hash;
+	e->sent_ns = now;
 	e->abs = c->abs;
 	e->next = h->idx;
 	e->next_abs = h->abs;
@@ -484,6 +492,8 @@ chk_returned(struct chk *c, const uint8_t *ip, size_t len, bool csum_ready,
 	uint32_t mask = 0, from, bestm = 0;
 	const char *why = NULL;
 	enum geneve_err gerr;
+	uint64_t rtt = 0;
+	bool fresh = false;
 	uint8_t ttl;
 	size_t tot;
 
@@ -548,6 +558,8 @@ chk_returned(struct chk *c, const uint8_t *ip, size_t len, bool csum_ready,
 		else {
 			e->returned = 1;
 			c->st.matched++;
+			fresh = true;
+			rtt = now > e->sent_ns ? now - e->sent_ns : 0;
 		}
 	} else {
 		if (pkt_parse(g.inner, g.inner_len, &pi) != PKT_OK) {
@@ -614,7 +626,15 @@ chk_returned(struct chk *c, const uint8_t *ip, size_t len, bool csum_ready,
 		return mask;
 	}
 	c->st.ok++;
+	if (fresh)
+		sim_hist_add(&c->lat, rtt);
 	return 0;
+}
+
+const struct sim_hist *
+chk_latency(const struct chk *c)
+{
+	return &c->lat;
 }
 
 uint64_t
@@ -639,6 +659,50 @@ pps(uint64_t n, uint64_t t0, uint64_t t1)
 	if (n < 2 || t1 <= t0)
 		return 0;
 	return (double)(n - 1) * 1e9 / (double)(t1 - t0);
+}
+
+/* Percentiles in microseconds, ns precision. */
+static const struct {
+	const char	*json, *text;
+	uint32_t	 ppm;
+} chk_pcts[] = {
+	{ "p50", "p50", 500000 },
+	{ "p90", "p90", 900000 },
+	{ "p99", "p99", 990000 },
+	{ "p999", "p99.9", 999000 },
+};
+
+static void
+chk_report_latency(const struct chk *c, FILE *out, bool json)
+{
+	const struct sim_hist *h = &c->lat;
+
+	if (json) {
+		fprintf(out, ",\"latency_samples\":%" PRIu64 ",\"latency_us\":", h->count);
+		if (h->count == 0) {
+			fprintf(out, "null");
+			return;
+		}
+		fputc('{', out);
+		for (size_t i = 0; i < sizeof(chk_pcts) / sizeof(chk_pcts[0]); i++)
+			fprintf(out, "\"%s\":%.3f,", chk_pcts[i].json,
+			    (double)sim_hist_quantile(h, chk_pcts[i].ppm) / 1e3);
+		fprintf(out, "\"max\":%.3f,\"min\":%.3f,\"mean\":%.3f}",
+		    (double)h->max / 1e3, (double)h->min / 1e3,
+		    (double)h->sum / (double)h->count / 1e3);
+		return;
+	}
+	if (h->count == 0) {
+		fprintf(out, "latency: no round trip measured (only packets that "
+		    "come back as sent and pass are timed)\n");
+		return;
+	}
+	fprintf(out, "latency (us, %" PRIu64 " round trips):", h->count);
+	for (size_t i = 0; i < sizeof(chk_pcts) / sizeof(chk_pcts[0]); i++)
+		fprintf(out, " %s %.1f", chk_pcts[i].text,
+		    (double)sim_hist_quantile(h, chk_pcts[i].ppm) / 1e3);
+	fprintf(out, " max %.1f min %.1f mean %.1f\n", (double)h->max / 1e3,
+	    (double)h->min / 1e3, (double)h->sum / (double)h->count / 1e3);
 }
 
 void
@@ -682,6 +746,7 @@ chk_report(const struct chk *c, FILE *out, bool json, const char *extra)
 			fprintf(out, "\",\"packet\":\"%s\",\"expected_geneve\":\"%s\"}",
 			    hex, want);
 		}
+		chk_report_latency(c, out, true);
 		if (extra)
 			fprintf(out, ",%s", extra);
 		fprintf(out, "}\n");
@@ -691,6 +756,7 @@ chk_report(const struct chk *c, FILE *out, bool json, const char *extra)
 	    " mismatched %" PRIu64 " lost %" PRIu64 " flows %" PRIu64 "\n",
 	    s->sent, s->received, s->ok, s->mismatched, chk_lost(c), s->flows);
 	fprintf(out, "rate: sent %.0f pps, received %.0f pps\n", spps, rpps);
+	chk_report_latency(c, out, false);
 	if (s->sent_bad)
 		fprintf(out, "ignored %" PRIu64 " sent datagrams that were not "
 		    "GWLB GENEVE\n", s->sent_bad);

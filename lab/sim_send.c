@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/if_packet.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -73,6 +74,7 @@ struct judge {
 	uint64_t	duration_ns;
 	uint64_t	idle_ns;
 	uint64_t	count;
+	const char	*hist_file;	/* --latency-hist */
 	bool		json;
 };
 
@@ -83,7 +85,7 @@ enum {
 	OPT_SPORT_BASE, OPT_RATE, OPT_COUNT, OPT_DURATION, OPT_BATCH,
 	OPT_SEED, OPT_COOKIE, OPT_COOKIE_CHANGE, OPT_UDP_CSUM, OPT_NO_SINK, OPT_JSON,
 	OPT_INNER, OPT_DEV, OPT_WAIT, OPT_MAX_LOSS, OPT_MIN_RECV, OPT_GRACE,
-	OPT_WINDOW, OPT_IDLE, OPT_HELP,
+	OPT_WINDOW, OPT_IDLE, OPT_LAT_HIST, OPT_HELP,
 };
 
 #define TRAFFIC_LONGOPTS \
@@ -125,7 +127,8 @@ enum {
 	{ "min-received", required_argument, NULL, OPT_MIN_RECV },	\
 	{ "grace", required_argument, NULL, OPT_GRACE },		\
 	{ "window", required_argument, NULL, OPT_WINDOW },		\
-	{ "idle", required_argument, NULL, OPT_IDLE }
+	{ "idle", required_argument, NULL, OPT_IDLE },			\
+	{ "latency-hist", required_argument, NULL, OPT_LAT_HIST }
 
 static const char traffic_help[] =
 "  --dst ADDR           appliance address (198.18.0.2)\n"
@@ -176,7 +179,19 @@ static const char judge_help[] =
 "  --grace S            how long a superseded header (old cookie) is still\n"
 "                       accepted on a reply that cannot be tied to the\n"
 "                       packet it answers (0.2)\n"
-"  --window N           sent packets remembered for matching (262144)\n";
+"  --window N           sent packets remembered for matching (262144)\n"
+"  --latency-hist FILE  write the round-trip histogram to FILE: one line\n"
+"                       \"lower_ns upper_ns count\" per non-empty bucket\n"
+"                       (log-linear, 128 per power of two)\n";
+
+static const char latency_help[] =
+"\nLatency: every returned packet that matches one sent (forwarded, not a\n"
+"reply of the appliance's own) and passes adds its round trip: from its\n"
+"sending (run: its share of its sendmmsg call; expect: when it was seen\n"
+"leaving) to the kernel's receive timestamp in this namespace.  Reported\n"
+"as p50, p90, p99, p99.9, max in microseconds (JSON: \"latency_us\"; null\n"
+"when nothing was timed).  \"capture_drops\": datagrams our own packet\n"
+"socket dropped (counted as lost).\n";
 
 static void
 traffic_defaults(struct traffic *t)
@@ -413,6 +428,11 @@ judge_opt(struct judge *j, int c, const char *arg)
 		return 0;
 	case OPT_IDLE:
 		return sim_parse_secs(arg, &j->idle_ns);
+	case OPT_LAT_HIST:
+		if (*arg == '\0')
+			return -EINVAL;
+		j->hist_file = arg;
+		return 0;
 	case OPT_DURATION:
 		return sim_parse_secs(arg, &j->duration_ns);
 	case OPT_COUNT:
@@ -591,6 +611,7 @@ sender_flush(struct sender *s, unsigned n, struct chk *c)
 	unsigned done = 0;
 
 	while (done < n && !sim_stop) {
+		uint64_t t0 = sim_now_ns(), t1;
 		int r = sendmmsg(s->fd, s->msg + done, n - done, 0);
 
 		if (r < 0) {
@@ -601,11 +622,19 @@ sender_flush(struct sender *s, unsigned n, struct chk *c)
 			}
 			return -errno;
 		}
+		/*
+		 * The datagrams left one after the other during the call: each
+		 * is dated at the start of its share of it, so the first does
+		 * not wait for the last, and none is dated after it left (its
+		 * reply may well be back before the call returns).
+		 */
+		t1 = sim_now_ns();
 		for (int i = 0; i < r; i++) {
 			s->bytes += s->iov[done + (unsigned)i].iov_len;
 			if (c)
 				chk_note_sent(c, s->iov[done + (unsigned)i].iov_base,
-				    s->iov[done + (unsigned)i].iov_len, sim_now_ns());
+				    s->iov[done + (unsigned)i].iov_len,
+				    t0 + (t1 - t0) * (uint64_t)i / (uint64_t)r);
 		}
 		done += (unsigned)r;
 		s->sent += (unsigned)r;
@@ -624,12 +653,15 @@ drain(struct sim_rx *rx, struct chk *c, int timeout_ms, bool note_outgoing)
 		if (n <= 0)
 			return n < 0 ? n : total;
 		for (int i = 0; i < n; i++) {
+			uint64_t t;
+
 			sim_rx_get(rx, (unsigned)i, &p);
+			t = p.ts_ns ? p.ts_ns : sim_now_ns();
 			if (p.outgoing) {
 				if (note_outgoing)
-					chk_note_sent(c, p.data, p.len, sim_now_ns());
+					chk_note_sent(c, p.data, p.len, t);
 			} else {
-				chk_returned(c, p.data, p.len, p.csum_ready, sim_now_ns());
+				chk_returned(c, p.data, p.len, p.csum_ready, t);
 			}
 		}
 		total += n;
@@ -833,16 +865,40 @@ open_rx(const struct judge *j, bool outgoing, struct sim_rx *rx)
 		close(fd);
 		return err;
 	}
+	err = sim_rx_timestamps(fd);
+	if (err < 0) {
+		errno = -err;
+		sim_warn("no kernel receive timestamps: latency includes our own "
+		    "delay in reading");
+	}
 	return 0;
 }
 
+/*
+ * What our own packet socket dropped (its queue full): such datagrams came
+ * back but were never judged, so they count as lost.  Reading resets the
+ * kernel's counter; call once, at the end.
+ */
+static uint64_t
+capture_drops(int fd)
+{
+	struct tpacket_stats ts;
+	socklen_t len = sizeof(ts);
+
+	memset(&ts, 0, sizeof(ts));
+	if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &ts, &len) < 0)
+		return 0;
+	return ts.tp_drops;
+}
+
 static bool
-judge_pass(const struct judge *j, const struct chk *c, char *extra, size_t sz,
-    bool json)
+judge_pass(const struct judge *j, const struct chk *c, uint64_t cdrops,
+    char *extra, size_t sz, bool json)
 {
 	const struct chk_stats *st = chk_stats(c);
 	uint64_t lost = chk_lost(c), allowed = j->max_loss;
 	const char *why = NULL;
+	int n;
 
 	if (j->max_loss_pct)
 		allowed = st->sent * j->max_loss / 100;
@@ -853,12 +909,43 @@ judge_pass(const struct judge *j, const struct chk *c, char *extra, size_t sz,
 	else if (st->received < j->min_received)
 		why = "too few packets came back";
 	if (json)
-		snprintf(extra, sz, "\"pass\":%s,\"verdict\":\"%s\"",
+		n = snprintf(extra, sz, "\"capture_drops\":%" PRIu64 ",", cdrops);
+	else if (cdrops)
+		n = snprintf(extra, sz, "%" PRIu64 " datagrams dropped by our own "
+		    "packet socket (counted as lost)\n", cdrops);
+	else
+		n = 0;
+	if (n < 0 || (size_t)n >= sz)
+		n = 0;
+	if (json)
+		snprintf(extra + n, sz - (size_t)n, "\"pass\":%s,\"verdict\":\"%s\"",
 		    why ? "false" : "true", why ? why : "pass");
 	else
-		snprintf(extra, sz, "%s%s", why ? "FAIL: " : "PASS",
+		snprintf(extra + n, sz - (size_t)n, "%s%s", why ? "FAIL: " : "PASS",
 		    why ? why : "");
 	return why == NULL;
+}
+
+/* --latency-hist: the histogram to its file; false if it could not be. */
+static bool
+write_hist(const struct judge *j, const struct chk *c)
+{
+	FILE *f;
+	int err;
+
+	if (j->hist_file == NULL)
+		return true;
+	f = fopen(j->hist_file, "w");
+	if (f == NULL) {
+		sim_warn("%s", j->hist_file);
+		return false;
+	}
+	err = sim_hist_write(chk_latency(c), f);
+	if (fclose(f) != 0 || err < 0) {
+		sim_warn("writing %s", j->hist_file);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -873,7 +960,8 @@ usage_run(FILE *f)
 	    "header (TTL > 1, right checksums) and the inner packet as --inner\n"
 	    "says.  Exit 0 when all passed, 1 when not.\n\n%s%s"
 	    "  --wait S             after sending, wait this long at most for the\n"
-	    "                       rest to come back (1)\n", traffic_help, judge_help);
+	    "                       rest to come back (1)\n%s", traffic_help, judge_help,
+	    latency_help);
 }
 
 int
@@ -886,7 +974,7 @@ cmd_run(int argc, char **argv)
 	struct sender s;
 	struct sim_rx rx;
 	struct chk *c = NULL;
-	char extra[160];
+	char extra[256];
 	int ch, rc = SIM_EXIT_ERROR;
 	uint64_t until;
 	bool pass;
@@ -943,11 +1031,13 @@ cmd_run(int argc, char **argv)
 		if (drain(&rx, c, (int)((until - now) / 1000000u) + 1, false) < 0)
 			break;
 	}
-	pass = judge_pass(&j, c, extra, sizeof(extra), j.json);
+	pass = judge_pass(&j, c, capture_drops(rx.fd), extra, sizeof(extra), j.json);
 	if (!j.json)
 		print_send(&s, stdout, false);
 	chk_report(c, stdout, j.json, extra);
 	rc = pass ? SIM_EXIT_PASS : SIM_EXIT_FAIL;
+	if (!write_hist(&j, c))
+		rc = SIM_EXIT_ERROR;
 out:
 	sender_fini(&s);
 	chk_free(c);
@@ -972,8 +1062,8 @@ usage_expect(FILE *f)
 	    "  --idle S             stop after S seconds of silence (1; 0: never)\n"
 	    "  --port N             GENEVE port (6081)\n"
 	    "  --no-sink            do not bind the GENEVE port\n"
-	    "  --json               print the result as one JSON object\n",
-	    judge_help);
+	    "  --json               print the result as one JSON object\n%s",
+	    judge_help, latency_help);
 }
 
 int
@@ -990,7 +1080,7 @@ cmd_expect(int argc, char **argv)
 	struct judge j;
 	struct sim_rx rx;
 	struct chk *c = NULL;
-	char extra[160];
+	char extra[256];
 	bool sink = true, pass;
 	uint64_t start, end, v;
 	int ch, rc = SIM_EXIT_ERROR;
@@ -1055,9 +1145,11 @@ cmd_expect(int argc, char **argv)
 		if (drain(&rx, c, (int)((wake - now) / 1000000u) + 1, true) < 0)
 			break;
 	}
-	pass = judge_pass(&j, c, extra, sizeof(extra), j.json);
+	pass = judge_pass(&j, c, capture_drops(rx.fd), extra, sizeof(extra), j.json);
 	chk_report(c, stdout, j.json, extra);
 	rc = pass ? SIM_EXIT_PASS : SIM_EXIT_FAIL;
+	if (!write_hist(&j, c))
+		rc = SIM_EXIT_ERROR;
 out:
 	chk_free(c);
 	close(rx.fd);

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/filter.h>
@@ -323,7 +324,18 @@ sim_route_src(uint32_t dst, uint32_t *src)
 	return err;
 }
 
-#define SIM_CTL_LEN	CMSG_SPACE(sizeof(struct tpacket_auxdata))
+#define SIM_CTL_LEN	(CMSG_SPACE(sizeof(struct tpacket_auxdata)) + \
+	CMSG_SPACE(sizeof(struct timespec)))
+
+int
+sim_rx_timestamps(int fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
 
 int
 sim_rx_init(struct sim_rx *rx, int fd, unsigned batch)
@@ -387,6 +399,15 @@ sim_rx_recv(struct sim_rx *rx, int timeout_ms)
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	rx->n = (unsigned)n;
+	{
+		/* for the kernel's timestamps (CLOCK_REALTIME) */
+		struct timespec rt, mt;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &mt);
+		rx->mono_off = ((int64_t)mt.tv_sec - (int64_t)rt.tv_sec) * 1000000000 +
+		    ((int64_t)mt.tv_nsec - (int64_t)rt.tv_nsec);
+	}
 	return n;
 }
 
@@ -403,9 +424,19 @@ sim_rx_get(const struct sim_rx *rx, unsigned i, struct sim_rx_pkt *p)
 	p->ifindex = rx->sll[i].sll_ifindex;
 	p->outgoing = rx->sll[i].sll_pkttype == PACKET_OUTGOING;
 	p->csum_ready = true;
+	p->ts_ns = 0;
 	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 		struct tpacket_auxdata aux;
 
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			int64_t t;
+
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + rx->mono_off;
+			p->ts_ns = t > 0 ? (uint64_t)t : 0;
+			continue;
+		}
 		if (cm->cmsg_level != SOL_PACKET || cm->cmsg_type != PACKET_AUXDATA)
 			continue;
 		memcpy(&aux, CMSG_DATA(cm), sizeof(aux));

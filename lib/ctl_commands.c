@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "ctl_commands.h"
@@ -51,27 +52,43 @@
 
 static const struct ctl_cmd_def cmds[] = {
 	[CTL_CMD_SHOW_STATUS] = { CTL_CMD_SHOW_STATUS, { "show", "status" },
-	    CTL_VIEW_DETAIL, 0, "daemon version, mode, workers and totals" },
+	    CTL_VIEW_DETAIL, 0, "daemon version, mode, workers and totals",
+	    .rtypes = { { "status", true } } },
 	[CTL_CMD_SHOW_ENIS] = { CTL_CMD_SHOW_ENIS, { "show", "enis" },
-	    CTL_VIEW_TABLE, 0, "every ENI with its links and counters" },
+	    CTL_VIEW_TABLE, 0, "every ENI with its links, rates and counters",
+	    .rtypes = { { "eni", false } } },
 	[CTL_CMD_SHOW_ENI] = { CTL_CMD_SHOW_ENI, { "show", "eni" },
 	    CTL_VIEW_DETAIL, 0, "one ENI in detail, with its routes and rules",
-	    .nargs = 1, .args = { A_ENI_POS } },
+	    .nargs = 1, .args = { A_ENI_POS },
+	    .rtypes = { { "eni", true }, { "route", false }, { "rule", false } } },
 	[CTL_CMD_SHOW_FLOWS] = { CTL_CMD_SHOW_FLOWS, { "show", "flows" },
 	    CTL_VIEW_TABLE, 0, "flow table entries",
-	    .nargs = 2, .args = {
+	    .nargs = 6, .args = {
 		{ "eni", "ENI", CTL_ARG_ENI, CTL_SLOT_ENI, false, NULL,
 		  "only the flows of this ENI" },
+		{ "proto", "PROTO", CTL_ARG_PROTO, CTL_SLOT_PROTO, false, NULL,
+		  "only flows of this protocol: tcp, udp, icmp, icmpv6, sctp or a number" },
+		{ "addr", "ADDR[/LEN]", CTL_ARG_PREFIX, CTL_SLOT_PREFIX, false, NULL,
+		  "only flows from or to this address or prefix" },
+		{ "port", "PORT", CTL_ARG_PORT, CTL_SLOT_PORT, false, NULL,
+		  "only flows from or to this port" },
+		{ "cookie", "HEX", CTL_ARG_COOKIE, CTL_SLOT_COOKIE, false, NULL,
+		  "only flows with this GWLB flow cookie" },
 		{ "limit", "N", CTL_ARG_COUNT, CTL_SLOT_LIMIT, false, NULL,
-		  "at most N flows" } } },
+		  "at most N flows" } },
+	    .rtypes = { { "flow", false } } },
 	[CTL_CMD_SHOW_DROPS] = { CTL_CMD_SHOW_DROPS, { "show", "drops" },
-	    CTL_VIEW_TABLE, 0, "dropped packets by reason" },
+	    CTL_VIEW_TABLE, 0, "dropped packets by reason",
+	    .rtypes = { { "drop", false } } },
 	[CTL_CMD_SHOW_WORKERS] = { CTL_CMD_SHOW_WORKERS, { "show", "workers" },
-	    CTL_VIEW_TABLE, 0, "receive and tunnel worker threads" },
+	    CTL_VIEW_TABLE, 0, "receive and tunnel worker threads",
+	    .rtypes = { { "worker", false } } },
 	[CTL_CMD_SHOW_ROUTES] = { CTL_CMD_SHOW_ROUTES, { "show", "routes" },
-	    CTL_VIEW_TABLE, 0, "configured routes and rules" },
+	    CTL_VIEW_TABLE, 0, "configured routes and rules",
+	    .rtypes = { { "route", false }, { "rule", false } } },
 	[CTL_CMD_SHOW_CONFIG] = { CTL_CMD_SHOW_CONFIG, { "show", "config" },
-	    CTL_VIEW_DETAIL, 0, "the running configuration" },
+	    CTL_VIEW_DETAIL, 0, "the running configuration",
+	    .rtypes = { { "option", false }, { "declared", false } } },
 	[CTL_CMD_ROUTE_ADD] = { CTL_CMD_ROUTE_ADD, { "route", "add" },
 	    CTL_VIEW_NONE, CTL_CMDF_MUTATING, "add a route for an ENI", ROUTE_ARGS },
 	[CTL_CMD_ROUTE_DEL] = { CTL_CMD_ROUTE_DEL, { "route", "del" },
@@ -90,7 +107,8 @@ static const struct ctl_cmd_def cmds[] = {
 	    CTL_VIEW_NONE, CTL_CMDF_MUTATING, "empty the flow tables",
 	    .nargs = 1, .args = {
 		{ "eni", "ENI", CTL_ARG_ENI, CTL_SLOT_ENI, false, NULL,
-		  "only the flow table of this ENI" } } },
+		  "only the flow table of this ENI" } },
+	    .rtypes = { { "flush", true } } },
 	[CTL_CMD_LOG] = { CTL_CMD_LOG, { "log", NULL },
 	    CTL_VIEW_NONE, CTL_CMDF_MUTATING, "set the log level of a section",
 	    .nargs = 2, .args = {
@@ -102,9 +120,11 @@ static const struct ctl_cmd_def cmds[] = {
 	    CTL_VIEW_NONE, CTL_CMDF_MUTATING, "set every packet and drop counter to zero" },
 	[CTL_CMD_RELOAD] = { CTL_CMD_RELOAD, { "reload", NULL },
 	    CTL_VIEW_DETAIL, CTL_CMDF_MUTATING,
-	    "reload the --config file as SIGHUP does; say what changed" },
+	    "reload the --config file as SIGHUP does; say what changed",
+	    .rtypes = { { "reload", true } } },
 	[CTL_CMD_HELP] = { CTL_CMD_HELP, { "help", NULL },
-	    CTL_VIEW_TABLE, CTL_CMDF_LOCAL, "list the commands" },
+	    CTL_VIEW_TABLE, CTL_CMDF_LOCAL, "list the commands",
+	    .rtypes = { { "command", false } } },
 	[CTL_CMD_QUIT] = { CTL_CMD_QUIT, { "quit", NULL },
 	    CTL_VIEW_NONE, CTL_CMDF_LOCAL, "leave the shell" },
 };
@@ -121,6 +141,25 @@ static const struct {
 	{ "flows", "act on the flow tables" },
 	{ "counters", "act on the counters" },
 };
+
+/* Protocols show flows knows by name (and prints by name). */
+static const struct {
+	const char	*name;
+	uint8_t		 num;
+} protos[] = {
+	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "icmp", IPPROTO_ICMP },
+	{ "icmpv6", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
+};
+
+const char *
+ctl_proto_name(uint8_t proto, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (protos[i].num == proto)
+			return protos[i].name;
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
 
 const struct ctl_cmd_def *
 ctl_cmd_get(enum ctl_cmd_id id)
@@ -154,6 +193,10 @@ ctl_argtype_words(enum ctl_argtype type, const char **out, unsigned max)
 		for (int i = 0; i < LOG_LEVEL__MAX; i++)
 			ADD(log_level_str((enum log_level)i));
 		break;
+	case CTL_ARG_PROTO:
+		for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+			ADD(protos[i].name);
+		break;
 	default:
 		break;
 	}
@@ -171,7 +214,7 @@ type_has_free_value(enum ctl_argtype type)
 	case CTL_ARG_LEVEL:
 		return false;
 	default:
-		return true;
+		return true;	/* CTL_ARG_PROTO too: a number */
 	}
 }
 
@@ -250,6 +293,24 @@ parse_u32(const char *s, uint32_t min, uint32_t *out)
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || *end || v < min || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* A flow cookie as show flows prints it: 8 hex digits; 0x and fewer allowed. */
+static int
+parse_cookie(const char *s, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (strncasecmp(s, "0x", 2) == 0)
+		s += 2;
+	if (*s == '\0' || strlen(s) > 8 || strspn(s, "0123456789abcdefABCDEF") != strlen(s))
+		return -EINVAL;
+	v = strtoul(s, &end, 16);
+	if (*end)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
@@ -447,6 +508,41 @@ parse_value(struct pstate *st, unsigned i, const char *s, char *err, size_t errl
 			a->level_set = true;
 			a->level = (enum log_level)r;
 		}
+		return 0;
+	case CTL_ARG_PROTO:
+		if (*s >= '0' && *s <= '9') {
+			if (parse_u32(s, 0, &u) < 0 || u > 255) {
+				snprintf(err, errlen, "bad protocol '%s' (expected tcp, udp, "
+				    "icmp, icmpv6, sctp or 0 to 255)", s);
+				return -EINVAL;
+			}
+		} else {
+			if ((r = match_err(s, words, nw, "protocol", err, errlen)) < 0)
+				return r;
+			u = protos[r].num;
+		}
+		a->proto_set = true;
+		a->proto = (uint8_t)u;
+		snprintf(out, CTL_WORD_MAX, "%s", ctl_proto_name(a->proto, abuf,
+		    sizeof(abuf)));
+		return 0;
+	case CTL_ARG_PORT:
+		if (parse_u32(s, 0, &u) < 0 || u > 65535) {
+			snprintf(err, errlen, "bad port '%s' (expected 0 to 65535)", s);
+			return -EINVAL;
+		}
+		a->port_set = true;
+		a->port = (uint16_t)u;
+		snprintf(out, CTL_WORD_MAX, "%" PRIu32, u);
+		return 0;
+	case CTL_ARG_COOKIE:
+		if ((r = parse_cookie(s, &u)) < 0) {
+			snprintf(err, errlen, "bad cookie '%s' (expected 1 to 8 hex digits)", s);
+			return r;
+		}
+		a->cookie_set = true;
+		a->cookie = u;
+		snprintf(out, CTL_WORD_MAX, "%08" PRIx32, u);
 		return 0;
 	case CTL_ARG__MAX:
 		break;

@@ -62,6 +62,9 @@ enum ctl_argtype {
 	CTL_ARG_TABLE,		/* 1 .. 2^32-1 | eni */
 	CTL_ARG_SECTION,	/* a log section or "all" */
 	CTL_ARG_LEVEL,		/* a log level */
+	CTL_ARG_PROTO,		/* tcp, udp, icmp, icmpv6, sctp or 0 .. 255 */
+	CTL_ARG_PORT,		/* 0 .. 65535 */
+	CTL_ARG_COOKIE,		/* 1 to 8 hex digits, 0x allowed */
 	CTL_ARG__MAX
 };
 
@@ -77,6 +80,9 @@ enum ctl_slot {
 	CTL_SLOT_IIF,
 	CTL_SLOT_SECTION,
 	CTL_SLOT_LEVEL,
+	CTL_SLOT_PROTO,
+	CTL_SLOT_PORT,
+	CTL_SLOT_COOKIE,
 	CTL_SLOT__MAX
 };
 
@@ -92,6 +98,17 @@ struct ctl_argdef {
 
 #define CTL_CMD_WORDS	2
 #define CTL_CMD_ARGS	8
+#define CTL_CMD_RTYPES	3
+
+/*
+ * A record type a command answers with, and its shape in gwlbctl -j: a
+ * list (an array, there even when empty) or one record (an object).  A
+ * type a command does not declare is shown as a list.
+ */
+struct ctl_rtype {
+	const char	*type;
+	bool		 one;
+};
 
 struct ctl_cmd_def {
 	enum ctl_cmd_id	 id;
@@ -101,6 +118,7 @@ struct ctl_cmd_def {
 	const char	*help;
 	unsigned	 nargs;
 	struct ctl_argdef args[CTL_CMD_ARGS];	/* positionals first */
+	struct ctl_rtype rtypes[CTL_CMD_RTYPES];	/* unused trailing ones NULL */
 };
 
 const struct ctl_cmd_def *ctl_cmd_get(enum ctl_cmd_id id);
@@ -144,6 +162,13 @@ struct ctl_cmd_args {
 	enum log_section section;	/* LOG_SECTION__MAX = all */
 	bool		 level_set;
 	enum log_level	 level;
+
+	bool		 proto_set;	/* show flows filters */
+	uint8_t		 proto;
+	bool		 port_set;
+	uint16_t	 port;
+	bool		 cookie_set;
+	uint32_t	 cookie;
 
 	/* The command in canonical full words, as gwlbctl sends it. */
 	unsigned	 nwords;
@@ -194,6 +219,9 @@ int	 ctl_cmd_next(unsigned n, const char *const *words, struct ctl_next *nx,
  * to max of them in out and returns how many were stored.
  */
 unsigned ctl_argtype_words(enum ctl_argtype type, const char **out, unsigned max);
+
+/* "tcp", "udp", ... or the number into buf (at least 4 bytes). */
+const char *ctl_proto_name(uint8_t proto, char *buf, size_t len);
 
 /* "route add PREFIX eni ENI|any dev in|out [via ADDR] ..." into buf. */
 void	 ctl_cmd_usage(const struct ctl_cmd_def *def, char *buf, size_t len);

@@ -77,6 +77,23 @@ json_init(struct json *j, FILE *fp)
 	j->first[0] = true;
 }
 
+void
+json_set_pretty(struct json *j, bool pretty)
+{
+	j->pretty = pretty;
+}
+
+/* Pretty: a new line indented for the given depth. */
+static void
+indent(struct json *j, int depth)
+{
+	if (!j->pretty)
+		return;
+	fputc('\n', j->fp);
+	for (int i = 0; i < depth; i++)
+		fputs("  ", j->fp);
+}
+
 /* Before any value or key: the comma, unless it follows a key. */
 static void
 sep(struct json *j)
@@ -88,6 +105,8 @@ sep(struct json *j)
 	if (!j->first[j->depth])
 		fputc(',', j->fp);
 	j->first[j->depth] = false;
+	if (j->depth > 0)
+		indent(j, j->depth);
 }
 
 /* A value: in an object only right after its key. */
@@ -116,10 +135,14 @@ push(struct json *j, char c)
 static void
 pop(struct json *j, char c)
 {
-	if (j->depth == 0 || j->after_key || j->in_obj[j->depth] != (c == '}'))
+	if (j->depth == 0 || j->after_key || j->in_obj[j->depth] != (c == '}')) {
 		j->bad = true;
-	else
+	} else {
+		/* An empty one stays "[]" or "{}". */
+		if (!j->first[j->depth])
+			indent(j, j->depth - 1);
 		j->depth--;
+	}
 	fputc(c, j->fp);
 }
 
@@ -154,7 +177,7 @@ json_key(struct json *j, const char *key)
 		j->bad = true;
 	sep(j);
 	json_write_string(j->fp, key);
-	fputc(':', j->fp);
+	fputs(j->pretty ? ": " : ":", j->fp);
 	j->after_key = true;
 }
 

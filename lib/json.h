@@ -1,7 +1,7 @@
 /*
  * The one JSON writer: gwlbctl's -j output and the daemon's health page
- * both go through it.  Compact output (no spaces), commas placed by the
- * writer, strings escaped as RFC 8259 asks: '"' and '\\' with a backslash,
+ * both go through it.  Compact output (no spaces) or, pretty, one member
+ * per line indented by two spaces a level; commas placed by the writer, strings escaped as RFC 8259 asks: '"' and '\\' with a backslash,
  * control characters (and DEL) as \u00XX, valid UTF-8 passed through, and
  * every byte that is not part of a valid UTF-8 sequence (overlong forms,
  * surrogates, code points past U+10FFFF included) replaced by \ufffd, so
@@ -22,10 +22,13 @@ struct json {
 	bool	 first[JSON_DEPTH_MAX];	/* nothing written yet at this level */
 	bool	 in_obj[JSON_DEPTH_MAX];	/* this level is an object */
 	bool	 after_key;		/* a key is waiting for its value */
+	bool	 pretty;		/* newlines and indentation */
 	bool	 bad;			/* misuse: unbalanced, too deep, key outside an object */
 };
 
 void	 json_init(struct json *j, FILE *fp);
+/* After json_init, before anything is written: pretty print. */
+void	 json_set_pretty(struct json *j, bool pretty);
 
 void	 json_obj_begin(struct json *j);
 void	 json_obj_end(struct json *j);

@@ -121,9 +121,14 @@ rec_eni(struct ctl_reply *r, const struct fake_eni *e, bool detail)
 	name_hex(e->id, hex);
 	ctl_rec_begin(r, "eni");
 	ctl_rec_str(r, "eni", hex);
+	ctl_rec_strf(r, "vpce", "vpce-%s", hex);
 	ctl_rec_str(r, "if_in", ifname(e->id, NAME_IN, b));
 	ctl_rec_str(r, "if_out", ifname(e->id, NAME_OUT, b));
 	ctl_rec_str(r, "state", "up");
+	ctl_rec_u64(r, "pps_in", e == &enis[0] ? 1520 : 0);
+	ctl_rec_u64(r, "bps_in", e == &enis[0] ? 12345678 : 999);
+	ctl_rec_u64(r, "pps_out", e == &enis[0] ? 1519 : 0);
+	ctl_rec_u64(r, "bps_out", e == &enis[0] ? 9995000000ull : 0);
 	ctl_rec_u64(r, "packets_in", e->pkts_in);
 	ctl_rec_u64(r, "bytes_in", e->bytes_in);
 	ctl_rec_u64(r, "packets_out", e->pkts_out);

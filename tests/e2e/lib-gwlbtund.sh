@@ -26,6 +26,31 @@
 # shellcheck source=tests/e2e/lib.sh
 [ -n "${E2E_MAIN_PID:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# GWLB_E2E_CAPS=USER (tests/run's e2e-caps pass): gwlbtund runs as USER
+# with only CAP_NET_ADMIN and CAP_NET_RAW (tests/e2e/gwlbtund-caps), the
+# scenario itself as root; its temporary directory belongs to USER, so the
+# daemon can make its control socket there and hooks (which run as USER)
+# can write their records.  gw_caps_skip REASON skips what needs more.
+if [ -n "${GWLB_E2E_CAPS:-}" ]; then
+	id -u "$GWLB_E2E_CAPS" >/dev/null 2>&1 || fail "GWLB_E2E_CAPS: no user '$GWLB_E2E_CAPS'"
+	command -v setpriv >/dev/null || fail "GWLB_E2E_CAPS needs setpriv (util-linux)"
+	export GWLB_E2E_CAPS GWLB_E2E_DAEMON=$DAEMON
+	DAEMON=$E2E_TOP/tests/e2e/gwlbtund-caps
+	[ -x "$GWLB_E2E_DAEMON" ] || fail "no $GWLB_E2E_DAEMON (build first, or set GWLB_BUILD)"
+	e2e_tmp() {
+		[ -z "$E2E_TMP" ] || return 0
+		E2E_TMP=$(mktemp -d "/tmp/gwlb-e2e-${SCENARIO}.XXXXXX")
+		chown "$GWLB_E2E_CAPS:" "$E2E_TMP"
+	}
+fi
+# gw_dir DIR...: mkdir -p, and (GWLB_E2E_CAPS) give them to the daemon's
+# user: directories hooks write to.
+gw_dir() {
+	mkdir -p "$@"
+	[ -z "${GWLB_E2E_CAPS:-}" ] || chown "$GWLB_E2E_CAPS:" "$@"
+}
+gw_caps_skip() { [ -z "${GWLB_E2E_CAPS:-}" ] || skip "not as $GWLB_E2E_CAPS with CAP_NET_ADMIN and CAP_NET_RAW only: $*"; }
+
 GW_HPORT=${GW_HPORT:-8182}
 ENI0=076bc493b822cd32f		# gwlbsim's default first ENI
 
@@ -97,13 +122,13 @@ gw_ctl_json() {
 }
 
 # gw_status FIELD: a field of gwlbctl show status.
-gw_status() { jget "$(gw_ctl_json status show status)" "status.0.$1"; }
+gw_status() { jget "$(gw_ctl_json status show status)" "status.$1"; }
 
 # gw_eni_json ENIHEX: gwlbctl -j show eni ENIHEX, saved (path printed).
 gw_eni_json() { gw_ctl_json "eni-$1" show eni "$1"; }
 
 # gw_eni_table ENIHEX: the routing table gwlbtund gave an ENI.
-gw_eni_table() { jget "$(gw_eni_json "$1")" eni.0.table; }
+gw_eni_table() { jget "$(gw_eni_json "$1")" eni.table; }
 
 # gw_drop_sides: the daemon's own drop reasons and their sides, as a JSON
 # object reason -> "receive"|"reply" in a file (path printed), read once
@@ -207,6 +232,16 @@ gw_links() {
 # gw_rules: the policy rules of both families in the appliance namespace.
 gw_rules() { appl ip -4 rule show && appl ip -6 rule show; }
 
+# gw_installed N: gwlbctl show routes lists N routes and rules, all of
+# them installed (for wait_for); the document in $E2E_TMP/routes.json.
+gw_installed() {
+	"${CTL[@]}" -j show routes >"$E2E_TMP/routes.json" || return 1
+	"$PY" -c 'import json, sys
+v = json.load(open(sys.argv[1])); r = v.get("route", []) + v.get("rule", [])
+sys.exit(0 if len(r) == int(sys.argv[2]) and all(x["state"] == "installed" for x in r) else 1)' \
+		"$E2E_TMP/routes.json" "$1"
+}
+
 # gw_ours [--no-prio]: our routes and rules (protocol 247), both families,
 # sorted; --no-prio leaves rule priorities out (the kernel numbers rules
 # added without one downwards from 32765, so a restart renumbers them).
@@ -258,7 +293,7 @@ gw_link_qdisc_bytes() {
 gw_hook() {
 	local name=${1:-hook}
 	local path=$E2E_TMP/$name dir=$E2E_TMP/$name.d
-	mkdir -p "$dir"
+	gw_dir "$dir"
 	cat >"$path" <<-EOF
 	#!/bin/sh
 	f=$dir/\$1.\$4.\$\$

@@ -373,7 +373,7 @@ capture_stop() {
 
 # jget FILE KEY[.KEY...]: a field of the JSON document in FILE (or of the
 # last line that is a JSON object, for programs that log before it);
-# numeric parts index lists (status.0.pid).  A missing key, a file that
+# numeric parts index lists (eni.0.table).  A missing key, a file that
 # is not JSON or a failed read ends the scenario, naming key and file.
 jget() { _jget "$1" "$2"; }
 

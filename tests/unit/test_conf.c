@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -282,6 +283,99 @@ test_cli_values(void **state)
 	assert_true(conf.health_json);
 	assert_int_equal(conf.idle_teardown_s, 5);
 	assert_int_equal(conf.tcp_idle_s, 7);
+}
+
+/* Who may send GENEVE: private address space by default, then exactly what
+ * --allowed-origin says, "any" and "private" as keywords. */
+static void
+test_allowed_origin(void **state)
+{
+	static const struct {
+		const char	*addr;
+		bool		allowed;	/* by default */
+	} vec[] = {
+		{ "8.8.8.8", false }, { "1.1.1.1", false }, { "52.94.0.1", false },
+		{ "10.0.0.1", true }, { "10.255.255.255", true }, { "11.0.0.0", false },
+		{ "9.255.255.255", false },
+		{ "172.16.0.1", true }, { "172.31.255.254", true }, { "172.32.0.0", false },
+		{ "172.15.255.255", false },
+		{ "192.168.1.1", true }, { "192.169.0.0", false }, { "192.167.255.255", false },
+		{ "100.64.0.1", true }, { "100.127.255.255", true }, { "100.128.0.0", false },
+		{ "100.63.255.255", false },
+		{ "198.18.0.1", true }, { "198.19.255.255", true }, { "198.20.0.1", false },
+		{ "198.17.255.255", false },
+		{ "192.0.2.1", false }, { "203.0.113.9", false }, { "0.0.0.0", false },
+		{ "255.255.255.255", false },
+	};
+	char err[256];
+
+	(void)state;
+	assert_int_equal(ARGS(err, "-p", "80"), 0);
+	assert_int_equal(conf.n_origins, 0);
+	assert_string_equal(shown("allowed-origin"), "private");
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct in_addr a;
+
+		assert_int_equal(inet_pton(AF_INET, vec[i].addr, &a), 1);
+		if (conf_origin_allowed(&conf, a.s_addr) != vec[i].allowed)
+			fail_msg("default: %s should be %s", vec[i].addr,
+			    vec[i].allowed ? "allowed" : "refused");
+	}
+
+	/* "private" said explicitly is the same set, and can be widened. */
+	conf_reset();
+	assert_int_equal(ARGS(err, "--allowed-origin", "private", "--allowed-origin",
+	    "192.0.2.0/24"), 0);
+	assert_int_equal(conf.n_origins, 6);
+	assert_string_equal(shown("allowed-origin"), "10.0.0.0/8,172.16.0.0/12,"
+	    "192.168.0.0/16,100.64.0.0/10,198.18.0.0/15,192.0.2.0/24");
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct in_addr a;
+
+		inet_pton(AF_INET, vec[i].addr, &a);
+		if (conf_origin_allowed(&conf, a.s_addr) !=
+		    (vec[i].allowed || strncmp(vec[i].addr, "192.0.2.", 8) == 0))
+			fail_msg("private + 192.0.2.0/24: %s", vec[i].addr);
+	}
+
+	/* An explicit list replaces the default: 10.1.0.0/16 only. */
+	conf_reset();
+	assert_int_equal(ARGS(err, "--allowed-origin", "10.1.0.0/16"), 0);
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct in_addr a;
+
+		inet_pton(AF_INET, vec[i].addr, &a);
+		assert_false(conf_origin_allowed(&conf, a.s_addr));
+	}
+	assert_true(conf_origin_allowed(&conf, inet_addr("10.1.2.3")));
+	assert_false(conf_origin_allowed(&conf, inet_addr("10.2.0.1")));
+
+	/* any: every source. */
+	conf_reset();
+	assert_int_equal(ARGS(err, "--allowed-origin", "any"), 0);
+	assert_string_equal(shown("allowed-origin"), "any");
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		struct in_addr a;
+
+		inet_pton(AF_INET, vec[i].addr, &a);
+		assert_true(conf_origin_allowed(&conf, a.s_addr));
+	}
+
+	/* Room for "private" is checked like one more CIDR. */
+	conf_reset();
+	{
+		char *av[2 * MAX_ORIGINS + 2] = { (char *)"gwlbtund" };
+		int n = 1;
+
+		for (int i = 0; i < MAX_ORIGINS - 2; i++) {
+			av[n++] = (char *)"--allowed-origin";
+			av[n++] = (char *)"any";
+		}
+		av[n++] = (char *)"--allowed-origin";
+		av[n++] = (char *)"private";
+		assert_int_equal(conf_args(n, av, err, sizeof(err)), -1);
+		assert_string_equal(err, "--allowed-origin: at most 32");
+	}
 }
 
 static void
@@ -897,6 +991,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ranges_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_keywords, setup, teardown),

@@ -128,7 +128,32 @@ static const struct {
 	{ "show flows limit -1", NULL, "bad limit" },
 	{ "show flows limit 1x", NULL, "bad limit" },
 	{ "show flows eni 1 eni 2", NULL, "'eni' given twice" },
-	{ "show flows bogus 1", NULL, "unknown argument 'bogus' (expected eni, limit)" },
+	{ "show flows bogus 1", NULL, "unknown argument 'bogus' (expected eni, proto, addr, "
+	  "port, cookie, limit)" },
+
+	/* show flows filters */
+	{ "sh fl pr tcp po 443 a 192.0.2.7 c 0xDEADbeef e gwi-e8WXgsTQDkf l 5",
+	  "show flows eni 076bc493b822cd32f proto tcp addr 192.0.2.7/32 port 443 "
+	  "cookie deadbeef limit 5", NULL },
+	{ "show flows proto icmp", "show flows proto icmp", NULL },	/* exact wins */
+	{ "show flows proto icmpv", "show flows proto icmpv6", NULL },
+	{ "show flows proto ic", NULL, "ambiguous protocol 'ic': icmp, icmpv6" },
+	{ "show flows proto 17", "show flows proto udp", NULL },
+	{ "show flows proto 47", "show flows proto 47", NULL },
+	{ "show flows proto 256", NULL, "bad protocol '256'" },
+	{ "show flows proto gre", NULL, "unknown protocol 'gre'" },
+	{ "show flows port 0", "show flows port 0", NULL },
+	{ "show flows port 65536", NULL, "bad port '65536'" },
+	{ "show flows port http", NULL, "bad port 'http'" },
+	{ "show flows addr 2001:DB8::/32", "show flows addr 2001:db8::/32", NULL },
+	{ "show flows addr 192.0.2.1/24", NULL, "host bits set" },
+	{ "show flows addr nowhere", NULL, "bad prefix 'nowhere'" },
+	{ "show flows cookie 1", "show flows cookie 00000001", NULL },
+	{ "show flows cookie 123456789", NULL, "bad cookie '123456789'" },
+	{ "show flows cookie 0x", NULL, "bad cookie" },
+	{ "show flows cookie xyz", NULL, "bad cookie 'xyz'" },
+	{ "show flows cookie -1", NULL, "bad cookie" },
+	{ "show flows port 1 port 2", NULL, "'port' given twice" },
 	{ "route add 10.0.0.0/8 dev out", NULL, "route add: missing 'eni ENI|any'" },
 	{ "route add 10.0.0.0/8 eni any", NULL, "route add: missing 'dev in|out'" },
 	{ "route add eni any dev out", NULL, "bad prefix 'eni'" },
@@ -302,9 +327,11 @@ test_next(void **state)
 		{ "show", "status|enis|eni|flows|drops|workers|routes|config", false },
 		{ "sh", "status|enis|eni|flows|drops|workers|routes|config", false },
 		{ "show status", "", true },
-		{ "show flows", "eni|limit", true },
+		{ "show flows", "eni|proto|addr|port|cookie|limit", true },
+		{ "show flows proto", "tcp|udp|icmp|icmpv6|sctp|<PROTO>", false },
+		{ "show flows cookie", "<HEX>", false },
 		{ "show flows eni", "<ENI>", false },
-		{ "show flows limit 5", "eni", true },
+		{ "show flows limit 5", "eni|proto|addr|port|cookie", true },
 		{ "show eni", "<ENI>", false },
 		{ "route add", "<PREFIX>", false },
 		{ "route add 10.0.0.0/8", "eni|dev|via|table|metric", false },
@@ -349,7 +376,8 @@ test_usage(void **state)
 	ctl_cmd_usage(ctl_cmd_get(CTL_CMD_RULE_DEL), buf, sizeof(buf));
 	assert_string_equal(buf, "rule del [eni ENI|any] iif in|out table N|eni");
 	ctl_cmd_usage(ctl_cmd_get(CTL_CMD_SHOW_FLOWS), buf, sizeof(buf));
-	assert_string_equal(buf, "show flows [eni ENI] [limit N]");
+	assert_string_equal(buf, "show flows [eni ENI] [proto PROTO] [addr ADDR[/LEN]] "
+	    "[port PORT] [cookie HEX] [limit N]");
 	ctl_cmd_usage(ctl_cmd_get(CTL_CMD_LOG), buf, sizeof(buf));
 	assert_string_equal(buf, "log SECTION LEVEL");
 	ctl_cmd_usage(ctl_cmd_get(CTL_CMD_QUIT), buf, sizeof(buf));
@@ -372,7 +400,19 @@ test_usage(void **state)
 			if (k > 0 && !d->args[k].kw)
 				assert_null(d->args[k - 1].kw);
 		}
+		/* What it shows is declared (JSON shapes), without gaps or twins. */
+		if (d->view != CTL_VIEW_NONE)
+			assert_non_null(d->rtypes[0].type);
+		for (unsigned t = 1; t < CTL_CMD_RTYPES; t++) {
+			if (!d->rtypes[t - 1].type)
+				assert_null(d->rtypes[t].type);
+			for (unsigned u = 0; u < t && d->rtypes[t].type; u++)
+				assert_string_not_equal(d->rtypes[t].type, d->rtypes[u].type);
+		}
 	}
+	assert_true(ctl_cmd_get(CTL_CMD_SHOW_STATUS)->rtypes[0].one);
+	assert_true(ctl_cmd_get(CTL_CMD_SHOW_ENI)->rtypes[0].one);
+	assert_false(ctl_cmd_get(CTL_CMD_SHOW_ENIS)->rtypes[0].one);
 }
 
 /*

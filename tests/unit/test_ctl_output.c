@@ -36,7 +36,7 @@ cap_open(struct cap *c, const struct out_ops *ops, enum ctl_view view)
 	assert_non_null(c->fe);
 	c->o = out_new(ops, c->fo, c->fe);
 	assert_non_null(c->o);
-	out_begin(c->o, view);
+	out_begin(c->o, view, NULL);
 }
 
 static void
@@ -232,6 +232,104 @@ test_json(void **state)
 	cap_free(&c);
 }
 
+/* The command's declared shapes: one record an object, a list a list. */
+static void
+test_json_shapes(void **state)
+{
+	static const struct ctl_rtype eni[CTL_CMD_RTYPES] = {
+		{ "eni", true }, { "route", false }, { "rule", false },
+	};
+	static const struct ctl_rtype enis[CTL_CMD_RTYPES] = { { "eni", false } };
+	struct cap c;
+
+	(void)state;
+	/* Declared types first, in the command's order; an empty list is [];
+	 * an undeclared type is a list after them. */
+	cap_open(&c, &out_json, CTL_VIEW_DETAIL);
+	out_begin(c.o, CTL_VIEW_DETAIL, eni);
+	rec(&c, "extra", "n", "u:1", NULL);
+	rec(&c, "route", "via", "-", NULL);
+	rec(&c, "eni", "eni", "076bc493b822cd32f", NULL);
+	cap_close(&c, 0, NULL);
+	assert_string_equal(c.out,
+	    "{\"eni\":{\"eni\":\"076bc493b822cd32f\"},\"route\":[{\"via\":\"-\"}],"
+	    "\"rule\":[],\"extra\":[{\"n\":1}]}\n");
+	cap_free(&c);
+
+	/* No records: the list is there, empty; the object is not. */
+	cap_open(&c, &out_json, CTL_VIEW_TABLE);
+	out_begin(c.o, CTL_VIEW_TABLE, enis);
+	cap_close(&c, 0, NULL);
+	assert_string_equal(c.out, "{\"eni\":[]}\n");
+	cap_free(&c);
+	cap_open(&c, &out_json, CTL_VIEW_DETAIL);
+	out_begin(c.o, CTL_VIEW_DETAIL, eni);
+	cap_close(&c, 0, NULL);
+	assert_string_equal(c.out, "{\"route\":[],\"rule\":[]}\n");
+	cap_free(&c);
+
+	/* A failure shows only what came, and the error. */
+	cap_open(&c, &out_json, CTL_VIEW_DETAIL);
+	out_begin(c.o, CTL_VIEW_DETAIL, eni);
+	cap_close(&c, ENOENT, "no ENI 00000000000000001");
+	assert_string_equal(c.out, "{\"error\":{\"errno\":2,\"code\":\"ENOENT\","
+	    "\"message\":\"no ENI 00000000000000001\"}}\n");
+	cap_free(&c);
+
+	/* More than the one promised: all of them, as a list (never lost). */
+	cap_open(&c, &out_json, CTL_VIEW_DETAIL);
+	out_begin(c.o, CTL_VIEW_DETAIL, eni);
+	rec(&c, "eni", "n", "u:1", NULL);
+	rec(&c, "eni", "n", "u:2", NULL);
+	cap_close(&c, 0, NULL);
+	assert_string_equal(c.out, "{\"eni\":[{\"n\":1},{\"n\":2}],\"route\":[],"
+	    "\"rule\":[]}\n");
+	cap_free(&c);
+
+	/* Pretty. */
+	cap_open(&c, &out_json_pretty, CTL_VIEW_TABLE);
+	out_begin(c.o, CTL_VIEW_TABLE, enis);
+	rec(&c, "eni", "eni", "076bc493b822cd32f", "up", "b:1", NULL);
+	cap_close(&c, 0, NULL);
+	assert_string_equal(c.out,
+	    "{\n"
+	    "  \"eni\": [\n"
+	    "    {\n"
+	    "      \"eni\": \"076bc493b822cd32f\",\n"
+	    "      \"up\": true\n"
+	    "    }\n"
+	    "  ]\n"
+	    "}\n");
+	cap_free(&c);
+}
+
+/* Rates (pps_*, bps_*) in text: 3 significant digits and an SI prefix. */
+static void
+test_text_rates(void **state)
+{
+	struct cap c;
+
+	(void)state;
+	cap_open(&c, &out_text, CTL_VIEW_DETAIL);
+	rec(&c, "eni", "pps_in", "u:999", "bps_in", "u:1000", "pps_out", "u:1234",
+	    "bps_out", "u:99949", "pps_x", "u:99950", "bps_x", "u:999499",
+	    "bps_y", "u:999500", "bps_z", "u:18446744073709551615",
+	    "packets_in", "u:1234567", "bps_s", "s:5000", NULL);
+	cap_close(&c, 0, NULL);
+	assert_string_equal(c.out,
+	    "pps_in:     999\n"
+	    "bps_in:     1.00k\n"
+	    "pps_out:    1.23k\n"
+	    "bps_out:    99.9k\n"
+	    "pps_x:      100k\n"
+	    "bps_x:      999k\n"
+	    "bps_y:      1.00M\n"
+	    "bps_z:      18.4E\n"
+	    "packets_in: 1234567\n"
+	    "bps_s:      5000\n");
+	cap_free(&c);
+}
+
 /* One out serves many commands; nothing leaks from one to the next. */
 static void
 test_reuse(void **state)
@@ -245,12 +343,12 @@ test_reuse(void **state)
 	(void)state;
 	r.field[0] = (struct ctl_field){ .name = "n", .type = CTL_FT_U64, .v.u64 = 1 };
 	for (int i = 0; i < 3; i++) {
-		out_begin(o, CTL_VIEW_TABLE);
+		out_begin(o, CTL_VIEW_TABLE, NULL);
 		for (int k = 0; k < 1000; k++)
 			assert_int_equal(out_record(o, &r), 0);
 		out_end(o, 0, NULL);
 	}
-	out_begin(o, CTL_VIEW_TABLE);
+	out_begin(o, CTL_VIEW_TABLE, NULL);
 	out_end(o, 0, NULL);
 	fflush(fo);
 	assert_non_null(strstr(buf, "{}\n"));
@@ -270,6 +368,8 @@ main(void)
 		cmocka_unit_test(test_text_hostile),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_json_shapes),
+		cmocka_unit_test(test_text_rates),
 	};
 
 	return cmocka_run_group_tests_name("ctl_output", tests, NULL, NULL);

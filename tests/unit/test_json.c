@@ -129,37 +129,84 @@ doc_close(struct doc *d)
 }
 
 static void
+nested(struct doc *d)
+{
+	json_obj_begin(&d->j);
+	json_key(&d->j, "empty_obj");
+	json_obj_begin(&d->j);
+	json_obj_end(&d->j);
+	json_key(&d->j, "empty_arr");
+	json_arr_begin(&d->j);
+	json_arr_end(&d->j);
+	json_key(&d->j, "list");
+	json_arr_begin(&d->j);
+	json_u64(&d->j, 1);
+	json_obj_begin(&d->j);
+	json_key(&d->j, "k\"ey");
+	json_str(&d->j, "v");
+	json_key(&d->j, "deep");
+	json_arr_begin(&d->j);
+	json_arr_begin(&d->j);
+	json_bool(&d->j, false);
+	json_arr_end(&d->j);
+	json_arr_end(&d->j);
+	json_obj_end(&d->j);
+	json_bool(&d->j, true);
+	json_arr_end(&d->j);
+	json_key(&d->j, "last");
+	json_str(&d->j, "x");
+	json_obj_end(&d->j);
+}
+
+/* Pretty: the same document, a member per line, two spaces a level,
+ * empty containers kept on their line. */
+static void
+test_pretty(void **state)
+{
+	struct doc d;
+
+	(void)state;
+	doc_open(&d);
+	json_set_pretty(&d.j, true);
+	nested(&d);
+	assert_int_equal(doc_close(&d), 0);
+	assert_string_equal(d.buf,
+	    "{\n"
+	    "  \"empty_obj\": {},\n"
+	    "  \"empty_arr\": [],\n"
+	    "  \"list\": [\n"
+	    "    1,\n"
+	    "    {\n"
+	    "      \"k\\\"ey\": \"v\",\n"
+	    "      \"deep\": [\n"
+	    "        [\n"
+	    "          false\n"
+	    "        ]\n"
+	    "      ]\n"
+	    "    },\n"
+	    "    true\n"
+	    "  ],\n"
+	    "  \"last\": \"x\"\n"
+	    "}");
+	free(d.buf);
+
+	doc_open(&d);
+	json_set_pretty(&d.j, true);
+	json_arr_begin(&d.j);
+	json_arr_end(&d.j);
+	assert_int_equal(doc_close(&d), 0);
+	assert_string_equal(d.buf, "[]");
+	free(d.buf);
+}
+
+static void
 test_nesting(void **state)
 {
 	struct doc d;
 
 	(void)state;
 	doc_open(&d);
-	json_obj_begin(&d.j);
-	json_key(&d.j, "empty_obj");
-	json_obj_begin(&d.j);
-	json_obj_end(&d.j);
-	json_key(&d.j, "empty_arr");
-	json_arr_begin(&d.j);
-	json_arr_end(&d.j);
-	json_key(&d.j, "list");
-	json_arr_begin(&d.j);
-	json_u64(&d.j, 1);
-	json_obj_begin(&d.j);
-	json_key(&d.j, "k\"ey");
-	json_str(&d.j, "v");
-	json_key(&d.j, "deep");
-	json_arr_begin(&d.j);
-	json_arr_begin(&d.j);
-	json_bool(&d.j, false);
-	json_arr_end(&d.j);
-	json_arr_end(&d.j);
-	json_obj_end(&d.j);
-	json_bool(&d.j, true);
-	json_arr_end(&d.j);
-	json_key(&d.j, "last");
-	json_str(&d.j, "x");
-	json_obj_end(&d.j);
+	nested(&d);
 	assert_int_equal(doc_close(&d), 0);
 	assert_string_equal(d.buf,
 	    "{\"empty_obj\":{},\"empty_arr\":[],\"list\":[1,{\"k\\\"ey\":\"v\","
@@ -263,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_invalid),
 		cmocka_unit_test(test_nesting),
+		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_misuse),
 	};

@@ -77,13 +77,14 @@ eni_foreach(void (*fn)(struct eni *, void *), void *arg)
 void
 eni_stats_sum(const struct eni *e, struct eni_stats *out)
 {
-	(void)e;
+	/* As the real one: the counters less the base of the last reset. */
 	memset(out, 0, sizeof(*out));
-	atomic_store(&out->pkts_in, STAT_GET(eni0_stats.pkts_in));
-	atomic_store(&out->bytes_in, STAT_GET(eni0_stats.bytes_in));
-	atomic_store(&out->pkts_out, STAT_GET(eni0_stats.pkts_out));
-	atomic_store(&out->bytes_out, STAT_GET(eni0_stats.bytes_out));
-	atomic_store(&out->drops, STAT_GET(eni0_stats.drops));
+	atomic_store(&out->pkts_in, STAT_GET(eni0_stats.pkts_in) - STAT_GET(e->base.pkts_in));
+	atomic_store(&out->bytes_in, STAT_GET(eni0_stats.bytes_in) - STAT_GET(e->base.bytes_in));
+	atomic_store(&out->pkts_out, STAT_GET(eni0_stats.pkts_out) - STAT_GET(e->base.pkts_out));
+	atomic_store(&out->bytes_out, STAT_GET(eni0_stats.bytes_out) -
+	    STAT_GET(e->base.bytes_out));
+	atomic_store(&out->drops, STAT_GET(eni0_stats.drops) - STAT_GET(e->base.drops));
 }
 
 uint64_t
@@ -118,6 +119,9 @@ setup(void **state)
 	D.n_rx = 1;
 	D.n_tun = 1;
 	D.started_ns = NOW - 42ull * 1000000000ull;
+	atomic_store(&D.nl_resyncs, 2);
+	atomic_store(&D.routes_restored, 6);
+	atomic_store(&D.rules_restored, 3);
 	conf.geneve_port = 6081;
 	workers[0].kind = WORKER_RX;
 	workers[0].cpu = 2;
@@ -244,7 +248,8 @@ test_control_record_shapes(void **state)
 	    "gro_refused_no_payload/u gro_refused_bad_checksum/u gro_refused_geneve_header/u "
 	    "gro_refused_header_differs/u gro_refused_seq_gap/u gro_refused_ip_id/u "
 	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
-	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u max_enis/u enis_held/u "
+	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u routes_restored/u "
+	    "rules_restored/u max_enis/u enis_held/u "
 	    "backlog_bytes_max/u backlog_bytes/u max_hooks/u hooks_running/u hooks_queued/u "
 	    "hooks_waited/u hooks_started/u hooks_ok/u hooks_failed/u hooks_timed_out/u "
 	    "hook_lines_unlogged/u fds_needed/u fds_limit/u offload/b gso_super_packets/u "
@@ -253,13 +258,68 @@ test_control_record_shapes(void **state)
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
-	    "eni: eni/str if_in/str if_out/str state/str packets_in/u bytes_in/u "
+	    "eni: eni/str vpce/str if_in/str if_out/str state/str pps_in/u bps_in/u "
+	    "pps_out/u bps_out/u packets_in/u bytes_in/u "
 	    "packets_out/u bytes_out/u drops/u flows/u table/u idle_s/u\n"
-	    "eni: eni/str if_in/str if_out/str state/str packets_in/u bytes_in/u "
+	    "eni: eni/str vpce/str if_in/str if_out/str state/str pps_in/u bps_in/u "
+	    "pps_out/u bps_out/u packets_in/u bytes_in/u "
 	    "packets_out/u bytes_out/u drops/u flows/u table/u idle_s/u attachment/str "
 	    "created/str ifindex_in/u ifindex_out/u queues/u hook_state/str hook_runs/u "
 	    "hook_failures/u backlog/u backlog_bytes/u rp_filter_reverts/u flow_inserts/u flow_evictions/u "
 	    "flow_expired/u flow_refused/u offloads/str\n");
+}
+
+/* The rates of an ENI: one sample a second at most, the growth since the
+ * oldest of the last ENI_RATE_SAMPLES, a reset of the counters in between
+ * changing nothing. */
+static void
+test_eni_rates(void **state)
+{
+	const uint64_t s = 1000000000ull, t0 = NOW;
+	struct eni_view v;
+
+	(void)state;
+	memset(&eni0_stats, 0, sizeof(eni0_stats));
+	/* Younger than a sample: since it appeared, 0.5 s ago. */
+	eni0.created_ns = t0 - s / 2;
+	STAT_ADD(eni0_stats.pkts_in, 500);
+	STAT_ADD(eni0_stats.bytes_in, 50000);
+	eni_view(&eni0, t0, &v);
+	assert_int_equal(v.pps_in, 1000);
+	assert_int_equal(v.bps_in, 800000);
+	assert_int_equal(v.pps_out, 0);
+
+	/* 1000 packets of 100 bytes in a second, 10 out, for 10 seconds,
+	 * sampled every 0.5 s (as the manager's timer would ask; a sample is
+	 * taken once a second). */
+	for (uint64_t t = t0; t <= t0 + 10 * s; t += s / 2) {
+		stats_rates_tick(t);
+		STAT_ADD(eni0_stats.pkts_in, 500);
+		STAT_ADD(eni0_stats.bytes_in, 50000);
+		STAT_ADD(eni0_stats.pkts_out, 5);
+		STAT_ADD(eni0_stats.bytes_out, 500);
+	}
+	assert_int_equal(eni0.rate_n, ENI_RATE_SAMPLES);
+	eni_view(&eni0, t0 + 10 * s + s / 2, &v);
+	assert_int_equal(v.pps_in, 1000);
+	assert_int_equal(v.bps_in, 800000);
+	assert_int_equal(v.pps_out, 10);
+	assert_int_equal(v.bps_out, 8000);
+
+	/* A reset (the base moves up to the counters) is not a drop in rate. */
+	atomic_store(&eni0.base.pkts_in, STAT_GET(eni0_stats.pkts_in));
+	atomic_store(&eni0.base.bytes_in, STAT_GET(eni0_stats.bytes_in));
+	eni_view(&eni0, t0 + 10 * s + s / 2, &v);
+	assert_int_equal(v.pkts_in, 0);
+	assert_int_equal(v.pps_in, 1000);
+	assert_int_equal(v.bps_in, 800000);
+
+	/* Traffic stops: the rate falls to 0 once every sample is newer. */
+	for (uint64_t t = t0 + 11 * s; t <= t0 + 20 * s; t += s)
+		stats_rates_tick(t);
+	eni_view(&eni0, t0 + 20 * s, &v);
+	assert_int_equal(v.pps_in, 0);
+	assert_int_equal(v.bps_out, 0);
 }
 
 static void
@@ -316,6 +376,8 @@ test_metrics(void **state)
 		"gwlbtun_eni_flow_evictions_total",
 		"gwlbtun_gro_buffers_total", "gwlbtun_gro_segments_coalesced_total",
 		"gwlbtun_gro_super_packets_total", "gwlbtun_gro_refused_total",
+		"gwlbtun_routes_restored_total", "gwlbtun_rules_restored_total",
+		"gwlbtun_netlink_resyncs_total",
 		"gwlbtun_enis_held", "gwlbtun_backlog_bytes", "gwlbtun_hooks_running",
 		"gwlbtun_hooks_queued", "gwlbtun_hooks_waited_total",
 		"gwlbtun_hooks_timed_out_total",
@@ -356,6 +418,9 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_gro_segments_coalesced_total 60\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_gro_super_packets_total 7\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_total 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_routes_restored_total 6\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_rules_restored_total 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_netlink_resyncs_total 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"no-flow\"} 2\n"));
 	/* Per-worker drop records and the kernel's queue are not in it. */
 	assert_null(strstr(m, "kernel-receive-queue"));
@@ -384,8 +449,9 @@ test_health_json(void **state)
 	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));
 	assert_non_null(strstr(j, ",\"no-flow\":2,"));
 	assert_non_null(strstr(j, ",\"kernel-receive-queue\":5},\"enis\":[{\"eni\":"
-	    "\"000000000000000a1\",\"if_in\":\"gwi-2Z\",\"if_out\":\"gwo-2Z\",\"state\":\"up\","
-	    "\"packets_in\":97,\"bytes_in\":0,\"packets_out\":38,"));
+	    "\"000000000000000a1\",\"vpce\":\"vpce-000000000000000a1\",\"if_in\":\"gwi-2Z\","
+	    "\"if_out\":\"gwo-2Z\",\"state\":\"up\",\"pps_in\":0,\"bps_in\":0,\"pps_out\":0,"
+	    "\"bps_out\":0,\"packets_in\":97,\"bytes_in\":0,\"packets_out\":38,"));
 	/* The control record's integer seconds, not a float. */
 	assert_non_null(strstr(j, ",\"idle_s\":3,"));
 	assert_non_null(strstr(j, ",\"flow_evictions\":0,"));
@@ -450,6 +516,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_control_record_shapes, setup),
 		cmocka_unit_test_setup(test_drop_records, setup),
+		cmocka_unit_test_setup(test_eni_rates, setup),
 		cmocka_unit_test_setup(test_metrics, setup),
 		cmocka_unit_test_setup(test_health_json, setup),
 		cmocka_unit_test_setup(test_health_text, setup),

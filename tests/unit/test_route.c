@@ -1,9 +1,10 @@
 /*
  * Tests of the routes and rules per ENI (daemon/route.c with the route
  * model, daemon/route_model.c), without root: the netlink requests
- * (nl_route, nl_rule), the route hook (hook_run_argv) and the control
- * records (ctl_rec_*) are this file's own recorders, linked in place of
- * nl.c, hook.c and ctl_server.c.  Commands are parsed with the real
+ * (nl_route, nl_rule, nl_route_restore), the kernel's mirror (nlc_*), the
+ * route hook (hook_run_argv) and the control records (ctl_rec_*) are this
+ * file's own recorders and fakes, linked in place of nl.c, nl_cache.c,
+ * hook.c and ctl_server.c.  Commands are parsed with the real
  * command table (lib/ctl_commands.c), as the configuration file and
  * gwlbctl are.  gwlbctl's requests go through route_request() on a thread
  * of their own, with this thread as the manager calling route_serve().
@@ -30,8 +31,10 @@
 #include "daemon/ctl_server.h"
 #include "daemon/hook.h"
 #include "daemon/nl.h"
+#include "daemon/nl_cache.h"
 #include "daemon/route.h"
 #include "daemon/route_model.h"
+#include "daemon/state.h"
 #include "name.h"
 
 #define TABLE_LO	1000
@@ -45,7 +48,9 @@ struct config conf;
 /* --- netlink recorder ---------------------------------------------------- */
 
 struct nlreq {
+	uint32_t	prio;		/* a rule's FRA_PRIORITY, 0: none */
 	bool		add;
+	bool		restore;	/* nl_route_restore(): NLM_F_REPLACE */
 	bool		rule;
 	int		family;
 	uint32_t	table;
@@ -63,6 +68,8 @@ static char refuse_prefix[64];	/* or: routes whose text starts with this */
 static int refuse_err;
 static const char *refuse_msg;
 
+static void mirror_back(const struct route_inst *ri);
+
 static int
 fake_nl(bool add, const struct route_inst *ri, char *err, size_t errlen)
 {
@@ -71,6 +78,8 @@ fake_nl(bool add, const struct route_inst *ri, char *err, size_t errlen)
 	assert_true(nreq < NLREQ_MAX);
 	q = &reqs[nreq++];
 	q->add = add;
+	q->restore = false;
+	q->prio = ri->prio;
 	q->rule = ri->spec.rule;
 	q->family = ri->family;
 	q->table = ri->table;
@@ -82,6 +91,8 @@ fake_nl(bool add, const struct route_inst *ri, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", refuse_msg);
 		return refuse_err;
 	}
+	if (add)
+		mirror_back(ri);	/* the kernel has it now */
 	return 0;
 }
 
@@ -97,8 +108,88 @@ int
 nl_rule(bool add, const struct route_inst *ri, const char *what, char *err, size_t errlen)
 {
 	assert_true(ri->spec.rule);
-	assert_non_null(strstr(what, add ? "add rule " : "delete rule "));
+	assert_true(strstr(what, add ? "add rule " : "delete rule ") ||
+	    (add && strstr(what, "put back rule ")));
 	return fake_nl(add, ri, err, errlen);
+}
+
+/* --- the kernel's mirror ------------------------------------------------- */
+
+/* Off: NLC_UNKNOWN.  On: everything is there except what is listed here
+ * (by route_inst_text() and family) as deleted or changed behind our back;
+ * putting one back (not refused) takes it off the list. */
+static bool mirror_on;
+static struct { char text[200]; int family; enum nlc_state st; } gone[8];
+static unsigned ngone;
+static int gone_link;		/* nlc_link_exists() says no for this ifindex */
+
+static void
+kernel_loses(const char *text, int family, enum nlc_state st)
+{
+	assert_true(ngone < 8);
+	snprintf(gone[ngone].text, sizeof(gone[0].text), "%s", text);
+	gone[ngone].family = family;
+	gone[ngone++].st = st;
+}
+
+static enum nlc_state
+mirror_state(const struct route_inst *ri)
+{
+	char t[200];
+
+	if (!mirror_on)
+		return NLC_UNKNOWN;
+	route_inst_text(ri, t, sizeof(t));
+	for (unsigned i = 0; i < ngone; i++)
+		if (strcmp(gone[i].text, t) == 0 && gone[i].family == ri->family)
+			return gone[i].st;
+	return NLC_PRESENT;
+}
+
+static void
+mirror_back(const struct route_inst *ri)
+{
+	char t[200];
+
+	route_inst_text(ri, t, sizeof(t));
+	for (unsigned i = 0; i < ngone; i++)
+		if (strcmp(gone[i].text, t) == 0 && gone[i].family == ri->family) {
+			gone[i] = gone[--ngone];
+			return;
+		}
+}
+
+enum nlc_state
+nlc_route_state(const struct route_inst *ri)
+{
+	assert_false(ri->spec.rule);
+	return mirror_state(ri);
+}
+
+enum nlc_state
+nlc_rule_state(const struct route_inst *ri, uint32_t *prio)
+{
+	assert_true(ri->spec.rule);
+	*prio = ri->family == AF_INET6 ? 32001 : 32000;
+	return mirror_state(ri);
+}
+
+bool
+nlc_link_exists(int ifindex)
+{
+	return ifindex != gone_link;
+}
+
+int
+nl_route_restore(const struct route_inst *ri, const char *what, char *err, size_t errlen)
+{
+	int ret;
+
+	assert_false(ri->spec.rule);
+	assert_non_null(strstr(what, "put back route "));
+	ret = fake_nl(true, ri, err, errlen);
+	reqs[nreq - 1].restore = true;
+	return ret;
 }
 
 /* --- hook recorder ------------------------------------------------------- */
@@ -341,6 +432,9 @@ setup(void **state)
 	clear();
 	refuse_dev[0] = '\0';
 	refuse_prefix[0] = '\0';
+	mirror_on = false;
+	ngone = 0;
+	gone_link = 0;
 	return 0;
 }
 
@@ -725,6 +819,161 @@ route_hook_runs(void **state)
 	assert_true(hook_has_fact(&hooks[2], "GWLB_ACTION=ROUTE-DEL"));
 }
 
+static const char *const cfg_reconcile[] = {
+	"route add 192.0.2.0/24 eni any dev in table eni",
+	"route add 2001:db8:1::/64 eni any dev out via 2001:db8::1 metric 5",
+	"rule add eni any iif in table eni",
+};
+
+/* show routes' state of the instance whose text is t (and family). */
+static const char *
+shown_state(const char *t, const char *family)
+{
+	show(NULL);
+	for (unsigned i = 0; i < nrec; i++)
+		if ((strcmp(rec_get(i, "eni"), "") != 0) &&
+		    strcmp(rec_get(i, recs[i].type), t) == 0 &&
+		    strcmp(rec_get(i, "family"), family) == 0)
+			return rec_get(i, "state");
+	fail_msg("%s (%s) not shown", t, family);
+	return NULL;
+}
+
+/* Deleted or changed behind our back: put back, counted, hook run, shown. */
+static void
+reconcile_puts_back(void **state)
+{
+	struct route_eni a = mk_eni(ENI_A);
+	char r4[200], r6[200], rule[200];
+	uint64_t routes0 = atomic_load(&D.routes_restored),
+	    rules0 = atomic_load(&D.rules_restored);
+
+	(void)state;
+	conf.route_hook = "/etc/gwlbtun/route-hook";
+	config(cfg_reconcile, 3);
+	up(ENI_A);
+	snprintf(r4, sizeof(r4), "192.0.2.0/24 dev %s table 1000 proto 247", a.if_in);
+	snprintf(r6, sizeof(r6), "2001:db8:1::/64 via 2001:db8::1 dev %s table 254 proto 247 "
+	    "metric 5", a.if_out);
+	snprintf(rule, sizeof(rule), "iif %s lookup 1000 proto 247", a.if_in);
+	/* Nothing lost: nothing done. */
+	mirror_on = true;
+	clear();
+	route_reconcile();
+	assert_int_equal(nreq, 0);
+	assert_int_equal(nhook, 0);
+	/* ip route del; ip -6 route replace ... via another; ip -6 rule del */
+	kernel_loses(r4, AF_INET, NLC_MISSING);
+	kernel_loses(r6, AF_INET6, NLC_CHANGED);
+	kernel_loses(rule, AF_INET6, NLC_MISSING);
+	route_reconcile();
+	/* Routes first (with NLM_F_REPLACE: a changed one has our key), then
+	 * the rule; its IPv4 twin was not touched. */
+	assert_int_equal(nreq, 3);
+	req_is(0, true, r4, AF_INET);
+	assert_true(reqs[0].restore);
+	req_is(1, true, r6, AF_INET6);
+	assert_true(reqs[1].restore);
+	req_is(2, true, rule, AF_INET6);
+	assert_true(reqs[2].rule);
+	/* Where it was: the priority the kernel had given it. */
+	assert_int_equal(reqs[2].prio, 32001);
+	assert_int_equal(atomic_load(&D.routes_restored) - routes0, 2);
+	assert_int_equal(atomic_load(&D.rules_restored) - rules0, 1);
+	/* The route hook runs as for any add. */
+	assert_int_equal(nhook, 3);
+	assert_string_equal(hooks[0].args[0], "ROUTE-ADD");
+	assert_string_equal(hooks[0].args[2], r4);
+	assert_string_equal(hooks[2].args[0], "RULE-ADD");
+	assert_string_equal(hooks[2].args[1], "inet6");
+	/* Until the kernel's event confirms it: restoring. */
+	assert_string_equal(shown_state(r4, "inet"), "restoring");
+	assert_string_equal(shown_state(rule, "inet"), "installed");
+	clear();
+	route_reconcile();
+	assert_int_equal(nreq, 0);
+	assert_string_equal(shown_state(r4, "inet"), "installed");
+	assert_string_equal(shown_state(r6, "inet6"), "installed");
+	assert_string_equal(shown_state(rule, "inet6"), "installed");
+	mirror_on = false;
+}
+
+/* Putting back refused: shown missing with the kernel's reason, retried. */
+static void
+reconcile_refused_shows_missing(void **state)
+{
+	struct route_eni a = mk_eni(ENI_A);
+	char r4[200];
+	uint64_t routes0 = atomic_load(&D.routes_restored);
+
+	(void)state;
+	config(cfg_reconcile, 1);
+	up(ENI_A);
+	snprintf(r4, sizeof(r4), "192.0.2.0/24 dev %s table 1000 proto 247", a.if_in);
+	mirror_on = true;
+	kernel_loses(r4, AF_INET, NLC_MISSING);
+	snprintf(refuse_prefix, sizeof(refuse_prefix), "192.0.2.0/24");
+	refuse_err = -ENETUNREACH;
+	refuse_msg = "Network is unreachable: Nexthop device is not up";
+	clear();
+	route_reconcile();
+	assert_int_equal(nreq, 1);
+	assert_string_equal(shown_state(r4, "inet"), "missing");
+	show(NULL);
+	assert_string_equal(rec_get(0, "error"), refuse_msg);
+	assert_int_equal(atomic_load(&D.routes_restored), routes0);
+	/* Tried again until it works. */
+	refuse_prefix[0] = '\0';
+	clear();
+	route_reconcile();
+	assert_int_equal(nreq, 1);
+	assert_int_equal(atomic_load(&D.routes_restored) - routes0, 1);
+	route_reconcile();
+	assert_string_equal(shown_state(r4, "inet"), "installed");
+	show(NULL);
+	assert_string_equal(rec_get(0, "error"), "");
+	mirror_on = false;
+}
+
+/* What we never installed, or without a mirror, or with its link gone
+ * (the life cycle makes it again): left alone. */
+static void
+reconcile_leaves_alone(void **state)
+{
+	static const char *const cfg[] = {
+		"route add 192.0.2.0/24 eni any dev in",
+		"route add 198.51.100.0/24 eni any dev out",
+	};
+	struct route_eni a = mk_eni(ENI_A);
+	char r_in[200], r_out[200];
+
+	(void)state;
+	config(cfg, 2);
+	snprintf(refuse_prefix, sizeof(refuse_prefix), "198.51.100.0/24");
+	refuse_err = -EEXIST;
+	refuse_msg = "File exists";	/* someone else's route has that key */
+	up(ENI_A);
+	refuse_prefix[0] = '\0';
+	snprintf(r_in, sizeof(r_in), "192.0.2.0/24 dev %s table 254 proto 247", a.if_in);
+	snprintf(r_out, sizeof(r_out), "198.51.100.0/24 dev %s table 254 proto 247", a.if_out);
+	kernel_loses(r_in, AF_INET, NLC_MISSING);
+	kernel_loses(r_out, AF_INET, NLC_CHANGED);
+	clear();
+	route_reconcile();		/* no mirror */
+	assert_int_equal(nreq, 0);
+	mirror_on = true;
+	gone_link = a.ifindex_in;
+	route_reconcile();
+	/* r_out was never ours (refused at install): never replaced. */
+	assert_int_equal(nreq, 0);
+	assert_string_equal(shown_state(r_out, "inet"), "error");
+	gone_link = 0;
+	route_reconcile();
+	assert_int_equal(nreq, 1);
+	req_is(0, true, r_in, AF_INET);
+	mirror_on = false;
+}
+
 int
 main(void)
 {
@@ -738,6 +987,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(declared_with_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_route_shows_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(route_hook_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(reconcile_puts_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(reconcile_refused_shows_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(reconcile_leaves_alone, setup, teardown),
 	};
 
 	log_set_all(LOG_CRITICAL);
