@@ -45,8 +45,6 @@ manager_kstate_event(enum nlc_event ev, void *arg)
 	kstate_dirty = true;
 }
 
-static void manager_reload_file(void);
-
 /*
  * The service manager (notify.c): READY=1 once the event loop runs, with
  * the workers, the sockets and netlink up; RELOADING=1 around SIGHUP;
@@ -107,30 +105,46 @@ notify_tick(uint64_t now, bool stopping)
 		notify_status("", now);
 }
 
+/*
+ * Reload the --config file (SIGHUP, or gwlbctl reload through
+ * conf_reload_request): its reloadable settings and its routes and rules.
+ * rep says what changed, or why nothing did.
+ */
+static void manager_reload_file(const char *by, struct conf_report *rep);
+
 static void
-manager_reload(void)
+manager_reload(const char *by, struct conf_report *rep)
 {
 	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 	    (unsigned long long)(now_ns() / 1000));
-	manager_reload_file();
+	manager_reload_file(by, rep);
 	notify_status("READY=1\n", now_ns());
 }
 
 static void
-manager_reload_file(void)
+manager_reload_file(const char *by, struct conf_report *rep)
 {
+	memset(rep, 0, sizeof(*rep));
 	if (!conf.config_file) {
-		log_msg(LOG_CORE, LOG_INFO, "SIGHUP: nothing to reload (no --config)");
+		rep->status = CONF_NO_FILE;
+		log_msg(LOG_CORE, LOG_INFO, "%s: nothing to reload (no --config)", by);
 		return;
 	}
-	if (conf_load_file(conf.config_file, false) < 0) {
-		log_msg(LOG_CORE, LOG_IMPORTANT, "SIGHUP: %s not reloaded: it has errors; "
-		    "the running configuration stays", conf.config_file);
+	if (conf_load_file_report(conf.config_file, false, rep) < 0) {
+		rep->status = CONF_RELOAD_FAILED;
+		log_msg(LOG_CORE, LOG_IMPORTANT, "%s: %s not reloaded: it has errors; "
+		    "the running configuration stays", by, conf.config_file);
 		return;
 	}
-	route_reload(conf.cfg_routes, conf.n_cfg_routes);
-	log_msg(LOG_CORE, LOG_INFO, "SIGHUP: %s reloaded (%u routes and rules)",
-	    conf.config_file, conf.n_cfg_routes);
+	route_reload_count(conf.cfg_routes, conf.n_cfg_routes, &rep->routes_added,
+	    &rep->routes_removed);
+	rep->status = rep->changed[0] || rep->routes_added || rep->routes_removed ?
+	    CONF_RELOADED : CONF_UNCHANGED;
+	log_msg(LOG_CORE, LOG_INFO, "%s: %s reloaded (%u routes and rules); %u added, "
+	    "%u removed; options changed: %s%s%s", by, conf.config_file,
+	    conf.n_cfg_routes, rep->routes_added, rep->routes_removed,
+	    rep->changed[0] ? rep->changed : "none",
+	    rep->restart[0] ? "; need a restart: " : "", rep->restart);
 }
 
 /* Whoever asked main.c's namespace lock who holds it has read our pid at
@@ -204,6 +218,12 @@ manager_run(void)
 			case EV_WAKE:
 				(void)!read(D.wake_fd, &v, sizeof(v));
 				route_serve();
+				if (conf_reload_pending()) {
+					struct conf_report rep;
+
+					manager_reload("gwlbctl reload", &rep);
+					conf_reload_answer(&rep);
+				}
 				if (!stopping)
 					lifecycle_take_creates();
 				lifecycle_tick(now_ns(), false);
@@ -227,7 +247,9 @@ manager_run(void)
 
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						manager_reload();
+						struct conf_report rep;
+
+						manager_reload("SIGHUP", &rep);
 						continue;
 					}
 					if (stopping)

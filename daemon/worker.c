@@ -58,6 +58,8 @@
 #endif
 
 static struct log_rl rl_drop = LOG_RL_INIT(10, 10);
+/* debugdetail's dumps of datagrams received, as upstream's "GWLB Packet". */
+static struct log_rl rl_dump = LOG_RL_INIT(1, 20);
 
 static void
 worker_name(struct worker *w)
@@ -399,6 +401,8 @@ rx_main(void *arg)
 			struct cmsghdr *cm;
 
 			STAT_ADD(w->stats.bytes, len);
+			if (log_enabled(LOG_GENEVE, LOG_DEBUGDETAIL))
+				log_hexdump(&rl_dump, LOG_GENEVE, "GWLB packet", buf, len);
 			for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 				if (pktinfo && cm->cmsg_level == IPPROTO_IP &&
 				    cm->cmsg_type == IP_PKTINFO) {
