@@ -39,21 +39,6 @@ usage(FILE *fp)
 	    "command per line from stdin.\n", CTL_SOCKET_PATH);
 }
 
-unsigned
-gwlbctl_split(char *line, const char **words, unsigned max)
-{
-	char *save = NULL, *w;
-	unsigned n = 0;
-
-	for (w = strtok_r(line, " \t\r\n", &save); w && n < max;
-	    w = strtok_r(NULL, " \t\r\n", &save)) {
-		if (n == 0 && w[0] == '#')
-			return 0;
-		words[n++] = w;
-	}
-	return n;
-}
-
 #define HELP_COL	32
 
 static int
@@ -138,7 +123,7 @@ run_stdin(struct gwlbctl *g)
 	unsigned n;
 
 	while (!quit && getline(&line, &cap, stdin) > 0) {
-		if ((n = gwlbctl_split(line, words, GWLBCTL_LINE_WORDS)) == 0)
+		if ((n = ctl_split_line(line, words, GWLBCTL_LINE_WORDS)) == 0)
 			continue;
 		r = gwlbctl_run(g, n, words, &quit);
 		if (r > status)

@@ -20,9 +20,6 @@ struct gwlbctl {
 /* Room for one word more than a command may have, to say it is too long. */
 #define GWLBCTL_LINE_WORDS	(CTL_WORDS_MAX + 1)
 
-/* Splits line in place on blanks; a line starting with '#' is empty. */
-unsigned gwlbctl_split(char *line, const char **words, unsigned max);
-
 /* Runs one command; returns an exit status; sets *quit for quit. */
 int	 gwlbctl_run(struct gwlbctl *g, unsigned n, const char *const *words,
 	    bool *quit);

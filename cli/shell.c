@@ -206,7 +206,7 @@ line_words(int end, char *copy, size_t len, const char **words, bool *partial)
 	snprintf(copy, len, "%.*s", end, rl_line_buffer);
 	*partial = end > 0 && rl_line_buffer[end - 1] != ' ' &&
 	    rl_line_buffer[end - 1] != '\t';
-	n = gwlbctl_split(copy, words, GWLBCTL_LINE_WORDS);
+	n = ctl_split_line(copy, words, GWLBCTL_LINE_WORDS);
 	return n;
 }
 
@@ -313,7 +313,7 @@ on_line(char *line)
 		free(line);
 		return;
 	}
-	if ((n = gwlbctl_split(copy, words, GWLBCTL_LINE_WORDS)) > 0) {
+	if ((n = ctl_split_line(copy, words, GWLBCTL_LINE_WORDS)) > 0) {
 		add_history(line);
 		if (sh.histfile && append_history(1, sh.histfile) != 0)
 			write_history(sh.histfile);

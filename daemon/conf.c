@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "cpulist.h"
@@ -43,6 +45,7 @@ enum opt_type {
 	OPT_VERSION,
 	OPT_LIST,
 	OPT_DEBUG,	/* -d: every log section at debug */
+	OPT_CHECK,	/* --check-config: validate, do not start */
 	OPT_FLAG,	/* bool; no argument, "on" or "off" in the file */
 	OPT_ONOFF,	/* bool; "on" or "off", on the command line too */
 	OPT_UINT,	/* unsigned in [lo, hi], K/M/G when .suffix */
@@ -109,7 +112,7 @@ static const struct conf_opt opts[] = {
 	  .help = "health check body in JSON", STORE(health_json, bool) },
 	{ "status-only", 's', OPT_FLAG, UPSTREAM | OF_FILE,
 	  .help = "health check status only, no body", STORE(health_status_only, bool) },
-	{ "debug", 'd', OPT_DEBUG, UPSTREAM | OF_NOSHOW,
+	{ "debug", 'd', OPT_DEBUG, UPSTREAM | OF_FILE | OF_NOSHOW,
 	  .help = "log everything at debug level" },
 	{ "udpthreads", 0, OPT_UINT, UPSTREAM | OF_FILE, 1, MAX_WORKERS / 2,
 	  .defhelp = "CPUs we may run on", .arg = "N", .help = "receive threads",
@@ -135,6 +138,9 @@ static const struct conf_opt opts[] = {
 	  .help = "UDP port GENEVE arrives on", STORE(geneve_port, unsigned) },
 	{ "bind", 0, OPT_ADDR4, OF_FILE, .defhelp = "any", .arg = "ADDR",
 	  .help = "IPv4 address to receive on", STORE(bind_addr, struct in_addr) },
+	{ "health-bind", 0, OPT_ADDR4, OF_FILE, .defhelp = "any", .arg = "ADDR",
+	  .help = "serve the health check on this IPv4 address only",
+	  STORE(health_bind, struct in_addr) },
 	{ "batch", 0, OPT_UINT, OF_FILE, 1, 1024, .def = "64", .arg = "N",
 	  .help = "datagrams per recvmmsg call, 1-1024", STORE(batch, unsigned) },
 	{ "rcvbuf", 0, OPT_UINT, OF_FILE, 4096, 1u << 30, true, .def = "128M", .arg = "BYTES",
@@ -188,6 +194,12 @@ static const struct conf_opt opts[] = {
 	  STORE(state_dir, const char *) },
 	{ "forwarding", 0, OPT_FLAG, OF_FILE, .yes = "on", .no = "unchanged",
 	  .help = "turn IPv4 and IPv6 forwarding on at start", STORE(forwarding, bool) },
+	{ "syslog", 0, OPT_FLAG, OF_FILE, .yes = "on", .no = "off",
+	  .help = "log through syslog(3) instead of stderr",
+	  STORE(use_syslog, bool) },
+	{ "check-config", 0, OPT_CHECK, OF_NOSHOW,
+	  .help = "check the options and the --config file, print\n"
+	      "every error, exit 0 or 1; start nothing" },
 	{ "version", 0, OPT_VERSION, OF_NOSHOW, .help = "print the version and exit" },
 	{ "list-options", 0, OPT_LIST, OF_HIDDEN | OF_NOSHOW,
 	  .help = "print this table, one line per option" },
@@ -383,7 +395,7 @@ opt_set(const struct conf_opt *o, const char *name, const char *val, struct conf
 	int n;
 
 	switch (o->type) {
-	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
+	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG: case OPT_CHECK:
 		break;
 	case OPT_FLAG: case OPT_ONOFF:
 		if (!val || strcmp(val, "on") == 0) {
@@ -495,7 +507,7 @@ static bool
 opt_eq(const struct conf_opt *o, const struct config *a, const struct config *b)
 {
 	switch (o->type) {
-	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
+	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG: case OPT_CHECK:
 		return true;
 	case OPT_FLAG: case OPT_ONOFF:
 		return *CFIELD(a, o->off, bool) == *CFIELD(b, o->off, bool);
@@ -686,13 +698,13 @@ conf_usage(FILE *f)
 	usage_group(f, true);
 	fputs("\ngwlbtund options:\n", f);
 	usage_group(f, false);
-	fputs("\nA --config file may set any option but", f);
+	fputs("\nA --config file may set any option (-d as \"debug on\") but those that act\nonce:", f);
 	for (size_t i = 0, k = 0; i < N_OPTS; i++) {
 		if (opts[i].flags & (OF_FILE | OF_HIDDEN))
 			continue;
 		fprintf(f, "%s --%s", k++ ? "," : "", opts[i].name);
 	}
-	fputs(",\none a line: its long name, then the value (on or off for those without\n"
+	fputs(".\nOne a line: its long name, then the value (on or off for those without\n"
 	    "one).  The command line wins over the file.\n", f);
 }
 
@@ -718,7 +730,7 @@ opt_format(const struct conf_opt *o, const struct config *c, char *buf, size_t s
 
 	buf[0] = '\0';
 	switch (o->type) {
-	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG:
+	case OPT_HELP: case OPT_VERSION: case OPT_LIST: case OPT_DEBUG: case OPT_CHECK:
 		break;
 	case OPT_FLAG: case OPT_ONOFF:
 		snprintf(buf, size, "%s", *CFIELD(c, o->off, bool) ? (o->yes ? o->yes : "yes") :
@@ -787,18 +799,39 @@ conf_show(void (*fn)(const char *name, const char *value, void *arg), void *arg)
 
 /* ---- the configuration file -------------------------------------------------- */
 
-/* Report a configuration error: to stderr at start, to the log on reload. */
+/* Append "fmt" to buf, space-separated (names) or as is. */
 static void
-cfg_error(bool at_start, const char *path, unsigned line, const char *msg)
+rep_add(char *buf, size_t size, const char *sep, const char *what)
 {
-	char where[16] = "";
+	size_t len = strlen(buf);
+
+	if (len + strlen(sep) + strlen(what) + 1 > size)
+		return;		/* full: the count and the log still say it */
+	snprintf(buf + len, size - len, "%s%s", len ? sep : "", what);
+}
+
+/*
+ * Report a configuration error: to stderr at start (bare "FILE:LINE:
+ * message" with --check-config, as compilers do), to the log on reload;
+ * and into rep.
+ */
+static void
+cfg_error(bool at_start, struct conf_report *rep, const char *path, unsigned line,
+    const char *msg)
+{
+	char where[16] = "", full[600];
 
 	if (line)
 		snprintf(where, sizeof(where), ":%u", line);
+	snprintf(full, sizeof(full), "%s%s: %s", path, where, msg);
+	if (rep) {
+		rep->n_errors++;
+		rep_add(rep->errors, sizeof(rep->errors), "\n", full);
+	}
 	if (at_start)
-		fprintf(stderr, "gwlbtund: %s%s: %s\n", path, where, msg);
+		fprintf(stderr, "%s%s\n", conf.check_only ? "" : "gwlbtund: ", full);
 	else
-		log_msg(LOG_CORE, LOG_IMPORTANT, "%s%s: %s", path, where, msg);
+		log_msg(LOG_CORE, LOG_IMPORTANT, "%s", full);
 }
 
 static const struct conf_opt *
@@ -852,8 +885,45 @@ file_msg(const char *e)
 	return e;
 }
 
+static int load_stream(FILE *f, const char *path, bool at_start, struct conf_report *rep);
+
 int
 conf_load_file(const char *path, bool at_start)
+{
+	struct conf_report rep;
+
+	return conf_load_file_report(path, at_start, &rep);
+}
+
+int
+conf_load_file_report(const char *path, bool at_start, struct conf_report *rep)
+{
+	char err[300];
+	FILE *f = fopen(path, "re");
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!f) {
+		snprintf(err, sizeof(err), "cannot open: %s", strerror(errno));
+		cfg_error(at_start, rep, path, 0, err);
+		return -1;
+	}
+	r = load_stream(f, path, at_start, rep);
+	fclose(f);
+	return r;
+}
+
+int
+conf_load_stream(FILE *f, const char *path, bool at_start)
+{
+	struct conf_report rep;
+
+	memset(&rep, 0, sizeof(rep));
+	return load_stream(f, path, at_start, &rep);
+}
+
+static int
+load_stream(FILE *f, const char *path, bool at_start, struct conf_report *rep)
 {
 	struct ctl_cmd_args *list = NULL;
 	unsigned *lines = NULL, n = 0, lineno = 0;
@@ -861,13 +931,7 @@ conf_load_file(const char *path, bool at_start)
 	char *strs[N_OPTS] = { NULL };
 	struct config cand;
 	bool ok = true, no_return;
-	FILE *f = fopen(path, "re");
 
-	if (!f) {
-		snprintf(err, sizeof(err), "cannot open: %s", strerror(errno));
-		cfg_error(at_start, path, 0, err);
-		return -1;
-	}
 	conf_defaults(&cand);
 	while (fgets(line, sizeof(line), f)) {
 		char *words[CTL_WORDS_MAX + 1], *save = NULL, *w, *hash;
@@ -876,9 +940,13 @@ conf_load_file(const char *path, bool at_start)
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			cfg_error(at_start, path, lineno, "line too long");
+			int ch;
+
+			cfg_error(at_start, rep, path, lineno, "line too long");
 			ok = false;
-			break;
+			while ((ch = getc(f)) != EOF && ch != '\n')
+				;	/* the rest of it; the next line is checked */
+			continue;
 		}
 		if ((hash = strchr(line, '#')))
 			*hash = '\0';
@@ -886,7 +954,7 @@ conf_load_file(const char *path, bool at_start)
 		    w = strtok_r(NULL, " \t\r\n", &save))
 			words[nw++] = w;
 		if (w) {
-			cfg_error(at_start, path, lineno, "too many words");
+			cfg_error(at_start, rep, path, lineno, "too many words");
 			ok = false;
 			continue;
 		}
@@ -901,12 +969,12 @@ conf_load_file(const char *path, bool at_start)
 			if (nln)
 				lines = nln;
 			if (!nl || !nln) {
-				cfg_error(at_start, path, lineno, "out of memory");
+				cfg_error(at_start, rep, path, lineno, "out of memory");
 				ok = false;
 				break;
 			}
 			if (file_route(nw, words, &list[n], err, sizeof(err)) < 0) {
-				cfg_error(at_start, path, lineno, file_msg(err));
+				cfg_error(at_start, rep, path, lineno, file_msg(err));
 				ok = false;
 				continue;
 			}
@@ -914,17 +982,30 @@ conf_load_file(const char *path, bool at_start)
 			continue;
 		}
 		o = file_keyword(words[0]);
+		if (o && o->type == OPT_DEBUG && nw == 2) {
+			/* "debug on" is -d: "logging all=debug"; "debug off" nothing. */
+			if (strcmp(words[1], "off") == 0)
+				continue;
+			if (strcmp(words[1], "on") != 0) {
+				cfg_error(at_start, rep, path, lineno, "debug: expected on or off");
+				ok = false;
+				continue;
+			}
+			o = &opts[opt_index("logging")];
+			words[1] = (char *)"all=debug";
+		}
 		if (!o) {
 			snprintf(err, sizeof(err), "unknown setting '%s' (route, rule, or an "
 			    "option's long name: see gwlbtund --help)", words[0]);
-			cfg_error(at_start, path, lineno, err);
+			cfg_error(at_start, rep, path, lineno, err);
 			ok = false;
 			continue;
 		}
 		if (nw != 2) {
 			snprintf(err, sizeof(err), "%s takes one value (%s)", words[0],
-			    o->type == OPT_FLAG || o->type == OPT_ONOFF ? "on or off" : o->arg);
-			cfg_error(at_start, path, lineno, err);
+			    o->type == OPT_FLAG || o->type == OPT_ONOFF || o->type == OPT_DEBUG ?
+			    "on or off" : o->arg);
+			cfg_error(at_start, rep, path, lineno, err);
 			ok = false;
 			continue;
 		}
@@ -933,7 +1014,7 @@ conf_load_file(const char *path, bool at_start)
 			char *s = strdup(words[1]);
 
 			if (!s) {
-				cfg_error(at_start, path, lineno, "out of memory");
+				cfg_error(at_start, rep, path, lineno, "out of memory");
 				ok = false;
 				break;
 			}
@@ -947,16 +1028,15 @@ conf_load_file(const char *path, bool at_start)
 		} else if (opt_set(o, o->name, words[1], &cand, err, sizeof(err)) == 0) {
 			continue;
 		}
-		cfg_error(at_start, path, lineno, err);
+		cfg_error(at_start, rep, path, lineno, err);
 		ok = false;
 	}
-	fclose(f);
 
 	/* Routes are checked against no-return as it will be. */
 	no_return = at_start && !cli_set[opt_index("no-return")] ? cand.no_return : conf.no_return;
 	for (unsigned i = 0; i < n; i++) {
 		if (route_args_check(&list[i], no_return, err, sizeof(err)) < 0) {
-			cfg_error(at_start, path, lines[i], file_msg(err));
+			cfg_error(at_start, rep, path, lines[i], file_msg(err));
 			ok = false;
 		}
 	}
@@ -978,9 +1058,11 @@ conf_load_file(const char *path, bool at_start)
 		if (!at_start && !(o->flags & OF_RELOAD)) {
 			log_msg(LOG_CORE, LOG_IMPORTANT, "%s: %s changes need a restart", path,
 			    o->name);
+			rep_add(rep->restart, sizeof(rep->restart), " ", o->name);
 			free(strs[i]);
 			continue;
 		}
+		rep_add(rep->changed, sizeof(rep->changed), " ", o->name);
 		if (o->type == OPT_LOGGING) {
 			const char *spec = *FIELD(&cand, o->off, const char *);
 
@@ -1084,6 +1166,10 @@ conf_args(int argc, char **argv, char *err, size_t errlen)
 	}
 	shorts[ns] = '\0';
 	optind = 0;	/* glibc: start afresh (tests parse many vectors) */
+	/* Known before the first error: it decides how errors are reported. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--check-config") == 0)
+			conf.check_only = true;
 
 	while (li = -1, (c = getopt_long(argc, argv, shorts, longs, &li)) != -1) {
 		const struct conf_opt *o = NULL;
@@ -1109,6 +1195,9 @@ conf_args(int argc, char **argv, char *err, size_t errlen)
 		case OPT_LIST:
 			conf_list_options(stdout);
 			return 1;
+		case OPT_CHECK:
+			conf.check_only = true;
+			continue;
 		case OPT_DEBUG:
 			log_set_all(LOG_DEBUG);
 			/* -d is a logging setting: the file's does not undo it. */
@@ -1152,6 +1241,71 @@ conf_parse(int argc, char **argv)
 	if (r < 0) {
 		if (err[0])
 			fprintf(stderr, "gwlbtund: %s (see gwlbtund --help)\n", err);
-		exit(2);
+		exit(conf.check_only ? 1 : 2);
 	}
+	if (conf.check_only) {
+		printf("%s: configuration OK (%u routes and rules)\n",
+		    conf.config_file ? conf.config_file : "command line", conf.n_cfg_routes);
+		exit(0);
+	}
+}
+
+/* ---- gwlbctl reload: a request to the manager -------------------------------- */
+
+static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rl_cond = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t rl_one = PTHREAD_MUTEX_INITIALIZER;	/* one caller at a time */
+static bool rl_pending, rl_done;
+static struct conf_report rl_rep;
+
+int
+conf_reload_request(int wake_fd, unsigned timeout_s, struct conf_report *rep)
+{
+	struct timespec deadline;
+	uint64_t one = 1;
+	int ret = 0;
+
+	pthread_mutex_lock(&rl_one);
+	pthread_mutex_lock(&rl_lock);
+	rl_pending = true;
+	rl_done = false;
+	pthread_mutex_unlock(&rl_lock);
+	(void)!write(wake_fd, &one, sizeof(one));
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_s;
+	pthread_mutex_lock(&rl_lock);
+	while (!rl_done)
+		if (pthread_cond_timedwait(&rl_cond, &rl_lock, &deadline) == ETIMEDOUT)
+			break;
+	if (rl_done)
+		*rep = rl_rep;
+	else
+		ret = -ETIMEDOUT;
+	rl_pending = false;	/* a late answer finds no one: dropped */
+	pthread_mutex_unlock(&rl_lock);
+	pthread_mutex_unlock(&rl_one);
+	return ret;
+}
+
+bool
+conf_reload_pending(void)
+{
+	bool p;
+
+	pthread_mutex_lock(&rl_lock);
+	p = rl_pending && !rl_done;
+	pthread_mutex_unlock(&rl_lock);
+	return p;
+}
+
+void
+conf_reload_answer(const struct conf_report *rep)
+{
+	pthread_mutex_lock(&rl_lock);
+	if (rl_pending && !rl_done) {
+		rl_rep = *rep;
+		rl_done = true;
+		pthread_cond_signal(&rl_cond);
+	}
+	pthread_mutex_unlock(&rl_lock);
 }

@@ -37,6 +37,7 @@ struct config {
 	unsigned	health_port;		/* -p, 0 = off */
 	bool		health_json;		/* -j */
 	bool		health_status_only;	/* -s */
+	struct in_addr	health_bind;		/* --health-bind, INADDR_ANY = every address */
 	unsigned	rx_threads;		/* in force (see rx_threads_req) */
 	unsigned	rx_threads_req;		/* --udpthreads, 0 = default */
 	cpu_set_t	rx_cpus;
@@ -70,6 +71,8 @@ struct config {
 	uint32_t	table_lo, table_hi;	/* --table-range */
 	const char	*state_dir;		/* --state-dir */
 	bool		forwarding;		/* --forwarding */
+	bool		use_syslog;		/* --syslog */
+	bool		check_only;		/* --check-config */
 	struct ctl_cmd_args *cfg_routes;	/* route/rule lines of the config */
 	unsigned	n_cfg_routes;
 };
@@ -81,7 +84,8 @@ extern struct config conf;
 bool conf_origin_allowed(const struct config *c, uint32_t addr);
 
 /* Command line, then the --config file: exits 2 on an error (one line on
- * stderr), 0 after --help or --version. */
+ * stderr), 0 after --help or --version.  With --check-config, exits after
+ * the check: 0, or 1 with every error found (FILE:LINE: message). */
 void conf_parse(int argc, char **argv);
 /* conf_parse without exit: 0 to run, 1 when --help/--version/--list-options
  * printed what was asked, -1 on an error, with err filled (empty when the
@@ -97,6 +101,38 @@ void conf_reset(void);
  * printed to stderr (at start) or logged, and nothing changed.
  */
 int conf_load_file(const char *path, bool at_start);
+/* The same from an open stream (the fuzz harness: fmemopen); path names it. */
+int conf_load_stream(FILE *f, const char *path, bool at_start);
+
+/* What a reload did, for gwlbctl reload and the log. */
+enum conf_reload_status {
+	CONF_RELOADED = 0,	/* something changed */
+	CONF_UNCHANGED,		/* the file says what is in force already */
+	CONF_RELOAD_FAILED,	/* errors: nothing changed */
+	CONF_NO_FILE,		/* no --config */
+};
+
+struct conf_report {
+	enum conf_reload_status status;
+	char		changed[512];	/* options applied, space-separated */
+	char		restart[512];	/* options changed that need a restart */
+	char		errors[2048];	/* "FILE:LINE: message" lines */
+	unsigned	n_errors;
+	unsigned	routes_added, routes_removed;	/* declarations of the file */
+};
+
+/* conf_load_file, saying in rep (which it clears) what it changed or why not. */
+int conf_load_file_report(const char *path, bool at_start, struct conf_report *rep);
+
+/*
+ * gwlbctl reload asks the manager through this one-slot queue (the manager
+ * owns reload): conf_reload_request() wakes it through wake_fd and waits
+ * up to timeout_s for conf_reload_answer(); -ETIMEDOUT otherwise.  The
+ * manager checks conf_reload_pending() when woken.
+ */
+int conf_reload_request(int wake_fd, unsigned timeout_s, struct conf_report *rep);
+bool conf_reload_pending(void);
+void conf_reload_answer(const struct conf_report *rep);
 void conf_usage(FILE *f);
 /* One line per option: NAME SHORT|- ARG|- file|- reload|restart|- GROUP. */
 void conf_list_options(FILE *f);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ctl_handlers.h"
+#include "ctl_proto.h"
 #include "ctl_server.h"
 #include "flow.h"
 #include "clock.h"
@@ -68,6 +69,8 @@ cs_field(struct rec_sink *s, const struct rec_field *f)
 {
 	struct ctl_reply *r = CTL_SINK(s)->r;
 
+	if (f->metric_only)
+		return;
 	switch (f->type) {
 	case REC_U64:
 		ctl_rec_u64(r, f->key, f->v.u64);
@@ -353,13 +356,78 @@ opt_rec(const char *name, const char *value, void *arg)
 	ctl_rec_end(r);
 }
 
-/* Every option of conf.c's table, in its order. */
+/* Every option of conf.c's table, in its order; then every route and rule
+ * declared, whether an ENI is up or not. */
 static int
 h_show_config(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 {
 	(void)a;
 	(void)arg;
 	conf_show(opt_rec, r);
+	route_show_declared(r);
+	return 0;
+}
+
+/* The manager reloads (it owns reload); we ask and report what it did. */
+static int
+h_reload(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	static const char *const st[] = { [CONF_RELOADED] = "reloaded",
+	    [CONF_UNCHANGED] = "unchanged", [CONF_RELOAD_FAILED] = "error",
+	    [CONF_NO_FILE] = "no-config" };
+	struct conf_report rep;
+	int err;
+
+	(void)a;
+	(void)arg;
+	err = conf_reload_request(D.wake_fd, 30, &rep);
+	if (err < 0)
+		return ctl_reply_error(r, -err, "the daemon did not answer in 30 s");
+	log_msg(LOG_CONTROL, LOG_INFO, "reload by uid %u: %s",
+	    (unsigned)ctl_reply_peer(r)->uid, st[rep.status]);
+	switch (rep.status) {
+	case CONF_NO_FILE:
+		return ctl_reply_error(r, ENOENT, "nothing to reload: gwlbtund runs "
+		    "without --config");
+	case CONF_RELOAD_FAILED: {
+		/* The error text is short (CTL_ERRTEXT_MAX): whole lines, as many
+		 * as fit; the log and --check-config have them all. */
+		char text[CTL_ERRTEXT_MAX];
+		unsigned shown = 0;
+		int n = snprintf(text, sizeof(text), "not reloaded, nothing changed (%u "
+		    "error%s):", rep.n_errors, rep.n_errors == 1 ? "" : "s");
+
+		for (char *l = rep.errors, *nl; l && *l && n > 0; l = nl ? nl + 1 : NULL) {
+			size_t len;
+
+			nl = strchr(l, '\n');
+			len = nl ? (size_t)(nl - l) : strlen(l);
+			if ((size_t)n + 1 + len + 24 >= sizeof(text))
+				break;
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "\n%.*s", (int)len, l);
+			shown++;
+		}
+		if (shown < rep.n_errors && n > 0)
+			snprintf(text + n, sizeof(text) - (size_t)n, "\n(%u more: see the log)",
+			    rep.n_errors - shown);
+		return ctl_reply_error(r, EINVAL, "%s", text);
+	}
+	default:
+		break;
+	}
+	ctl_rec_begin(r, "reload");
+	ctl_rec_str(r, "file", conf.config_file);
+	ctl_rec_str(r, "result", st[rep.status]);
+	ctl_rec_str(r, "options_changed", rep.changed);
+	ctl_rec_str(r, "options_need_restart", rep.restart);
+	ctl_rec_u64(r, "routes_added", rep.routes_added);
+	ctl_rec_u64(r, "routes_removed", rep.routes_removed);
+	if (rep.status == CONF_UNCHANGED)
+		ctl_rec_str(r, "why", rep.restart[0] ? "only options that need a restart "
+		    "differ" : "the file declares what is in force already");
+	else
+		ctl_rec_str(r, "why", "");
+	ctl_rec_end(r);
 	return 0;
 }
 
@@ -440,6 +508,25 @@ h_counters_reset(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	return 0;
 }
 
+/* drain / undrain: GWLB stops sending new flows to a target whose health
+ * check fails, the flows it has keep coming (rolling upgrades). */
+static int
+h_drain(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
+{
+	bool on = (uintptr_t)arg != 0, was = report_drain(on);
+
+	(void)a;
+	ctl_rec_begin(r, "drain");
+	ctl_rec_bool(r, "draining", on);
+	ctl_rec_bool(r, "changed", was != on);
+	ctl_rec_end(r);
+	if (was != on)
+		log_msg(LOG_CONTROL, LOG_IMPORTANT, "%s by uid %u: the health check answers %s",
+		    on ? "draining" : "drain ended", (unsigned)ctl_reply_peer(r)->uid,
+		    on ? "503" : "as the daemon's health says");
+	return 0;
+}
+
 int
 control_open(void)
 {
@@ -472,12 +559,16 @@ control_start(void)
 	ctl_server_set_handler(srv, CTL_CMD_FLOWS_FLUSH, h_flows_flush, NULL);
 	ctl_server_set_handler(srv, CTL_CMD_LOG, h_log, NULL);
 	ctl_server_set_handler(srv, CTL_CMD_COUNTERS_RESET, h_counters_reset, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_RELOAD, h_reload, NULL);
+	ctl_server_set_handler(srv, CTL_CMD_DRAIN, h_drain, (void *)(uintptr_t)1);
+	ctl_server_set_handler(srv, CTL_CMD_UNDRAIN, h_drain, NULL);
 	err = ctl_server_start(srv);
 	if (err < 0) {
 		ctl_server_close(srv);
 		srv = NULL;
 		return err;
 	}
+	atomic_store(&D.ctl, srv);
 	log_msg(LOG_CONTROL, LOG_INFO, "control socket %s", conf.control_path);
 	return 0;
 }
@@ -485,6 +576,7 @@ control_start(void)
 void
 control_stop(void)
 {
+	atomic_store(&D.ctl, NULL);	/* the health thread has stopped */
 	if (srv)
 		ctl_server_close(srv);
 	srv = NULL;

@@ -875,6 +875,42 @@ conn_read(struct ctl_server *s, struct conn *c, short revents)
 	}
 }
 
+/* --- without sockets: tests and the fuzz harness ----------------------- */
+
+struct ctl_server *
+ctl_server_detached(void)
+{
+	struct ctl_server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->lfd = s->wake[0] = s->wake[1] = -1;
+	s->group = (gid_t)-1;
+	s->queue_max = CTL_QUEUE_MAX_DEFAULT;
+	s->stall_ms = CTL_STALL_MS_DEFAULT;
+	s->clients_max = CTL_CLIENTS_MAX_DEFAULT;
+	return s;
+}
+
+void
+ctl_server_feed(struct ctl_server *s, int fd, const struct ctl_peer *peer,
+    const void *msg, size_t len)
+{
+	struct conn c = { .fd = fd, .peer = *peer };
+	bool trunc = len > sizeof(s->rbuf);
+	struct qent *q;
+
+	if (trunc)
+		len = sizeof(s->rbuf);	/* what recvmsg() keeps, MSG_TRUNC set */
+	memcpy(s->rbuf, msg, len);
+	handle_message(s, &c, len, trunc);
+	while ((q = c.head)) {
+		c.head = q->next;
+		s->qtotal -= q->len;
+		free(q);
+	}
+}
+
 /* --- accepting ----------------------------------------------------------- */
 
 static bool

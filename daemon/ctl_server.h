@@ -100,4 +100,18 @@ const struct ctl_peer *ctl_reply_peer(const struct ctl_reply *r);
  * client left: a long walk can stop, nothing more will reach anyone. */
 bool	 ctl_reply_live(const struct ctl_reply *r);
 
+/*
+ * For tests and the fuzz harness (tests/fuzz/fuzz_ctl.c): a server without
+ * socket or thread (set_limits, set_handler and close work on it), and one
+ * datagram handled exactly as if a client with these credentials had sent
+ * it: checked, decoded, looked up in the command table, authorized, handed
+ * to its handler.  The replies are sent on fd (a SOCK_SEQPACKET socketpair
+ * end, or -1 to drop them); what does not fit there is discarded.  A
+ * datagram over CTL_MSG_MAX bytes is handled as recvmsg() would leave it
+ * (cut, MSG_TRUNC).
+ */
+struct ctl_server *ctl_server_detached(void);
+void	 ctl_server_feed(struct ctl_server *s, int fd, const struct ctl_peer *peer,
+	    const void *msg, size_t len);
+
 #endif

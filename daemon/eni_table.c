@@ -430,6 +430,7 @@ eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t len,
 			atomic_store_explicit(&e->broken, true, memory_order_relaxed);
 		STAT_ADD(ts->drops[DROP_TUN_WRITE], 1);
 		STAT_ADD(es->drops, 1);
+		eni_drop_count(e, DROP_TUN_WRITE, 1);
 		log_rl(&rl_tun_write, LOG_TUNNEL, LOG_IMPORTANT,
 		    "write to %s: %s", e->if_in, strerror(errno));
 		return -1;
@@ -452,6 +453,7 @@ eni_deliver_gso(struct eni *e, unsigned slot, int fd, const struct iovec *iov,
 			atomic_store_explicit(&e->broken, true, memory_order_relaxed);
 		STAT_ADD(ts->drops[DROP_TUN_WRITE], nsegs);
 		STAT_ADD(es->drops, nsegs);
+		eni_drop_count(e, DROP_TUN_WRITE, nsegs);
 		log_rl(&rl_tun_write, LOG_TUNNEL, LOG_IMPORTANT,
 		    "write of %u coalesced segments to %s: %s", nsegs, e->if_in,
 		    strerror(errno));
@@ -500,6 +502,7 @@ eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8
 		pthread_mutex_unlock(&e->bl_lock);
 		STAT_ADD(ts->drops[why], 1);
 		STAT_ADD(e->stats[slot].drops, 1);
+		eni_drop_count(e, why, 1);
 		return;
 	}
 	b->len = (uint16_t)len;
@@ -541,6 +544,7 @@ eni_backlog_drop(struct eni *e, enum drop_reason why)
 	pthread_mutex_lock(&e->bl_lock);
 	STAT_ADD(D.mgr_stats.drops[why], e->bl_len);
 	STAT_ADD(e->stats[D.mgr_slot].drops, e->bl_len);
+	eni_drop_count(e, why, e->bl_len);
 	backlog_clear(e);
 	pthread_mutex_unlock(&e->bl_lock);
 }

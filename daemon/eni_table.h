@@ -77,6 +77,9 @@ struct eni {
 
 	struct eni_stats *stats;	/* [nthreads] */
 	struct eni_stats base;		/* counters reset: subtracted on read */
+	/* Its drops by reason, for /metrics: shared by the threads (a drop is
+	 * rare; an array per thread would cost 29 words per thread and ENI). */
+	_Atomic uint64_t drop_by[DROP__MAX];
 	_Atomic bool	broken;		/* a queue write said the link is gone */
 	uint64_t	created_ns;
 	time_t		created_wall;
@@ -150,6 +153,13 @@ void eni_unpublish(struct eni *e);
 void eni_free(struct eni *e);
 /* Sum of one ENI's per-thread counters. */
 void eni_stats_sum(const struct eni *e, struct eni_stats *out);
+
+/* n packets of e dropped for why, as well as in its per-thread drops. */
+static inline void
+eni_drop_count(struct eni *e, enum drop_reason why, uint64_t n)
+{
+	atomic_fetch_add_explicit(&e->drop_by[why], n, memory_order_relaxed);
+}
 uint64_t eni_idle_ns(const struct eni *e, uint64_t now);
 
 #endif

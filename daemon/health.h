@@ -5,7 +5,10 @@
 #ifndef GWLBTUND_HEALTH_H
 #define GWLBTUND_HEALTH_H
 
-/* Clients served at once (each a descriptor; main.c counts them). */
+/*
+ * Clients served at once: each a descriptor, on top of the listening
+ * socket and the epoll (main.c counts them; gwlbtund(8), RESOURCE LIMITS).
+ */
 #define HEALTH_CLIENTS_MAX	64
 
 int health_start(void);

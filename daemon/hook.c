@@ -49,6 +49,7 @@ struct hook_job {
 	bool		polled;		/* no pidfd: hook_tick looks for the exit */
 	bool		exited;		/* polled: the eventfd was written */
 	int		outfd;
+	uint64_t	started_ns;
 	uint64_t	deadline_ns;
 	bool		killed;
 	hook_done_fn	done;
@@ -56,7 +57,6 @@ struct hook_job {
 	char		tag[80];	/* "CREATE gwi-X" for the log */
 	bool		has_eni;	/* an ENI's hook: its id, for events */
 	uint64_t	eni;
-	uint64_t	start_ns;
 	char		line[512];
 	size_t		line_len;
 	unsigned long	lines;		/* output lines so far */
@@ -90,6 +90,10 @@ static struct hook_job *queue_head, **queue_tail = &queue_head;	/* waiting, FIFO
 /* For the control thread's reports (hook_counts). */
 static _Atomic uint64_t c_running, c_queued, c_waited, c_started, c_ok, c_failed,
     c_timed_out, c_unlogged;
+/* Run times (/metrics' gwlbtun_hook_duration_seconds): fixed bounds from
+ * a quick `ip link set` to --hook-timeout's range. */
+const double hook_duration_le[HOOK_DUR_BUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
+static _Atomic uint64_t c_dur[HOOK_DUR_BUCKETS + 1], c_dur_sum_ns;
 
 const char *
 hook_state_str(enum hook_state s)
@@ -126,6 +130,9 @@ hook_counts(struct hook_counts *c)
 	c->failed = atomic_load_explicit(&c_failed, memory_order_relaxed);
 	c->timed_out = atomic_load_explicit(&c_timed_out, memory_order_relaxed);
 	c->lines_unlogged = atomic_load_explicit(&c_unlogged, memory_order_relaxed);
+	for (int i = 0; i <= HOOK_DUR_BUCKETS; i++)
+		c->dur_bucket[i] = atomic_load_explicit(&c_dur[i], memory_order_relaxed);
+	c->dur_sum_ns = atomic_load_explicit(&c_dur_sum_ns, memory_order_relaxed);
 }
 
 static void
@@ -311,7 +318,8 @@ hook_start(struct hook_job *j)
 			return err;
 		}
 	}
-	j->deadline_ns = now_ns() + (uint64_t)j->timeout_s * 1000000000ull;
+	j->started_ns = now_ns();
+	j->deadline_ns = j->started_ns + (uint64_t)j->timeout_s * 1000000000ull;
 	j->ev_pid = (struct hook_ev){ EV_HOOK_PID, j };
 	j->ev_out = (struct hook_ev){ EV_HOOK_OUT, j };
 	ev.events = EPOLLIN;
@@ -326,7 +334,6 @@ hook_start(struct hook_job *j)
 	cnt_add(&c_running, 1);
 	cnt_add(&c_started, 1);
 	log_msg(LOG_HOOK, LOG_DEBUG, "%s: started %s (pid %d)", j->tag, path, (int)pid);
-	j->start_ns = now_ns();
 	{
 		struct event e;
 
@@ -515,8 +522,14 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 	cnt_add(&c_running, -1);
 	cnt_add(res == HOOK_OK ? &c_ok : res == HOOK_TIMEOUT ? &c_timed_out : &c_failed, 1);
 	{
+		uint64_t ns = now_ns() - j->started_ns;
 		struct event e;
+		int b = 0;
 
+		while (b < HOOK_DUR_BUCKETS && (double)ns > hook_duration_le[b] * 1e9)
+			b++;
+		cnt_add(&c_dur[b], 1);
+		cnt_add(&c_dur_sum_ns, (int64_t)ns);
 		event_init(&e, EVENT_HOOK_FINISHED, j->has_eni, j->eni);
 		event_str(&e, "hook", j->tag);
 		event_str(&e, "result", hook_state_str(res));
@@ -525,7 +538,7 @@ hook_finish(struct hook_job *j, int status, bool have_status)
 			event_s64(&e, "exit_status", WEXITSTATUS(status));
 		else if (have_status && WIFSIGNALED(status))
 			event_s64(&e, "exit_status", -(int64_t)WTERMSIG(status));
-		event_u64(&e, "duration_ms", (now_ns() - j->start_ns) / 1000000);
+		event_u64(&e, "duration_ms", ns / 1000000);
 		event_post(&e);
 	}
 	j->done(j->arg, res);

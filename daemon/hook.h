@@ -63,12 +63,19 @@ unsigned hook_running(void);
 unsigned hook_queued(void);
 
 /* For reports, from any thread. */
+#define HOOK_DUR_BUCKETS	9
 struct hook_counts {
 	uint64_t	running, queued;	/* now */
 	uint64_t	waited;		/* started from the queue, or still in it */
 	uint64_t	started, ok, failed, timed_out;	/* since start */
 	uint64_t	lines_unlogged;	/* output lines past the 200 logged per run */
+	/* How long the runs that started took, up to their exit or kill:
+	 * runs of at most hook_duration_le[i] seconds (not cumulative; the
+	 * last, HOOK_DUR_BUCKETS, past every bound), and their sum. */
+	uint64_t	dur_bucket[HOOK_DUR_BUCKETS + 1];
+	uint64_t	dur_sum_ns;
 };
+extern const double hook_duration_le[HOOK_DUR_BUCKETS];
 void hook_counts(struct hook_counts *c);
 /* Shutdown giving up on hooks: kill what still runs (they are not waited for). */
 void hook_kill_all(void);

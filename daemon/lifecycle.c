@@ -117,6 +117,9 @@ eni_bring_up(struct eni *e)
 		memcpy(re.if_out, e->if_out, sizeof(re.if_out));
 		route_eni_up(&re);
 	}
+	/* Upstream's words, which operators alert on. */
+	log_notice(LOG_CORE, "New interface %s and %s for ENI ID %s created.", e->if_in,
+	    conf.no_return ? "none" : e->if_out, e->hex);
 	log_msg(LOG_CORE, LOG_INFO, "ENI %s: %s%s%s up (attachment %017llx)",
 	    e->hex, e->if_in, conf.no_return ? "" : " and ",
 	    conf.no_return ? "" : e->if_out, (unsigned long long)e->attachment);
@@ -197,7 +200,11 @@ eni_teardown(struct eni *e, const char *why)
 	if (e->links_made) {
 		struct event ev;
 
-		log_msg(LOG_CORE, LOG_INFO, "ENI %s: tearing %s down (%s)", e->hex, e->if_in, why);
+		/* Upstream's words, which operators alert on. */
+		log_notice(LOG_CORE, "Removing interface %s and %s for ENI ID %s.", e->if_in,
+		    conf.no_return ? "none" : e->if_out, e->hex);
+		log_msg(LOG_CORE, LOG_INFO, "ENI %s: tearing %s down (%s)", e->hex, e->if_in,
+		    why);
 		event_init(&ev, EVENT_ENI_DOWN, true, e->id);
 		event_str(&ev, "link_in", e->if_in);
 		event_str(&ev, "reason", why);

@@ -227,6 +227,8 @@ main(int argc, char **argv)
 	log_init("gwlbtund");
 	conf_parse(argc, argv);
 	notify_init();		/* before any thread: it edits the environment */
+	if (conf.use_syslog)
+		log_use_syslog();
 
 	/* Signals are read by the manager through a signalfd; every thread
 	 * created from here on inherits this mask. */

@@ -46,8 +46,6 @@ manager_kstate_event(enum nlc_event ev, void *arg)
 	kstate_dirty = true;
 }
 
-static void manager_reload_file(void);
-
 /*
  * The service manager (notify.c): READY=1 once the event loop runs, with
  * the workers, the sockets and netlink up; RELOADING=1 around SIGHUP;
@@ -68,8 +66,8 @@ notify_status(const char *what, uint64_t now)
 	double dt = nt.status_at && now > nt.status_at ?
 	    (double)(now - nt.status_at) / 1e9 : 0;
 
-	stats_kind(WORKER_RX, &in);
-	stats_kind(WORKER_REPLY, &out);
+	stats_kind(WORKER_RX, true, &in);	/* raw: a counters reset is no negative rate */
+	stats_kind(WORKER_REPLY, true, &out);
 	if (dt > 0)
 		notify_send("%sSTATUS=%u ENIs, %u hooks running; in %.0f pkt/s, out %.0f pkt/s, "
 		    "drops %.0f/s", what, eni_count(), hook_running(),
@@ -108,47 +106,69 @@ notify_tick(uint64_t now, bool stopping)
 		notify_status("", now);
 }
 
+/*
+ * Reload the --config file (SIGHUP, or gwlbctl reload through
+ * conf_reload_request): its reloadable settings and its routes and rules.
+ * rep says what changed, or why nothing did.
+ */
+static void manager_reload_file(const char *by, struct conf_report *rep);
+
 static void
-reload_event(const char *result, unsigned routes)
+reload_event(const char *by, const struct conf_report *rep)
 {
+	static const char *const result[] = {
+		[CONF_RELOADED] = "ok", [CONF_UNCHANGED] = "ok",
+		[CONF_RELOAD_FAILED] = "error", [CONF_NO_FILE] = "nothing",
+	};
 	struct event e;
 
 	event_init(&e, EVENT_RELOAD, false, 0);
-	event_str(&e, "result", result);
+	event_str(&e, "result", result[rep->status]);
+	event_str(&e, "by", by);
 	if (conf.config_file)
 		event_str(&e, "config", conf.config_file);
-	if (routes != UINT32_MAX)
-		event_u64(&e, "routes", routes);
+	if (rep->status == CONF_RELOADED || rep->status == CONF_UNCHANGED) {
+		event_u64(&e, "routes", conf.n_cfg_routes);
+		event_u64(&e, "routes_added", rep->routes_added);
+		event_u64(&e, "routes_removed", rep->routes_removed);
+	}
 	event_post(&e);
 }
 
 static void
-manager_reload(void)
+manager_reload(const char *by, struct conf_report *rep)
 {
 	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 	    (unsigned long long)(now_ns() / 1000));
-	manager_reload_file();
+	manager_reload_file(by, rep);
+	reload_event(by, rep);
 	notify_status("READY=1\n", now_ns());
 }
 
 static void
-manager_reload_file(void)
+manager_reload_file(const char *by, struct conf_report *rep)
 {
+	memset(rep, 0, sizeof(*rep));
 	if (!conf.config_file) {
-		log_msg(LOG_CORE, LOG_INFO, "SIGHUP: nothing to reload (no --config)");
-		reload_event("nothing", UINT32_MAX);
+		rep->status = CONF_NO_FILE;
+		log_msg(LOG_CORE, LOG_INFO, "%s: nothing to reload (no --config)", by);
 		return;
 	}
-	if (conf_load_file(conf.config_file, false) < 0) {
-		log_msg(LOG_CORE, LOG_IMPORTANT, "SIGHUP: %s not reloaded: it has errors; "
-		    "the running configuration stays", conf.config_file);
-		reload_event("error", UINT32_MAX);
+	if (conf_load_file_report(conf.config_file, false, rep) < 0) {
+		rep->status = CONF_RELOAD_FAILED;
+		log_msg(LOG_CORE, LOG_IMPORTANT, "%s: %s not reloaded: it has errors; "
+		    "the running configuration stays", by, conf.config_file);
 		return;
 	}
-	route_reload(conf.cfg_routes, conf.n_cfg_routes);
-	log_msg(LOG_CORE, LOG_INFO, "SIGHUP: %s reloaded (%u routes and rules)",
-	    conf.config_file, conf.n_cfg_routes);
-	reload_event("ok", conf.n_cfg_routes);
+	route_reload_count(conf.cfg_routes, conf.n_cfg_routes, &rep->routes_added,
+	    &rep->routes_removed);
+	rep->status = rep->changed[0] || rep->routes_added || rep->routes_removed ?
+	    CONF_RELOADED : CONF_UNCHANGED;
+	log_msg(LOG_CORE, LOG_INFO, "%s: %s reloaded (%u routes and rules); %u added, "
+	    "%u removed; options changed: %s%s%s", by, conf.config_file,
+	    conf.n_cfg_routes, rep->routes_added, rep->routes_removed,
+	    rep->changed[0] ? rep->changed : "none",
+	    rep->restart[0] ? "; need a restart: " : "", rep->restart);
 }
 
 /* Whoever asked main.c's namespace lock who holds it has read our pid at
@@ -222,6 +242,12 @@ manager_run(void)
 			case EV_WAKE:
 				(void)!read(D.wake_fd, &v, sizeof(v));
 				route_serve();
+				if (conf_reload_pending()) {
+					struct conf_report rep;
+
+					manager_reload("gwlbctl reload", &rep);
+					conf_reload_answer(&rep);
+				}
 				if (!stopping)
 					lifecycle_take_creates();
 				lifecycle_tick(now_ns(), false);
@@ -245,7 +271,9 @@ manager_run(void)
 
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						manager_reload();
+						struct conf_report rep;
+
+						manager_reload("SIGHUP", &rep);
 						continue;
 					}
 					if (stopping)

@@ -16,7 +16,7 @@
 #include "json.h"
 #include "record.h"
 
-#define RBUF_FIELDS_MAX	64
+#define RBUF_FIELDS_MAX	128
 
 void
 rec_strf(struct rec_sink *s, const char *key, const char *fmt, ...)
@@ -125,6 +125,8 @@ o_field(struct rec_sink *s, const struct rec_field *f)
 	struct osink *o = OSINK(s);
 	struct rec_field *c;
 
+	if (f->metric_only && !o->table)
+		return;		/* JSON and text: not theirs */
 	if (o->r.n == RBUF_FIELDS_MAX) {
 		o->err = o->err ? o->err : -E2BIG;
 		return;
@@ -189,6 +191,7 @@ o_new(const struct rec_sink_ops *ops, FILE *fp, const char *reason)
 	if (!o)
 		return NULL;
 	o->s.ops = ops;
+	o->s.raw = true;	/* the health port: counters never go down */
 	o->fp = fp;
 	if (reason && !(o->reason = strdup(reason))) {
 		free(o);
@@ -631,9 +634,18 @@ pm_end(struct rec_sink *s)
 		case REC_BOOL:
 			fprintf(fp, " %d\n", f->v.b ? 1 : 0);
 			break;
-		case REC_STR:
-			fputs(" NaN\n", fp);	/* a string is no sample */
+		case REC_STR: {
+			char *end;
+
+			/* A number as text (a float: rec has no float type). */
+			errno = 0;
+			(void)strtod(f->v.str, &end);
+			if (*f->v.str && !*end && !errno)
+				fprintf(fp, " %s\n", f->v.str);
+			else
+				fputs(" NaN\n", fp);	/* a string is no sample */
 			break;
+		}
 		}
 	}
 	rbuf_clear(&o->r);
@@ -649,9 +661,11 @@ pm_finish(struct rec_sink *s)
 
 		fclose(o->fam[i]);
 		o->fam[i] = NULL;
-		fprintf(o->fp, "# HELP %s ", m->name);
-		prom_escape(o->fp, m->help, false);
-		fprintf(o->fp, "\n# TYPE %s %s\n", m->name, m->type);
+		if (m->type) {
+			fprintf(o->fp, "# HELP %s ", m->name);
+			prom_escape(o->fp, m->help, false);
+			fprintf(o->fp, "\n# TYPE %s %s\n", m->name, m->type);
+		}
 		if (o->fambuf[i])
 			fwrite(o->fambuf[i], 1, o->famlen[i], o->fp);
 	}

@@ -25,8 +25,10 @@
 #define REC_LABELS_MAX	2
 
 struct rec_metric {
-	const char	*name;		/* the family: gwlbtun_... */
-	const char	*type;		/* "counter" or "gauge" */
+	/* The family: gwlbtun_...; a row of type NULL is a sample name of the
+	 * row before it (a histogram's _bucket, _sum and _count). */
+	const char	*name;
+	const char	*type;		/* "counter", "gauge", "histogram" or NULL */
 	const char	*help;
 	/* { label name, field of the same record (before this one) } */
 	const char	*label[REC_LABELS_MAX][2];
@@ -44,6 +46,7 @@ struct rec_field {
 		bool		 b;
 	} v;
 	const struct rec_metric	*metric;	/* NULL: not a sample */
+	bool			 metric_only;	/* a sample only: other sinks skip it */
 };
 
 struct rec_sink;
@@ -61,6 +64,10 @@ struct rec_sink_ops {
 
 struct rec_sink {
 	const struct rec_sink_ops *ops;
+	/* Counters as counted, `gwlbctl counters reset` ignored: the health
+	 * port's sinks (Prometheus counters never go down).  gwlbctl's replies
+	 * leave it false and show counts since the last reset. */
+	bool		 raw;
 };
 
 /* --- for producers ------------------------------------------------------- */
@@ -92,7 +99,14 @@ rec_end(struct rec_sink *s)
 static inline void
 rec_u64m(struct rec_sink *s, const char *key, uint64_t v, const struct rec_metric *m)
 {
-	s->ops->field(s, &(struct rec_field){ key, REC_U64, { .u64 = v }, m });
+	s->ops->field(s, &(struct rec_field){ key, REC_U64, { .u64 = v }, m, false });
+}
+
+/* A sample /metrics shows and the other sinks do not (build info). */
+static inline void
+rec_metric_only(struct rec_sink *s, const char *key, uint64_t v, const struct rec_metric *m)
+{
+	s->ops->field(s, &(struct rec_field){ key, REC_U64, { .u64 = v }, m, true });
 }
 
 static inline void
@@ -104,19 +118,19 @@ rec_u64(struct rec_sink *s, const char *key, uint64_t v)
 static inline void
 rec_s64(struct rec_sink *s, const char *key, int64_t v)
 {
-	s->ops->field(s, &(struct rec_field){ key, REC_S64, { .s64 = v }, NULL });
+	s->ops->field(s, &(struct rec_field){ key, REC_S64, { .s64 = v }, NULL, false });
 }
 
 static inline void
 rec_str(struct rec_sink *s, const char *key, const char *v)
 {
-	s->ops->field(s, &(struct rec_field){ key, REC_STR, { .str = v }, NULL });
+	s->ops->field(s, &(struct rec_field){ key, REC_STR, { .str = v }, NULL, false });
 }
 
 static inline void
 rec_boolm(struct rec_sink *s, const char *key, bool v, const struct rec_metric *m)
 {
-	s->ops->field(s, &(struct rec_field){ key, REC_BOOL, { .b = v }, m });
+	s->ops->field(s, &(struct rec_field){ key, REC_BOOL, { .b = v }, m, false });
 }
 
 static inline void
@@ -145,7 +159,9 @@ struct rec_sink *rec_json_new(FILE *fp, const char *reason);
 /* The health page's text (an HTML page around a <pre>). */
 struct rec_sink *rec_text_new(FILE *fp, const char *reason);
 /* Prometheus text format 0.0.4: every family of the table gets HELP and
- * TYPE lines and its samples together, in the table's order. */
+ * TYPE lines and its samples together, in the table's order.  A string
+ * field with a metric is written as it is when it is a number (a float
+ * such as a histogram's _sum), as NaN when not. */
 struct rec_sink *rec_prom_new(FILE *fp, const struct rec_metric *table, size_t n);
 
 #endif

@@ -120,6 +120,8 @@ static _Atomic(struct pin_table *) pin_tables[MAX_WORKERS];
 
 static struct log_rl rl_noflow = LOG_RL_INIT(10, 5);
 static struct log_rl rl_send = LOG_RL_INIT(10, 5);
+/* debugdetail's dumps of packets read from the links, as upstream's "Tun Packet". */
+static struct log_rl rl_dump = LOG_RL_INIT(1, 20);
 
 int
 reply_init(void)
@@ -402,6 +404,7 @@ reply_drop(struct worker *w, struct eni *e, enum drop_reason why)
 {
 	STAT_ADD(w->stats.drops[why], 1);
 	STAT_ADD(e->stats[w->idx].drops, 1);
+	eni_drop_count(e, why, 1);
 }
 
 /*
@@ -678,6 +681,7 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 			if (errno != EBADFD || !atomic_exchange(&e->broken, true)) {
 				STAT_ADD(w->stats.drops[DROP_TUN_READ], 1);
 				STAT_ADD(e->stats[w->idx].drops, 1);
+				eni_drop_count(e, DROP_TUN_READ, 1);
 			}
 			break;
 		}
@@ -690,6 +694,9 @@ reply_queue_ready(struct worker *w, struct tunq *q)
 		}
 		STAT_ADD(w->stats.packets, 1);
 		STAT_ADD(w->stats.bytes, (uint64_t)r);
+		if (log_enabled(LOG_TUNNEL, LOG_DEBUGDETAIL))
+			log_hexdump(&rl_dump, LOG_TUNNEL, "Tun packet", inner,
+			    (size_t)r < cap ? (size_t)r : cap);
 		atomic_store_explicit(&e->stats[w->idx].last_ns, now, memory_order_relaxed);
 		if (vl && (r > (ssize_t)cap || !vnet_plain(inner - vl))) {
 			/* To be cut or finished: whole, in one buffer. */

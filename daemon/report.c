@@ -15,6 +15,7 @@
 
 #include "flow.h"
 #include "clock.h"
+#include "ctl_server.h"
 #include "eni_table.h"
 #include "event.h"
 #include "route.h"
@@ -38,6 +39,13 @@ enum {
 	M_ROUTES_RESTORED, M_RULES_RESTORED, M_NL_RESYNCS,
 	M_ENIS_HELD, M_BACKLOG_BYTES, M_HOOKS_RUNNING, M_HOOKS_QUEUED, M_HOOKS_WAITED,
 	M_HOOKS_TIMED_OUT,
+	M_BUILD_INFO, M_START_TIME, M_HOOKS_STARTED, M_HOOKS_OK, M_HOOKS_FAILED,
+	M_FLOWS, M_FLOWS_CAPACITY, M_RP_REVERTS, M_LINKS_LOST,
+	M_DRAINING, M_ENI_UP, M_ENI_FLOWS_CAPACITY,
+	M_HOOK_DUR, M_HOOK_DUR_BUCKET, M_HOOK_DUR_SUM, M_HOOK_DUR_COUNT,
+	M_ENI_DROPS_BY_REASON, M_GRO_REFUSED_BY_REASON,
+	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
+	M_CTL_BAD, M_CTL_REFUSED,
 	M__MAX
 };
 
@@ -114,13 +122,107 @@ const struct rec_metric report_metrics[] = {
 	    "Hooks that had to wait for a place.", { { NULL, NULL } } },
 	[M_HOOKS_TIMED_OUT] = { "gwlbtun_hooks_timed_out_total", "counter",
 	    "Hooks killed after --hook-timeout.", { { NULL, NULL } } },
+	[M_BUILD_INFO] = { "gwlbtun_build_info", "gauge",
+	    "Always 1; the label says which gwlbtund answers.", { { "version", "version" } } },
+	[M_START_TIME] = { "gwlbtun_start_time_seconds", "gauge",
+	    "When gwlbtund started, seconds since the Unix epoch.", { { NULL, NULL } } },
+	[M_HOOKS_STARTED] = { "gwlbtun_hooks_started_total", "counter",
+	    "Hook runs started (CREATE and DESTROY).", { { NULL, NULL } } },
+	[M_HOOKS_OK] = { "gwlbtun_hooks_ok_total", "counter",
+	    "Hook runs that exited 0.", { { NULL, NULL } } },
+	[M_HOOKS_FAILED] = { "gwlbtun_hooks_failed_total", "counter",
+	    "Hook runs that failed: exit status not 0, killed, or not started.",
+	    { { NULL, NULL } } },
+	[M_FLOWS] = { "gwlbtun_flows", "gauge",
+	    "Flows in the flow tables of every ENI.", { { NULL, NULL } } },
+	[M_FLOWS_CAPACITY] = { "gwlbtun_flows_capacity", "gauge",
+	    "Flows the ENIs' tables can hold together (ENIs x --max-flows).",
+	    { { NULL, NULL } } },
+	[M_RP_REVERTS] = { "gwlbtun_rp_filter_reverts_total", "counter",
+	    "rp_filter found turned on on a link of ours and set back to 0.",
+	    { { NULL, NULL } } },
+	[M_LINKS_LOST] = { "gwlbtun_links_lost_total", "counter",
+	    "Links of ours deleted behind our back (their ENI is recreated).",
+	    { { NULL, NULL } } },
+	[M_DRAINING] = { "gwlbtun_draining", "gauge",
+	    "1 after gwlbctl drain: the health check answers 503, traffic flows on.",
+	    { { NULL, NULL } } },
+	[M_ENI_UP] = { "gwlbtun_eni_up", "gauge",
+	    "1 when this ENI is up and its gwi- link is up.", ENI_LABELS },
+	[M_ENI_FLOWS_CAPACITY] = { "gwlbtun_eni_flows_capacity", "gauge",
+	    "Flows this ENI's flow table can hold (--max-flows).", ENI_LABELS },
+	[M_HOOK_DUR] = { "gwlbtun_hook_duration_seconds", "histogram",
+	    "How long hook runs took, start to exit or kill.", { { NULL, NULL } } },
+	[M_HOOK_DUR_BUCKET] = { "gwlbtun_hook_duration_seconds_bucket", NULL, NULL,
+	    { { "le", "le" } } },
+	[M_HOOK_DUR_SUM] = { "gwlbtun_hook_duration_seconds_sum", NULL, NULL,
+	    { { NULL, NULL } } },
+	[M_HOOK_DUR_COUNT] = { "gwlbtun_hook_duration_seconds_count", NULL, NULL,
+	    { { NULL, NULL } } },
+	[M_ENI_DROPS_BY_REASON] = { "gwlbtun_eni_drops_by_reason_total", "counter",
+	    "Packets of this ENI dropped, by reason (the reasons this ENI has had).",
+	    { { "eni", "eni" }, { "reason", "reason" } } },
+	[M_GRO_REFUSED_BY_REASON] = { "gwlbtun_gro_refused_by_reason_total", "counter",
+	    "Inner packets not merged with the one before them (--offload), by reason.",
+	    { { "reason", "reason" } } },
+	[M_HC_SERVED] = { "gwlbtun_health_served_total", "counter",
+	    "Health check and /metrics requests answered.", { { NULL, NULL } } },
+	[M_HC_EVICTED] = { "gwlbtun_health_evicted_total", "counter",
+	    "Health check connections closed to make room for a new one.", { { NULL, NULL } } },
+	[M_HC_TIMED_OUT] = { "gwlbtun_health_timed_out_total", "counter",
+	    "Health check connections closed at their deadline.", { { NULL, NULL } } },
+	[M_HC_ACCEPT_ERRORS] = { "gwlbtun_health_accept_errors_total", "counter",
+	    "Health check accept() failures (out of descriptors or memory).",
+	    { { NULL, NULL } } },
+	[M_CTL_BAD] = { "gwlbtun_control_bad_messages_total", "counter",
+	    "Control socket messages refused as malformed, oversized or unknown.",
+	    { { NULL, NULL } } },
+	[M_CTL_REFUSED] = { "gwlbtun_control_refused_total", "counter",
+	    "Control clients or commands refused: too many clients, or no permission.",
+	    { { NULL, NULL } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
 const size_t report_metrics_count = M__MAX;
 
+/* gwlbctl drain: the health check says 503 so GWLB moves new flows away,
+ * while everything else goes on. */
+static atomic_bool draining;
+
+bool
+report_drain(bool on)
+{
+	return atomic_exchange(&draining, on);
+}
+
+bool
+report_draining(void)
+{
+	return atomic_load(&draining);
+}
+
+struct down_walk {
+	char	*why;
+	size_t	 len;
+	bool	 found;
+};
+
+static void
+down_walk(struct eni *e, void *arg)
+{
+	struct down_walk *w = arg;
+
+	if (w->found || !stats_eni_link_down(e))
+		return;
+	w->found = true;
+	snprintf(w->why, w->len, "eni %s: link %s down", e->hex, e->if_in);
+}
+
 bool
 report_healthy(uint64_t now, const char **why)
 {
+	/* The reason names an ENI: the caller's thread's own buffer. */
+	static _Thread_local char buf[96];
+	struct down_walk dw = { buf, sizeof(buf), false };
 	const char *w = "ok";
 	bool ok = true;
 
@@ -130,10 +232,49 @@ report_healthy(uint64_t now, const char **why)
 	} else if (stats_stuck_workers(now, STATS_STUCK_NS)) {
 		w = "a worker has stopped turning";
 		ok = false;
+	} else if (atomic_load(&draining)) {
+		w = "draining";
+		ok = false;
+	} else {
+		eni_foreach(down_walk, &dw);
+		if (dw.found) {
+			w = buf;
+			ok = false;
+		}
 	}
 	if (why)
 		*why = w;
 	return ok;
+}
+
+struct flow_sum {
+	uint64_t	entries, tables;
+};
+
+static void
+flow_sum(struct eni *e, void *arg)
+{
+	struct flow_stats fs = { 0 };
+	struct flow_sum *sum = arg;
+
+	if (!e->flows)
+		return;
+	flow_table_stats(e->flows, &fs);
+	sum->entries += fs.entries;
+	sum->tables++;
+}
+
+/* The flow tables together (each ENI's are in its record).  Evictions are
+ * per ENI only: a sum over the ENIs there are would go down when one goes. */
+static void
+report_flows(struct rec_sink *s)
+{
+	struct flow_sum sum = { 0 };
+
+	eni_foreach(flow_sum, &sum);
+	rec_u64m(s, "flows", sum.entries, &report_metrics[M_FLOWS]);
+	rec_u64m(s, "flows_capacity", sum.tables * conf.max_flows_per_eni,
+	    &report_metrics[M_FLOWS_CAPACITY]);
 }
 
 /* Receive-side coalescing (--offload): what was merged, and why not. */
@@ -175,26 +316,70 @@ report_limits(struct rec_sink *s)
 	rec_u64m(s, "hooks_running", h.running, &report_metrics[M_HOOKS_RUNNING]);
 	rec_u64m(s, "hooks_queued", h.queued, &report_metrics[M_HOOKS_QUEUED]);
 	rec_u64m(s, "hooks_waited", h.waited, &report_metrics[M_HOOKS_WAITED]);
-	rec_u64(s, "hooks_started", h.started);
-	rec_u64(s, "hooks_ok", h.ok);
-	rec_u64(s, "hooks_failed", h.failed);
+	rec_u64m(s, "hooks_started", h.started, &report_metrics[M_HOOKS_STARTED]);
+	rec_u64m(s, "hooks_ok", h.ok, &report_metrics[M_HOOKS_OK]);
+	rec_u64m(s, "hooks_failed", h.failed, &report_metrics[M_HOOKS_FAILED]);
 	rec_u64m(s, "hooks_timed_out", h.timed_out, &report_metrics[M_HOOKS_TIMED_OUT]);
 	rec_u64(s, "hook_lines_unlogged", h.lines_unlogged);
 	rec_u64(s, "fds_needed", D.fd_need);
 	rec_u64(s, "fds_limit", D.fd_limit);
 }
 
+/*
+ * The health check's connections and the control socket's clients
+ * (gwlbtund(8), RESOURCE LIMITS): records of their own after status (a
+ * record holds at most 64 fields), at the top level of the JSON page.
+ */
+static void
+report_health_conns(struct rec_sink *s)
+{
+	rec_begin(s, "health");
+	rec_u64m(s, "health_served", atomic_load(&D.health.served), &report_metrics[M_HC_SERVED]);
+	rec_u64(s, "health_bad_requests", atomic_load(&D.health.bad_requests));
+	rec_u64m(s, "health_evicted", atomic_load(&D.health.evicted), &report_metrics[M_HC_EVICTED]);
+	rec_u64m(s, "health_timed_out", atomic_load(&D.health.timed_out),
+	    &report_metrics[M_HC_TIMED_OUT]);
+	rec_u64(s, "health_refused", atomic_load(&D.health.refused));
+	rec_u64m(s, "health_accept_errors", atomic_load(&D.health.accept_errors),
+	    &report_metrics[M_HC_ACCEPT_ERRORS]);
+	rec_end(s);
+}
+
+/* Zeros before the control server runs. */
+static void
+report_control(struct rec_sink *s)
+{
+	struct ctl_server *srv = atomic_load(&D.ctl);
+	struct ctl_server_stats cs = { 0 };
+
+	if (srv)
+		ctl_server_stats(srv, &cs);
+	rec_begin(s, "control");
+	rec_u64(s, "control_clients", cs.clients);
+	rec_u64(s, "control_accepted", cs.accepted);
+	rec_u64(s, "control_commands", cs.commands);
+	rec_u64(s, "control_errors", cs.errors);
+	rec_u64m(s, "control_bad_messages", cs.bad_messages, &report_metrics[M_CTL_BAD]);
+	rec_u64m(s, "control_refused", cs.refused, &report_metrics[M_CTL_REFUSED]);
+	rec_u64(s, "control_dropped", cs.dropped);
+	rec_u64(s, "control_overflows", cs.overflows);
+	rec_end(s);
+}
+
 void
 report_status(struct rec_sink *s, uint64_t now)
 {
 	struct stats_snap rx, tun, all;
+	const char *why;
 
-	stats_kind(WORKER_RX, &rx);
-	stats_kind(WORKER_REPLY, &tun);
-	stats_kind(-1, &all);
+	stats_kind(WORKER_RX, s->raw, &rx);
+	stats_kind(WORKER_REPLY, s->raw, &tun);
+	stats_kind(-1, s->raw, &all);
 	rec_begin(s, "status");
 	rec_str(s, "version", PACKAGE_VERSION);
+	rec_metric_only(s, "build_info", 1, &report_metrics[M_BUILD_INFO]);
 	rec_u64(s, "pid", (uint64_t)getpid());
+	rec_u64m(s, "start_time_s", (uint64_t)D.started_wall, &report_metrics[M_START_TIME]);
 	rec_u64m(s, "uptime_s", (now - D.started_ns) / 1000000000ull, &report_metrics[M_UPTIME]);
 	rec_str(s, "mode", conf.no_return ? "no-return" : "return");
 	rec_u64(s, "rx_workers", D.n_rx);
@@ -214,8 +399,9 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_u64(s, "drops", all.drops);
 	rec_u64(s, "kernel_drops", all.kernel_drops);
 	report_gro(s, &rx.gro);
-	rec_u64(s, "rp_filter_reverts", atomic_load(&D.rp_reverts));
-	rec_u64(s, "links_lost", atomic_load(&D.links_lost));
+	rec_u64m(s, "rp_filter_reverts", atomic_load(&D.rp_reverts),
+	    &report_metrics[M_RP_REVERTS]);
+	rec_u64m(s, "links_lost", atomic_load(&D.links_lost), &report_metrics[M_LINKS_LOST]);
 	rec_u64m(s, "netlink_resyncs", atomic_load(&D.nl_resyncs), &report_metrics[M_NL_RESYNCS]);
 	rec_u64m(s, "routes_restored", atomic_load(&D.routes_restored),
 	    &report_metrics[M_ROUTES_RESTORED]);
@@ -224,14 +410,85 @@ report_status(struct rec_sink *s, uint64_t now)
 	/* gwlbctl monitor: events posted, and lost to subscribers too slow. */
 	rec_u64(s, "events", event_posted());
 	rec_u64(s, "events_lost", event_lost());
+	report_flows(s);
 	report_limits(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has
 	 * what each link's kernel took); super-packets read, segments sent. */
 	rec_bool(s, "offload", conf.offload);
 	rec_u64m(s, "gso_super_packets", tun.gso_super, &report_metrics[M_GSO_SUPER]);
 	rec_u64m(s, "gso_segments", tun.gso_segments, &report_metrics[M_GSO_SEGMENTS]);
-	rec_boolm(s, "healthy", report_healthy(now, NULL), &report_metrics[M_HEALTHY]);
+	rec_boolm(s, "draining", report_draining(), &report_metrics[M_DRAINING]);
+	rec_boolm(s, "healthy", report_healthy(now, &why), &report_metrics[M_HEALTHY]);
+	rec_str(s, "health_reason", why);
 	rec_end(s);
+	report_health_conns(s);
+	report_control(s);
+}
+
+void
+report_hook_durations(struct rec_sink *s)
+{
+	struct hook_counts h;
+	uint64_t cum = 0;
+	char le[32];
+
+	hook_counts(&h);
+	for (int b = 0; b <= HOOK_DUR_BUCKETS; b++) {
+		cum += h.dur_bucket[b];
+		if (b < HOOK_DUR_BUCKETS)
+			snprintf(le, sizeof(le), "%g", hook_duration_le[b]);
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		rec_begin(s, "hook_duration");
+		rec_str(s, "le", le);
+		rec_metric_only(s, "count", cum, &report_metrics[M_HOOK_DUR_BUCKET]);
+		rec_end(s);
+	}
+	rec_begin(s, "hook_duration");
+	snprintf(le, sizeof(le), "%.6f", (double)h.dur_sum_ns / 1e9);
+	s->ops->field(s, &(struct rec_field){ "sum", REC_STR, { .str = le },
+	    &report_metrics[M_HOOK_DUR_SUM], true });
+	rec_metric_only(s, "count", cum, &report_metrics[M_HOOK_DUR_COUNT]);
+	rec_end(s);
+}
+
+static void
+eni_drops_walk(struct eni *e, void *arg)
+{
+	struct rec_sink *s = arg;
+
+	for (int d = 0; d < DROP__MAX; d++) {
+		uint64_t n = atomic_load_explicit(&e->drop_by[d], memory_order_relaxed);
+
+		if (!n)
+			continue;
+		rec_begin(s, "eni_drop");
+		rec_str(s, "eni", e->hex);
+		rec_str(s, "reason", drop_str((enum drop_reason)d));
+		rec_metric_only(s, "count", n, &report_metrics[M_ENI_DROPS_BY_REASON]);
+		rec_end(s);
+	}
+}
+
+void
+report_eni_drops(struct rec_sink *s)
+{
+	eni_foreach(eni_drops_walk, s);
+}
+
+void
+report_gro_refused(struct rec_sink *s)
+{
+	struct stats_snap rx;
+
+	stats_kind(WORKER_RX, s->raw, &rx);
+	for (int r = 0; r < GRO_R__MAX; r++) {
+		rec_begin(s, "gro_refused");
+		rec_str(s, "reason", gro_refuse_str((enum gro_refuse)r));
+		rec_metric_only(s, "count", rx.gro.refused[r],
+		    &report_metrics[M_GRO_REFUSED_BY_REASON]);
+		rec_end(s);
+	}
 }
 
 void
@@ -244,7 +501,7 @@ report_workers(struct rec_sink *s, uint64_t now)
 		uint64_t hb = STAT_GET(w->heartbeat_ns);
 		bool rx = w->kind == WORKER_RX;
 
-		stats_worker(w, &st);
+		stats_worker(w, s->raw, &st);
 		rec_begin(s, "worker");
 		rec_u64(s, "id", w->kidx);
 		rec_str(s, "kind", rx ? "rx" : "tun");
@@ -283,10 +540,10 @@ report_drops(struct rec_sink *s)
 	struct stats_snap all, per[MAX_WORKERS];
 	unsigned total = D.n_rx + D.n_tun;
 
-	stats_kind(-1, &all);
+	stats_kind(-1, s->raw, &all);
 	for (unsigned i = 0; i < total; i++) {
 		memset(&per[i], 0, sizeof(per[i]));
-		stats_worker(&D.workers[i], &per[i]);
+		stats_worker(&D.workers[i], s->raw, &per[i]);
 	}
 	rec_list_begin(s, "drop");
 	for (int d = 0; d < DROP__MAX; d++) {
@@ -316,7 +573,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 {
 	struct eni_view v;
 
-	eni_view(e, now, &v);
+	eni_view(e, now, s->raw, &v);
 	rec_begin(s, "eni");
 	rec_str(s, "eni", e->hex);
 	/* The same id as AWS names the GWLB endpoint. */
@@ -324,6 +581,7 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 	rec_str(s, "if_in", e->if_in);
 	rec_str(s, "if_out", e->if_out);
 	rec_str(s, "state", v.state);
+	rec_metric_only(s, "up", strcmp(v.state, "up") == 0, &report_metrics[M_ENI_UP]);
 	/* Rates over the last few seconds (stats.c); not for /metrics, whose
 	 * readers compute their own from the counters. */
 	rec_u64(s, "pps_in", v.pps_in);
@@ -336,6 +594,9 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 	rec_u64m(s, "bytes_out", v.bytes_out, &report_metrics[M_ENI_BYTES_OUT]);
 	rec_u64m(s, "drops", v.drops, &report_metrics[M_ENI_DROPS]);
 	rec_u64m(s, "flows", v.flows, &report_metrics[M_ENI_FLOWS]);
+	if (e->flows)
+		rec_metric_only(s, "flows_capacity", conf.max_flows_per_eni,
+		    &report_metrics[M_ENI_FLOWS_CAPACITY]);
 	rec_u64(s, "table", route_eni_table(e->id));
 	rec_u64(s, "idle_s", v.idle_ns / 1000000000ull);
 	if (detail) {
@@ -444,7 +705,7 @@ report_doctor(struct rec_sink *s)
 {
 	struct stats_snap all;
 
-	stats_kind(-1, &all);
+	stats_kind(-1, true, &all);	/* raw: a counters reset between two looks is no drop */
 	rec_begin(s, "doctor");
 	rec_u64(s, "pid", (uint64_t)getpid());
 	rec_str(s, "mode", conf.no_return ? "no-return" : "return");

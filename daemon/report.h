@@ -14,12 +14,22 @@
 
 struct eni;
 
-/* Healthy: not shutting down and every worker's loop turning; *why says
- * which (why may be NULL).  The health port's 200/503 and the status
+/* Healthy: not shutting down, every worker's loop turning, not draining
+ * and every ENI's gwi- link up; *why says which (why may be NULL).  The health port's 200/503 and the status
  * record's "healthy" both come from here. */
 bool	 report_healthy(uint64_t now, const char **why);
+/* gwlbctl drain (true) and undrain: the health answer is 503 while
+ * draining, traffic flows on.  Returns the state before. */
+bool	 report_drain(bool on);
+bool	 report_draining(void);
 void	 report_status(struct rec_sink *s, uint64_t now);
 void	 report_workers(struct rec_sink *s, uint64_t now);
+/* For /metrics only: the hook run time histogram. */
+void	 report_hook_durations(struct rec_sink *s);
+/* For /metrics only: each ENI's drops by reason, the reasons it has had. */
+void	 report_eni_drops(struct rec_sink *s);
+/* For /metrics only: receive coalescing's refusals by reason. */
+void	 report_gro_refused(struct rec_sink *s);
 void	 report_drops(struct rec_sink *s);
 /* One ENI; detail adds its links, hook, backlog and flow table counters. */
 void	 report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail);

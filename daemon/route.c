@@ -36,6 +36,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -596,6 +597,7 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 		*n = s;
+		n->origin = ROUTE_FROM_CTL;
 		n->next = specs;
 		specs = n;
 	} else {
@@ -626,7 +628,15 @@ route_do(const struct ctl_cmd_args *a, char *err, size_t errlen)
 void
 route_reload(const struct ctl_cmd_args *list, unsigned n)
 {
+	route_reload_count(list, n, NULL, NULL);
+}
+
+void
+route_reload_count(const struct ctl_cmd_args *list, unsigned n, unsigned *added,
+    unsigned *removed)
+{
 	struct route_spec *fresh = NULL, **tail = &fresh, *s, *next;
+	unsigned nadd = 0, nrm = 0;
 	char err[256];
 
 	/* The new set, in file order, checked before anything changes. */
@@ -643,16 +653,25 @@ route_reload(const struct ctl_cmd_args *list, unsigned n)
 		tail = &s->next;
 	}
 	/* Only what changed: a route in both sets is left alone, so traffic
-	 * through it never sees a gap. */
+	 * through it never sees a gap.  The file's set replaces gwlbctl's
+	 * additions too (gwlbtund(8), SIGHUP). */
 	pthread_mutex_lock(&route_lock);
+	for (struct route_spec *f = fresh; f; f = f->next) {
+		for (s = specs; s && !route_spec_eq(f, s); s = s->next)
+			;
+		if (!s)
+			nadd++;
+	}
 	for (s = specs; s; s = next) {
 		struct route_spec *f;
 
 		next = s->next;
 		for (f = fresh; f && !route_spec_eq(f, s); f = f->next)
 			;
-		if (!f)
+		if (!f) {
 			apply_all(s, false, NULL, 0);
+			nrm++;
+		}
 		free(s);
 	}
 	specs = fresh;
@@ -666,6 +685,10 @@ route_reload(const struct ctl_cmd_args *list, unsigned n)
 			log_msg(LOG_NETLINK, LOG_IMPORTANT, "reload: %s", err);
 	}
 	pthread_mutex_unlock(&route_lock);
+	if (added)
+		*added = nadd;
+	if (removed)
+		*removed = nrm;
 }
 
 /* One installed instance against the kernel's mirror; true: it is fine. */
@@ -840,6 +863,50 @@ route_show(struct ctl_reply *r, const uint64_t *only)
 				ctl_rec_end(r);
 			}
 		}
+	}
+	pthread_mutex_unlock(&route_lock);
+}
+
+/* A declaration as it was written: "route PREFIX eni ENI|any dev ...". */
+static void
+spec_text(const struct route_spec *s, char *buf, size_t len)
+{
+	char eni[NAME_HEX_MAX] = "any", pfx[INET6_ADDRSTRLEN] = "", via[INET6_ADDRSTRLEN] = "";
+	char table[16] = "eni";
+	const char *dev = s->dev == CTL_DIR_OUT ? "out" : "in";
+
+	if (!s->eni_any)
+		name_hex(s->eni, eni);
+	if (!s->table_eni)
+		snprintf(table, sizeof(table), "%u", s->table);
+	if (s->rule) {
+		snprintf(buf, len, "rule eni %s iif %s table %s", eni, dev, table);
+		return;
+	}
+	inet_ntop(s->family, s->prefix, pfx, sizeof(pfx));
+	if (s->via_set)
+		inet_ntop(s->family, s->via, via, sizeof(via));
+	/* The main table is the default: not written, as in the file. */
+	snprintf(buf, len, "route %s/%u eni %s dev %s%s%s%s%s", pfx, s->plen, eni, dev,
+	    s->via_set ? " via " : "", via, s->table != NL_TABLE_MAIN ? " table " : "",
+	    s->table != NL_TABLE_MAIN ? table : "");
+	if (s->metric_set)
+		snprintf(buf + strlen(buf), len - strlen(buf), " metric %u", s->metric);
+}
+
+void
+route_show_declared(struct ctl_reply *r)
+{
+	char text[256];
+
+	pthread_mutex_lock(&route_lock);
+	for (const struct route_spec *s = specs; s; s = s->next) {
+		spec_text(s, text, sizeof(text));
+		ctl_rec_begin(r, "declared");
+		ctl_rec_str(r, "kind", s->rule ? "rule" : "route");
+		ctl_rec_str(r, "declaration", text);
+		ctl_rec_str(r, "origin", s->origin == ROUTE_FROM_CTL ? "gwlbctl" : "file");
+		ctl_rec_end(r);
 	}
 	pthread_mutex_unlock(&route_lock);
 }

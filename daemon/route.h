@@ -54,5 +54,11 @@ void route_reconcile(void);
 void route_retry(void);
 /* SIGHUP: the configuration's routes and rules replace the current ones. */
 void route_reload(const struct ctl_cmd_args *list, unsigned n);
+/* route_reload, counting the file's declarations added and removed. */
+void route_reload_count(const struct ctl_cmd_args *list, unsigned n, unsigned *added,
+    unsigned *removed);
+/* Records "declared" for show config: every route and rule declared, ENIs
+ * up or not, and whether the file or gwlbctl declared it.  Any thread. */
+void route_show_declared(struct ctl_reply *r);
 
 #endif

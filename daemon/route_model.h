@@ -31,8 +31,11 @@ struct route_spec {
 	uint32_t	metric;
 	bool		eni_any;
 	uint64_t	eni;
+	uint8_t		origin;		/* ROUTE_FROM_FILE or _CTL; not compared */
 	struct route_spec *next;
 };
+
+enum { ROUTE_FROM_FILE = 0, ROUTE_FROM_CTL = 1 };
 
 /* A declaration as installed for one ENI: what nl_route()/nl_rule() take. */
 struct route_inst {

@@ -15,6 +15,7 @@
 #include "counters.h"
 
 struct worker;
+struct ctl_server;
 
 struct daemon_state {
 	struct worker	*workers;	/* rx first, then reply */
@@ -33,6 +34,16 @@ struct daemon_state {
 	_Atomic uint64_t nl_resyncs;	/* event socket overflows */
 	_Atomic uint64_t routes_restored;	/* ours, deleted or changed by hand, put back */
 	_Atomic uint64_t rules_restored;
+	/* The control server while it runs (ctl_handlers.c), for its counters. */
+	struct ctl_server *_Atomic ctl;
+	struct {			/* the health check (health.c) */
+		_Atomic uint64_t served;	/* answered 200/503 */
+		_Atomic uint64_t bad_requests;	/* answered 400/405/431 */
+		_Atomic uint64_t evicted;	/* closed to make room for a new one */
+		_Atomic uint64_t timed_out;	/* closed at their deadline */
+		_Atomic uint64_t refused;	/* closed at accept: out of memory */
+		_Atomic uint64_t accept_errors;	/* EMFILE and the like: accepting paused */
+	} health;
 	unsigned	fd_need;	/* descriptors the limits can use (main.c) */
 	unsigned	fd_limit;	/* RLIMIT_NOFILE's soft limit in force */
 	time_t		started_wall;

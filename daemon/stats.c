@@ -5,7 +5,11 @@
  */
 #include "config.h"
 
+#include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "flow.h"
 #include "clock.h"
@@ -54,10 +58,13 @@ stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
 		out->drop[i] += r.drop[i] - base->drop[i];
 }
 
+/* raw: as counted, a reset ignored (the health port, /metrics). */
+static const struct stats_snap no_base;
+
 void
-stats_worker(const struct worker *w, struct stats_snap *out)
+stats_worker(const struct worker *w, bool raw, struct stats_snap *out)
 {
-	stats_thread(&w->stats, &w->base, out);
+	stats_thread(&w->stats, raw ? &no_base : &w->base, out);
 }
 
 static void
@@ -87,14 +94,14 @@ stats_reset(void)
 }
 
 void
-stats_kind(int kind, struct stats_snap *out)
+stats_kind(int kind, bool raw, struct stats_snap *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < D.n_rx + D.n_tun; i++)
 		if (kind < 0 || (int)D.workers[i].kind == kind)
-			stats_worker(&D.workers[i], out);
+			stats_worker(&D.workers[i], raw, out);
 	if (kind < 0)
-		stats_thread(&D.mgr_stats, &D.mgr_base, out);
+		stats_thread(&D.mgr_stats, raw ? &no_base : &D.mgr_base, out);
 }
 
 unsigned
@@ -109,6 +116,34 @@ stats_stuck_workers(uint64_t now, uint64_t limit_ns)
 			n++;
 	}
 	return n;
+}
+
+/* An operator's `ip link set gwi-X down`: the flag, asked at report time
+ * (one ioctl per ENI) rather than tracked, so it cannot be stale. */
+bool
+stats_eni_link_down(const struct eni *e)
+{
+	static _Atomic int sock = -1;
+	struct ifreq ifr = { 0 };
+	int fd = atomic_load(&sock);
+
+	if (atomic_load(&e->state) != ENI_UP)
+		return false;
+	if (fd < 0) {
+		int expect = -1;
+
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return false;	/* cannot tell: not down */
+		if (!atomic_compare_exchange_strong(&sock, &expect, fd)) {
+			close(fd);
+			fd = expect;
+		}
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", e->if_in);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return false;	/* gone: the link-lost path handles that */
+	return !(ifr.ifr_flags & IFF_UP);
 }
 
 /* An ENI's counters as counted, a reset undone: they only grow. */
@@ -172,7 +207,7 @@ rates(const struct eni *e, uint64_t now, struct eni_view *v)
 }
 
 void
-eni_view(const struct eni *e, uint64_t now, struct eni_view *v)
+eni_view(const struct eni *e, uint64_t now, bool raw, struct eni_view *v)
 {
 	static const char *const states[] = {
 		[ENI_PENDING] = "pending", [ENI_UP] = "up", [ENI_FAILED] = "failed",
@@ -186,11 +221,20 @@ eni_view(const struct eni *e, uint64_t now, struct eni_view *v)
 	if (e->flows)
 		flow_table_stats(e->flows, &fs);
 	v->state = (unsigned)st < sizeof(states) / sizeof(states[0]) ? states[st] : "?";
+	if (st == ENI_UP && stats_eni_link_down(e))
+		v->state = "down";
 	v->pkts_in = STAT_GET(s.pkts_in);
 	v->bytes_in = STAT_GET(s.bytes_in);
 	v->pkts_out = STAT_GET(s.pkts_out);
 	v->bytes_out = STAT_GET(s.bytes_out);
 	v->drops = STAT_GET(s.drops);
+	if (raw) {	/* eni_stats_sum subtracted the reset's base: add it back */
+		v->pkts_in += STAT_GET(e->base.pkts_in);
+		v->bytes_in += STAT_GET(e->base.bytes_in);
+		v->pkts_out += STAT_GET(e->base.pkts_out);
+		v->bytes_out += STAT_GET(e->base.bytes_out);
+		v->drops += STAT_GET(e->base.drops);
+	}
 	v->flows = fs.entries;
 	v->flow_inserts = fs.inserts;
 	v->flow_evictions = fs.evictions;

@@ -58,6 +58,8 @@
 #endif
 
 static struct log_rl rl_drop = LOG_RL_INIT(10, 10);
+/* debugdetail's dumps of datagrams received, as upstream's "GWLB Packet". */
+static struct log_rl rl_dump = LOG_RL_INIT(1, 20);
 
 static void
 worker_name(struct worker *w)
@@ -142,10 +144,12 @@ rx_deliver(struct worker *w, struct eni *e, int state, const struct geneve_pkt *
 	case ENI_FAILED:
 		STAT_ADD(ts->drops[DROP_ENI_FAILED], 1);
 		STAT_ADD(e->stats[w->idx].drops, 1);
+		eni_drop_count(e, DROP_ENI_FAILED, 1);
 		break;
 	default:
 		STAT_ADD(ts->drops[DROP_ENI_CLOSING], 1);
 		STAT_ADD(e->stats[w->idx].drops, 1);
+		eni_drop_count(e, DROP_ENI_CLOSING, 1);
 		break;
 	}
 }
@@ -397,6 +401,8 @@ rx_main(void *arg)
 			struct cmsghdr *cm;
 
 			STAT_ADD(w->stats.bytes, len);
+			if (log_enabled(LOG_GENEVE, LOG_DEBUGDETAIL))
+				log_hexdump(&rl_dump, LOG_GENEVE, "GWLB packet", buf, len);
 			for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 				if (pktinfo && cm->cmsg_level == IPPROTO_IP &&
 				    cm->cmsg_type == IP_PKTINFO) {

@@ -53,7 +53,7 @@
 static const struct ctl_cmd_def cmds[] = {
 	[CTL_CMD_SHOW_STATUS] = { CTL_CMD_SHOW_STATUS, { "show", "status" },
 	    CTL_VIEW_DETAIL, 0, "daemon version, mode, workers and totals",
-	    .rtypes = { { "status", true } } },
+	    .rtypes = { { "status", true }, { "health", true }, { "control", true } } },
 	[CTL_CMD_SHOW_ENIS] = { CTL_CMD_SHOW_ENIS, { "show", "enis" },
 	    CTL_VIEW_TABLE, 0, "every ENI with its links, rates and counters",
 	    .rtypes = { { "eni", false } } },
@@ -88,7 +88,7 @@ static const struct ctl_cmd_def cmds[] = {
 	    .rtypes = { { "route", false }, { "rule", false } } },
 	[CTL_CMD_SHOW_CONFIG] = { CTL_CMD_SHOW_CONFIG, { "show", "config" },
 	    CTL_VIEW_DETAIL, 0, "the running configuration",
-	    .rtypes = { { "option", false } } },
+	    .rtypes = { { "option", false }, { "declared", false } } },
 	[CTL_CMD_ROUTE_ADD] = { CTL_CMD_ROUTE_ADD, { "route", "add" },
 	    CTL_VIEW_NONE, CTL_CMDF_MUTATING, "add a route for an ENI", ROUTE_ARGS },
 	[CTL_CMD_ROUTE_DEL] = { CTL_CMD_ROUTE_DEL, { "route", "del" },
@@ -117,7 +117,19 @@ static const struct ctl_cmd_def cmds[] = {
 		{ NULL, "LEVEL", CTL_ARG_LEVEL, CTL_SLOT_LEVEL, true, NULL,
 		  "critical, important, info, debug or debugdetail" } } },
 	[CTL_CMD_COUNTERS_RESET] = { CTL_CMD_COUNTERS_RESET, { "counters", "reset" },
-	    CTL_VIEW_NONE, CTL_CMDF_MUTATING, "set every packet and drop counter to zero" },
+	    CTL_VIEW_NONE, CTL_CMDF_MUTATING,
+	    "set gwlbctl's packet and drop counters to zero (/metrics keeps counting)" },
+	[CTL_CMD_RELOAD] = { CTL_CMD_RELOAD, { "reload", NULL },
+	    CTL_VIEW_DETAIL, CTL_CMDF_MUTATING,
+	    "reload the --config file as SIGHUP does; say what changed",
+	    .rtypes = { { "reload", true } } },
+	[CTL_CMD_DRAIN] = { CTL_CMD_DRAIN, { "drain", NULL },
+	    CTL_VIEW_DETAIL, CTL_CMDF_MUTATING,
+	    "make the health check answer 503; traffic keeps flowing",
+	    .rtypes = { { "drain", true } } },
+	[CTL_CMD_UNDRAIN] = { CTL_CMD_UNDRAIN, { "undrain", NULL },
+	    CTL_VIEW_DETAIL, CTL_CMDF_MUTATING, "end drain: the health check answers again",
+	    .rtypes = { { "drain", true } } },
 	[CTL_CMD_MONITOR] = { CTL_CMD_MONITOR, { "monitor", NULL },
 	    CTL_VIEW_NONE, 0, "follow events as they happen, until interrupted",
 	    .nargs = 2, .args = {
@@ -903,4 +915,19 @@ ctl_cmd_usage(const struct ctl_cmd_def *def, char *buf, size_t len)
 			PUT(" [%s %s]", ad->kw, ad->meta);
 	}
 #undef PUT
+}
+
+unsigned
+ctl_split_line(char *line, const char **words, unsigned max)
+{
+	char *save = NULL, *w;
+	unsigned n = 0;
+
+	for (w = strtok_r(line, " \t\r\n", &save); w && n < max;
+	    w = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == 0 && w[0] == '#')
+			return 0;
+		words[n++] = w;
+	}
+	return n;
 }

@@ -35,6 +35,9 @@ enum ctl_cmd_id {
 	CTL_CMD_FLOWS_FLUSH,
 	CTL_CMD_LOG,
 	CTL_CMD_COUNTERS_RESET,
+	CTL_CMD_RELOAD,
+	CTL_CMD_DRAIN,
+	CTL_CMD_UNDRAIN,
 	CTL_CMD_MONITOR,
 	CTL_CMD_DOCTOR,
 	CTL_CMD_HELP,
@@ -229,5 +232,12 @@ const char *ctl_proto_name(uint8_t proto, char *buf, size_t len);
 
 /* "route add PREFIX eni ENI|any dev in|out [via ADDR] ..." into buf. */
 void	 ctl_cmd_usage(const struct ctl_cmd_def *def, char *buf, size_t len);
+
+/*
+ * gwlbctl's command line (stdin and the shell): splits line in place on
+ * blanks into at most max words and returns how many; a line whose first
+ * word starts with '#' is a comment: 0 words.
+ */
+unsigned ctl_split_line(char *line, const char **words, unsigned max);
 
 #endif

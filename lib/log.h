@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_section {
@@ -51,7 +52,29 @@ void log_level_set(enum log_section s, enum log_level l);
 void log_levels_read(enum log_level out[LOG_SECTION__MAX]);
 void log_levels_write(const enum log_level in[LOG_SECTION__MAX]);
 
+/*
+ * Where lines go.  log_init() picks the journal when stderr is it
+ * (JOURNAL_STREAM names stderr's device and inode, as sd-daemon(3) says):
+ * each line then starts with its syslog priority, "<4>", and carries no
+ * timestamp, ident or pid, which journald adds.  Otherwise stderr gets
+ * today's timestamped lines.  log_use_syslog() sends them through
+ * syslog(3) (facility daemon) instead.
+ */
+enum log_target {
+	LOG_TO_STDERR = 0,
+	LOG_TO_JOURNAL,
+	LOG_TO_SYSLOG,
+};
+
 void log_init(const char *ident);
+void log_use_syslog(void);
+enum log_target log_target_get(void);
+/*
+ * The syslog priority of a level: critical 2 (crit), important 4
+ * (warning), info 6, debug and debugdetail 7.  log_notice() lines are
+ * important ones with priority 5 (notice): events, not trouble.
+ */
+int log_level_priority(enum log_level l);
 const char *log_section_str(enum log_section s);
 const char *log_level_str(enum log_level l);
 int log_section_parse(const char *s, enum log_section *out);	/* "all" -> LOG_SECTION__MAX */
@@ -77,6 +100,11 @@ void log_vmsg(enum log_section s, enum log_level l, const char *fmt, va_list ap)
 		log_msg((sec), (lvl), __VA_ARGS__);			\
 } while (0)
 
+/* An event an operator alerts on (an ENI's links created or removed): shown
+ * at level important, with syslog priority notice. */
+void log_notice(enum log_section s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Convenience forms for the core section, as in OpenBSD's log.h. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));	/* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -101,5 +129,15 @@ struct log_rl {
 
 void log_rl(struct log_rl *rl, enum log_section s, enum log_level l,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * debugdetail's packet dumps, as upstream's: "TITLE 0000: 45 00 ... | E..."
+ * lines of 32 bytes, at most LOG_HEXDUMP_MAX bytes of a packet, one dump
+ * per packet rate-limited by rl (a dump counts once).  Call it only when
+ * log_enabled(s, LOG_DEBUGDETAIL): the packet paths test that first.
+ */
+#define LOG_HEXDUMP_MAX	256
+void log_hexdump(struct log_rl *rl, enum log_section s, const char *title,
+    const void *buf, size_t len);
 
 #endif

@@ -229,6 +229,25 @@ gw_links() {
 	out=$(ip -n "$LAB_NS_APPLIANCE" -o link show) || fail "ip link show in $LAB_NS_APPLIANCE failed"
 	{ grep -Eo 'gw[io]-[0-9a-zA-X]+' <<<"$out" || [ $? = 1 ]; } | sort
 }
+# kernel_link_drops: packets the kernel dropped on the lab's links and
+# counted there: rx_dropped + tx_dropped of every link in the appliance
+# namespace (gwi-/gwo- queues full, the veth) plus the GWLB side veth's
+# rx_dropped and tx_dropped.  What a loaded machine loses outside
+# gwlbtund's own counters.
+kernel_link_drops() {
+	{ ip -n "$LAB_NS_APPLIANCE" -j -s link show; ip -n "$LAB_NS_GWLB" -j -s link show dev "$LAB_IF_GWLB"; } |
+		python3 -c '
+import json, sys
+dec = json.JSONDecoder(); text = sys.stdin.read().strip(); n = 0; i = 0
+while i < len(text):
+    links, i = dec.raw_decode(text, i)
+    while i < len(text) and text[i].isspace(): i += 1
+    for l in links:
+        s = l["stats64"]
+        if l["ifname"] != "lo":
+            n += s["tx"]["dropped"] + s["rx"]["dropped"]
+print(n)' || fail "kernel_link_drops: ip -s link failed"
+}
 # gw_rules: the policy rules of both families in the appliance namespace.
 gw_rules() { appl ip -4 rule show && appl ip -6 rule show; }
 

@@ -574,6 +574,7 @@ test_every_file_keyword(void **state)
 		{ "offload", "off", "off" },
 		{ "geneve-port", "6082", "6082" },
 		{ "bind", "198.18.0.1", "198.18.0.1" },
+		{ "health-bind", "127.0.0.1", "127.0.0.1" },
 		{ "batch", "32", "32" },
 		{ "rcvbuf", "1M", "1048576" },
 		{ "busy-poll", "0", "0" },
@@ -592,6 +593,8 @@ test_every_file_keyword(void **state)
 		{ "table-range", "20000-20999", "20000-20999" },
 		{ "state-dir", "/var/tmp/gw", "/var/tmp/gw" },
 		{ "forwarding", "on", "on" },
+		{ "syslog", "on", "on" },
+		{ "debug", "on", "DEBUG" },	/* -d: every section at debug */
 	};
 	struct listed l[64];
 	unsigned n = list_options(l, NVEC(l)), nfile = 0;
@@ -618,6 +621,10 @@ test_every_file_keyword(void **state)
 			fail_msg("file '%s' refused: %s", text, err);
 		if (!vec[k].shows)
 			assert_non_null(strstr(shown(vec[k].key), vec[k].val));
+		else if (strcmp(vec[k].shows, "DEBUG") == 0)
+			assert_string_equal(shown("logging"), "core=debug,udp=debug,"
+			    "geneve=debug,tunnel=debug,healthcheck=debug,hook=debug,"
+			    "netlink=debug,control=debug");
 		else
 			assert_string_equal(shown(vec[k].key),
 			    strcmp(vec[k].shows, "CPU") == 0 ? cpu : vec[k].shows);
@@ -865,6 +872,121 @@ test_unknown_keyword(void **state)
 	assert_int_equal(conf.mtu, 8500);
 }
 
+
+/*
+ * --check-config's promise: every error of the file, each with its line,
+ * routes and rules included, and a line too long does not end the check.
+ */
+static void
+test_every_error_collected(void **state)
+{
+	char err[256], text[4096], want[128], *out;
+	struct conf_report rep;
+	const char *const lines[] = { ":2: unknown setting 'bogus'",
+	    ":3: mtu: 100 is out of range (1280-8500)",
+	    ":5: prefix '192.0.2.1/24' has host bits set",
+	    ":6: line too long",
+	    ":8: ", ":9: debug: expected on or off" };
+
+	(void)state;
+	snprintf(text, sizeof(text), "timeout 5\n"		/* 1 */
+	    "bogus 1\n"						/* 2 */
+	    "mtu 100\n"						/* 3 */
+	    "route 203.0.113.0/24 eni any dev out\n"		/* 4: good */
+	    "route 192.0.2.1/24 eni any dev out\n"		/* 5 */
+	    "cmdnew /%01100d\n"					/* 6: too long */
+	    "idle 10\n"						/* 7: good */
+	    "rule eni any iif in\n"				/* 8: no table */
+	    "debug maybe\n", 0);				/* 9 */
+	write_file(text);
+	capture_begin();
+	assert_int_equal(conf_load_file_report(cfg_path, true, &rep), -1);
+	out = capture_end();
+	assert_int_equal(rep.n_errors, 6);
+	for (size_t i = 0; i < NVEC(lines); i++) {
+		snprintf(want, sizeof(want), "%s%s", cfg_path, lines[i]);
+		if (!strstr(out, want) || !strstr(rep.errors, want))
+			fail_msg("error '%s' not reported: %s", want, out);
+	}
+	assert_null(strstr(out, "rule add:"));	/* the file does not say "add" */
+	assert_null(strstr(out, ":4:"));
+	assert_null(strstr(out, ":7:"));
+
+	/* --check-config: the same, without "gwlbtund: " before each. */
+	capture_begin();
+	assert_int_equal(ARGS(err, "--check-config", "--config", cfg_path), -1);
+	out = capture_end();
+	assert_true(conf.check_only);
+	snprintf(want, sizeof(want), "%s:2: unknown setting", cfg_path);
+	assert_true(strncmp(out, want, strlen(want)) == 0);
+	assert_null(strstr(out, "gwlbtund: "));
+
+	/* And a good file passes. */
+	write_file("timeout 5\nroute 203.0.113.0/24 eni any dev out\nsyslog on\n");
+	assert_int_equal(ARGS(err, "--config", cfg_path, "--check-config"), 0);
+	assert_true(conf.check_only);
+	assert_true(conf.use_syslog);
+	assert_int_equal(conf.n_cfg_routes, 1);
+}
+
+/* The command line wins over the file, for the new settings too. */
+static void
+test_cli_overrides_debug_syslog(void **state)
+{
+	char err[256];
+
+	(void)state;
+	write_file("debug on\nsyslog on\ntimeout 7\n");
+	assert_int_equal(ARGS(err, "--config", cfg_path, "--logging", "all=important",
+	    "--syslog"), 0);
+	assert_string_equal(shown("logging"), "core=important,udp=important,"
+	    "geneve=important,tunnel=important,healthcheck=important,hook=important,"
+	    "netlink=important,control=important");
+	assert_true(conf.use_syslog);
+	assert_int_equal(conf.idle_teardown_s, 7);
+	/* -d on the command line beats the file's logging line. */
+	write_file("logging all=critical\n");
+	assert_int_equal(ARGS(err, "-d", "--config", cfg_path), 0);
+	assert_non_null(strstr(shown("logging"), "core=debug"));
+	/* The file alone: debug on is all=debug. */
+	write_file("debug on\n");
+	assert_int_equal(ARGS(err, "--config", cfg_path), 0);
+	assert_non_null(strstr(shown("logging"), "control=debug"));
+}
+
+/* What a reload reports: applied, needing a restart, nothing. */
+static void
+test_reload_report(void **state)
+{
+	struct conf_report rep;
+	char err[256];
+
+	(void)state;
+	write_file("timeout 5\nmtu 8000\n");
+	assert_int_equal(ARGS(err, "--config", cfg_path), 0);
+	capture_begin();
+	assert_int_equal(conf_load_file_report(cfg_path, false, &rep), 0);
+	(void)capture_end();
+	assert_string_equal(rep.changed, "");
+	assert_string_equal(rep.restart, "");
+	assert_int_equal(rep.n_errors, 0);
+
+	write_file("timeout 6\nmtu 1500\ncmdnew /x\n");
+	capture_begin();
+	assert_int_equal(conf_load_file_report(cfg_path, false, &rep), 0);
+	(void)capture_end();
+	assert_string_equal(rep.changed, "cmdnew timeout");
+	assert_string_equal(rep.restart, "mtu");
+
+	write_file("timeout 6\nmtu 1500\ncmdnew /x\nroute 192.0.2.1/24 eni any dev in\n");
+	capture_begin();
+	assert_int_equal(conf_load_file_report(cfg_path, false, &rep), -1);
+	(void)capture_end();
+	assert_int_equal(rep.n_errors, 1);
+	assert_non_null(strstr(rep.errors, ":4: "));
+	assert_int_equal(conf.idle_teardown_s, 6);
+}
+
 int
 main(void)
 {
@@ -882,6 +1004,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reload_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help_every_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_keyword, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_error_collected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_overrides_debug_syslog, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reload_report, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

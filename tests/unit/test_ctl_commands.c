@@ -323,7 +323,7 @@ test_next(void **state)
 		const char *line, *want;
 		bool complete;
 	} v[] = {
-		{ "", "show|route|rule|eni|flows|log|counters|monitor|doctor|help|quit", false },
+		{ "", "show|route|rule|eni|flows|log|counters|reload|drain|undrain|monitor|doctor|help|quit", false },
 		{ "show", "status|enis|eni|flows|drops|workers|routes|config", false },
 		{ "sh", "status|enis|eni|flows|drops|workers|routes|config", false },
 		{ "show status", "", true },
@@ -478,6 +478,37 @@ test_man_page(void **state)
 	}
 }
 
+/* gwlbctl log takes every section of lib/log.c (and all) with every level;
+ * reload takes nothing and needs privileges. */
+static void
+test_log_every_section_reload(void **state)
+{
+	char buf[256], err[256], line[96];
+	const char *w[CTL_WORDS_MAX + 1];
+	struct ctl_cmd_args a;
+	unsigned n;
+
+	(void)state;
+	for (int s = 0; s <= LOG_SECTION__MAX; s++) {
+		for (int l = 0; l < LOG_LEVEL__MAX; l++) {
+			snprintf(line, sizeof(line), "log %s %s", s == LOG_SECTION__MAX ? "all" :
+			    log_section_str((enum log_section)s), log_level_str((enum log_level)l));
+			n = split(line, buf, sizeof(buf), w, CTL_WORDS_MAX);
+			if (ctl_cmd_parse(n, w, &a, err, sizeof(err)) != 0)
+				fail_msg("%s: %s", line, err);
+			assert_int_equal(a.id, CTL_CMD_LOG);
+			assert_int_equal(a.section, s);
+			assert_int_equal(a.level, l);
+		}
+	}
+	n = split("reload", buf, sizeof(buf), w, CTL_WORDS_MAX);
+	assert_int_equal(ctl_cmd_parse(n, w, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.id, CTL_CMD_RELOAD);
+	assert_true(a.def->flags & CTL_CMDF_MUTATING);
+	n = split("reload now", buf, sizeof(buf), w, CTL_WORDS_MAX);
+	assert_int_not_equal(ctl_cmd_parse(n, w, &a, err, sizeof(err)), 0);
+}
+
 int
 main(void)
 {
@@ -487,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_man_page),
+		cmocka_unit_test(test_log_every_section_reload),
 	};
 
 	return cmocka_run_group_tests_name("ctl_cmd", tests, NULL, NULL);

@@ -582,6 +582,153 @@ test_levels_threads(void **state)
 	assert_false(log_enabled(LOG_CORE, LOG_DEBUG));
 }
 
+
+/* ---- journal, priorities, dumps ------------------------------------------ */
+
+/* Lines of out, as an array (out is cut in place). */
+static int
+split_lines(char *out, char **lines, int max)
+{
+	int n = 0;
+
+	for (char *p = out, *nl; n < max && (nl = strchr(p, '\n')); p = nl + 1) {
+		*nl = '\0';
+		lines[n++] = p;
+	}
+	return n;
+}
+
+/* JOURNAL_STREAM naming fd 2's device and inode: "<N>" first, no time, no pid. */
+static void
+test_journal_prefix(void **state)
+{
+	struct capture c;
+	struct stat st;
+	char js[64], *out, *l[16];
+
+	(void)state;
+	log_set_all(LOG_DEBUG);
+	cap_start(&c);
+	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", js, 1);
+	log_init("testlog");
+	log_msg(LOG_CORE, LOG_CRITICAL, "crit %d", 1);
+	log_msg(LOG_NETLINK, LOG_IMPORTANT, "warn %d", 2);
+	log_notice(LOG_CORE, "New interface %s and %s for ENI ID %s created.", "gwi-a",
+	    "gwo-a", "00000000000000001");
+	log_msg(LOG_UDP, LOG_INFO, "info %d", 3);
+	log_msg(LOG_HOOK, LOG_DEBUG, "debug\nsecond half");	/* stays one line */
+	out = cap_end(&c);
+	assert_int_equal(log_target_get(), LOG_TO_JOURNAL);
+	assert_int_equal(split_lines(out, l, 16), 5);
+	assert_string_equal(l[0], "<2>critical core: crit 1");
+	assert_string_equal(l[1], "<4>important netlink: warn 2");
+	assert_string_equal(l[2], "<5>important core: New interface gwi-a and gwo-a for "
+	    "ENI ID 00000000000000001 created.");
+	assert_string_equal(l[3], "<6>info udp: info 3");
+	assert_string_equal(l[4], "<7>debug hook: debug second half");
+	free(out);
+
+	/* Another stream's dev:ino (stderr was redirected): today's format. */
+	cap_start(&c);
+	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", js, 1);
+	log_init("testlog");
+	log_msg(LOG_CORE, LOG_IMPORTANT, "plain");
+	setenv("JOURNAL_STREAM", "garbage", 1);
+	log_init("testlog");
+	log_msg(LOG_CORE, LOG_IMPORTANT, "plain too");
+	out = cap_end(&c);
+	assert_int_equal(split_lines(out, l, 16), 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_not_equal(l[i][0], '<');
+		assert_non_null(strstr(l[i], "Z testlog["));
+		assert_non_null(strstr(l[i], "] important core: plain"));
+	}
+	free(out);
+	unsetenv("JOURNAL_STREAM");
+	log_init("testlog");
+	assert_int_equal(log_target_get(), LOG_TO_STDERR);
+}
+
+static void
+test_priorities(void **state)
+{
+	(void)state;
+	assert_int_equal(log_level_priority(LOG_CRITICAL), 2);
+	assert_int_equal(log_level_priority(LOG_IMPORTANT), 4);
+	assert_int_equal(log_level_priority(LOG_INFO), 6);
+	assert_int_equal(log_level_priority(LOG_DEBUG), 7);
+	assert_int_equal(log_level_priority(LOG_DEBUGDETAIL), 7);
+}
+
+/* --syslog: nothing on stderr any more (syslog(3) has it). */
+static void
+test_syslog_target(void **state)
+{
+	struct capture c;
+	char *out;
+
+	(void)state;
+	cap_start(&c);
+	log_use_syslog();
+	log_msg(LOG_CORE, LOG_IMPORTANT, "to syslog");
+	out = cap_end(&c);
+	assert_int_equal(log_target_get(), LOG_TO_SYSLOG);
+	assert_string_equal(out, "");
+	free(out);
+	log_init("testlog");
+	assert_int_equal(log_target_get(), LOG_TO_STDERR);
+}
+
+/* debugdetail dumps: upstream's layout, a cap per packet, rate limited. */
+static void
+test_hexdump(void **state)
+{
+	struct log_rl rl = LOG_RL_INIT(60, 2);
+	unsigned char pkt[1000];
+	struct capture c;
+	char *out, *l[64];
+	int n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pkt); i++)
+		pkt[i] = (unsigned char)i;
+	memcpy(pkt, "GET / HTTP/1.1", 14);
+	log_init("testlog");
+	log_set_all(LOG_DEBUG);
+	cap_start(&c);
+	log_hexdump(&rl, LOG_GENEVE, "GWLB packet", pkt, 40);	/* below debugdetail */
+	log_level_set(LOG_GENEVE, LOG_DEBUGDETAIL);
+	log_hexdump(&rl, LOG_GENEVE, "GWLB packet", pkt, 40);
+	log_hexdump(&rl, LOG_GENEVE, "GWLB packet", pkt, sizeof(pkt));
+	log_hexdump(&rl, LOG_GENEVE, "GWLB packet", pkt, 40);	/* third: held back */
+	log_hexdump(&rl, LOG_GENEVE, "GWLB packet", pkt, 40);	/* fourth */
+	rl.window = 0;		/* the window reopens */
+	log_hexdump(&rl, LOG_GENEVE, "GWLB packet", pkt, 8);
+	out = cap_end(&c);
+	n = split_lines(out, l, 64);
+	/* 40 bytes: header + 2 lines; 1000: header + 8 lines + "more";
+	 * after the window: header (with the count) + 1 line. */
+	assert_int_equal(n, 3 + 10 + 2);
+	assert_non_null(strstr(l[0], "debugdetail geneve: GWLB packet: 40 bytes"));
+	assert_non_null(strstr(l[1], "GWLB packet 0000: 47 45 54 20 2f 20 48 54 54 50 2f "
+	    "31 2e 31 0e 0f 10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f | "
+	    "GET / HTTP/1.1.................."));
+	assert_non_null(strstr(l[2], "GWLB packet 0020: 20 21 22 23 24 25 26 27"));
+	assert_non_null(strstr(l[2], "|  !\"#$%&'"));
+	assert_non_null(strstr(l[3], "GWLB packet: 1000 bytes"));
+	assert_non_null(strstr(l[11], "GWLB packet 00e0: "));
+	assert_non_null(strstr(l[12], "GWLB packet: 744 more bytes not shown"));
+	assert_non_null(strstr(l[13], "GWLB packet: 8 bytes (2 similar dumps suppressed)"));
+	assert_non_null(strstr(l[14], "GWLB packet 0000: 47 45 54 20 2f 20 48 54"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -597,6 +744,10 @@ main(void)
 		cmocka_unit_test_setup(test_rl_threads, setup),
 		cmocka_unit_test_setup(test_fatal, setup),
 		cmocka_unit_test_setup(test_levels_threads, setup),
+		cmocka_unit_test_setup(test_journal_prefix, setup),
+		cmocka_unit_test_setup(test_priorities, setup),
+		cmocka_unit_test_setup(test_syslog_target, setup),
+		cmocka_unit_test_setup(test_hexdump, setup),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "eni_table.h"
+#include "flow.h"
 #include "hook.h"
 #include "record.h"
 #include "report.h"
@@ -64,8 +65,12 @@ void
 hook_counts(struct hook_counts *c)
 {
 	*c = (struct hook_counts){ .running = 8, .queued = 3, .waited = 11, .started = 20,
-	    .ok = 17, .failed = 1, .timed_out = 2, .lines_unlogged = 0 };
+	    .ok = 17, .failed = 1, .timed_out = 2, .lines_unlogged = 0,
+	    /* 12 runs: 0.05 s or less, 3 up to 0.1 s, ..., 2 past 30 s */
+	    .dur_bucket = { 5, 3, 0, 0, 1, 0, 1, 0, 0, 2 }, .dur_sum_ns = 123456789012ull };
 }
+
+const double hook_duration_le[HOOK_DUR_BUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
 
 void
 eni_foreach(void (*fn)(struct eni *, void *), void *arg)
@@ -119,10 +124,13 @@ setup(void **state)
 	D.n_rx = 1;
 	D.n_tun = 1;
 	D.started_ns = NOW - 42ull * 1000000000ull;
+	D.started_wall = 1700000000;
 	atomic_store(&D.nl_resyncs, 2);
 	atomic_store(&D.routes_restored, 6);
 	atomic_store(&D.rules_restored, 3);
 	conf.geneve_port = 6081;
+	conf.max_flows_per_eni = 16;
+	report_drain(false);
 	workers[0].kind = WORKER_RX;
 	workers[0].cpu = 2;
 	workers[0].tid = 1001;
@@ -153,7 +161,20 @@ setup(void **state)
 	eni0.hook_state = HOOK_OK;
 	STAT_ADD(eni0_stats.pkts_in, 97);
 	STAT_ADD(eni0_stats.pkts_out, 38);
+	atomic_store(&eni0.drop_by[DROP_TUN_WRITE], 4);
+	atomic_store(&eni0.drop_by[DROP_ENI_CLOSING], 1);
+	eni0.flows = flow_table_new(conf.max_flows_per_eni);
+	assert_non_null(eni0.flows);
 	n_enis = 1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	flow_table_free(eni0.flows);
+	eni0.flows = NULL;
 	return 0;
 }
 
@@ -205,6 +226,8 @@ sh_field(struct rec_sink *s, const struct rec_field *f)
 	static const char *const t[] = { "u", "s", "str", "b" };
 	struct shape *sh = (struct shape *)(void *)s;
 
+	if (f->metric_only)
+		return;		/* as the control sink: /metrics only */
 	sh_add(sh, " ");
 	sh_add(sh, f->key);
 	sh_add(sh, "/");
@@ -240,7 +263,7 @@ test_control_record_shapes(void **state)
 	report_eni(&sh.s, &eni0, NOW, true);
 	assert_int_equal(sh.lists, 0);
 	assert_string_equal(sh.out,
-	    "status: version/str pid/u uptime_s/u mode/str rx_workers/u tun_workers/u port/u "
+	    "status: version/str pid/u start_time_s/u uptime_s/u mode/str rx_workers/u tun_workers/u port/u "
 	    "rcvbuf_bytes/u busy_poll_us/u enis/u packets_in/u bytes_in/u delivered/u "
 	    "packets_out/u bytes_out/u drops/u kernel_drops/u gro_buffers/u gro_coalesced/u "
 	    "gro_super_packets/u gro_refused/u gro_refused_not_tcp/u gro_refused_ip_options/u "
@@ -249,11 +272,17 @@ test_control_record_shapes(void **state)
 	    "gro_refused_header_differs/u gro_refused_seq_gap/u gro_refused_ip_id/u "
 	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
 	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u routes_restored/u "
-	    "rules_restored/u events/u events_lost/u max_enis/u enis_held/u "
+	    "rules_restored/u events/u events_lost/u flows/u flows_capacity/u max_enis/u "
+	    "enis_held/u "
 	    "backlog_bytes_max/u backlog_bytes/u max_hooks/u hooks_running/u hooks_queued/u "
 	    "hooks_waited/u hooks_started/u hooks_ok/u hooks_failed/u hooks_timed_out/u "
 	    "hook_lines_unlogged/u fds_needed/u fds_limit/u offload/b gso_super_packets/u "
-	    "gso_segments/u healthy/b\n"
+	    "gso_segments/u draining/b healthy/b health_reason/str\n"
+	    "health: health_served/u health_bad_requests/u health_evicted/u "
+	    "health_timed_out/u health_refused/u health_accept_errors/u\n"
+	    "control: control_clients/u control_accepted/u control_commands/u "
+	    "control_errors/u control_bad_messages/u control_refused/u control_dropped/u "
+	    "control_overflows/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
@@ -284,7 +313,7 @@ test_eni_rates(void **state)
 	eni0.created_ns = t0 - s / 2;
 	STAT_ADD(eni0_stats.pkts_in, 500);
 	STAT_ADD(eni0_stats.bytes_in, 50000);
-	eni_view(&eni0, t0, &v);
+	eni_view(&eni0, t0, false, &v);
 	assert_int_equal(v.pps_in, 1000);
 	assert_int_equal(v.bps_in, 800000);
 	assert_int_equal(v.pps_out, 0);
@@ -300,7 +329,7 @@ test_eni_rates(void **state)
 		STAT_ADD(eni0_stats.bytes_out, 500);
 	}
 	assert_int_equal(eni0.rate_n, ENI_RATE_SAMPLES);
-	eni_view(&eni0, t0 + 10 * s + s / 2, &v);
+	eni_view(&eni0, t0 + 10 * s + s / 2, false, &v);
 	assert_int_equal(v.pps_in, 1000);
 	assert_int_equal(v.bps_in, 800000);
 	assert_int_equal(v.pps_out, 10);
@@ -309,7 +338,7 @@ test_eni_rates(void **state)
 	/* A reset (the base moves up to the counters) is not a drop in rate. */
 	atomic_store(&eni0.base.pkts_in, STAT_GET(eni0_stats.pkts_in));
 	atomic_store(&eni0.base.bytes_in, STAT_GET(eni0_stats.bytes_in));
-	eni_view(&eni0, t0 + 10 * s + s / 2, &v);
+	eni_view(&eni0, t0 + 10 * s + s / 2, false, &v);
 	assert_int_equal(v.pkts_in, 0);
 	assert_int_equal(v.pps_in, 1000);
 	assert_int_equal(v.bps_in, 800000);
@@ -317,7 +346,7 @@ test_eni_rates(void **state)
 	/* Traffic stops: the rate falls to 0 once every sample is newer. */
 	for (uint64_t t = t0 + 11 * s; t <= t0 + 20 * s; t += s)
 		stats_rates_tick(t);
-	eni_view(&eni0, t0 + 20 * s, &v);
+	eni_view(&eni0, t0 + 20 * s, false, &v);
 	assert_int_equal(v.pps_in, 0);
 	assert_int_equal(v.bps_out, 0);
 }
@@ -356,6 +385,11 @@ render(struct rec_sink *(*mk)(FILE *, const char *), const char *reason)
 	report_workers(s, NOW);
 	report_drops(s);
 	report_enis(s, NOW, true);
+	if (!mk) {
+		report_hook_durations(s);
+		report_eni_drops(s);
+		report_gro_refused(s);
+	}
 	assert_int_equal(rec_sink_finish(s), 0);
 	fclose(fp);
 	return buf;
@@ -381,6 +415,18 @@ test_metrics(void **state)
 		"gwlbtun_enis_held", "gwlbtun_backlog_bytes", "gwlbtun_hooks_running",
 		"gwlbtun_hooks_queued", "gwlbtun_hooks_waited_total",
 		"gwlbtun_hooks_timed_out_total",
+		"gwlbtun_build_info", "gwlbtun_start_time_seconds",
+		"gwlbtun_hooks_started_total", "gwlbtun_hooks_ok_total",
+		"gwlbtun_hooks_failed_total", "gwlbtun_flows", "gwlbtun_flows_capacity",
+		"gwlbtun_rp_filter_reverts_total", "gwlbtun_links_lost_total",
+		"gwlbtun_draining", "gwlbtun_eni_up",
+		"gwlbtun_eni_flows_capacity", "gwlbtun_hook_duration_seconds",
+		"gwlbtun_hook_duration_seconds_bucket", "gwlbtun_hook_duration_seconds_sum",
+		"gwlbtun_hook_duration_seconds_count", "gwlbtun_eni_drops_by_reason_total",
+		"gwlbtun_gro_refused_by_reason_total",
+		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
+		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
+		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
@@ -391,6 +437,14 @@ test_metrics(void **state)
 		const char *at;
 
 		assert_string_equal(report_metrics[i].name, families[i]);
+		if (!report_metrics[i].type) {	/* a histogram's samples */
+			snprintf(line, sizeof(line), "\n%s", families[i]);
+			at = strstr(m, line);
+			assert_non_null(at);
+			assert_true(at >= prev);
+			prev = at;
+			continue;
+		}
 		/* HELP then TYPE, in this order in the output. */
 		snprintf(line, sizeof(line), "# HELP %s ", families[i]);
 		at = strstr(m, line);
@@ -422,6 +476,41 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_rules_restored_total 3\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_netlink_resyncs_total 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"no-flow\"} 2\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_start_time_seconds 1700000000\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_hooks_started_total 20\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_hooks_ok_total 17\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_hooks_failed_total 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_flows 0\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_flows_capacity 16\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_draining 0\n"));
+	/* Every refusal reason, the status record's gro_refused_* fields. */
+	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"seq-gap\"} 2\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"geneve-header\"} 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"not-tcp\"} 0\n"));
+	/* Per ENI and reason, only the reasons it has had. */
+	assert_non_null(strstr(m, "\n# TYPE gwlbtun_eni_drops_by_reason_total counter\n"
+	    "gwlbtun_eni_drops_by_reason_total{eni=\"000000000000000a1\",reason=\"eni-closing\"} 1\n"
+	    "gwlbtun_eni_drops_by_reason_total{eni=\"000000000000000a1\",reason=\"tun-write\"} 4\n"));
+	assert_null(strstr(m, "gwlbtun_eni_drops_by_reason_total{eni=\"000000000000000a1\",reason=\"no-flow\"}"));
+	/* The histogram: cumulative buckets, +Inf = count, the sum in seconds. */
+	assert_non_null(strstr(m, "\n# TYPE gwlbtun_hook_duration_seconds histogram\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.05\"} 5\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.1\"} 8\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.25\"} 8\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"0.5\"} 8\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"1\"} 9\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"2.5\"} 9\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"5\"} 10\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"10\"} 10\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"30\"} 10\n"
+	    "gwlbtun_hook_duration_seconds_bucket{le=\"+Inf\"} 12\n"
+	    "gwlbtun_hook_duration_seconds_sum 123.456789\n"
+	    "gwlbtun_hook_duration_seconds_count 12\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_eni_up{eni=\"000000000000000a1\","
+	    "interface=\"gwi-2Z\"} 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_eni_flows_capacity{eni=\"000000000000000a1\","
+	    "interface=\"gwi-2Z\"} 16\n"));
 	/* Per-worker drop records and the kernel's queue are not in it. */
 	assert_null(strstr(m, "kernel-receive-queue"));
 	assert_non_null(strstr(m, "\ngwlbtun_eni_packets_in_total{eni=\"000000000000000a1\","
@@ -443,7 +532,13 @@ test_health_json(void **state)
 	assert_non_null(strstr(j, ",\"gro_refused_geneve_header\":1,"
 	    "\"gro_refused_header_differs\":0,\"gro_refused_seq_gap\":2,"));
 	assert_non_null(strstr(j, ",\"uptime_s\":42,\"mode\":\"return\",\"rx_workers\":1,"));
-	assert_non_null(strstr(j, ",\"healthy\":true,\"workers\":[{\"id\":0,\"kind\":\"rx\","
+	/* The health check's and the control socket's records join the top. */
+	assert_non_null(strstr(j, ",\"healthy\":true,\"health_reason\":\"ok\",\"health_served\":0,"
+	    "\"health_bad_requests\":0,\"health_evicted\":0,\"health_timed_out\":0,"
+	    "\"health_refused\":0,\"health_accept_errors\":0,\"control_clients\":0,"
+	    "\"control_accepted\":0,\"control_commands\":0,\"control_errors\":0,"
+	    "\"control_bad_messages\":0,\"control_refused\":0,\"control_dropped\":0,"
+	    "\"control_overflows\":0,\"workers\":[{\"id\":0,\"kind\":\"rx\","
 	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
 	    "\"delivered\":97,\"drops\":3,\"kernel_drops\":5,\"idle_ms\":0},"));
 	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));
@@ -510,17 +605,94 @@ test_unhealthy(void **state)
 	}
 }
 
+/* gwlbctl counters reset: gwlbctl's records start from 0, the health
+ * port's (/metrics above all: Prometheus counters) never go down. */
+static void
+test_reset_only_gwlbctl(void **state)
+{
+	char *m, *j, *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	struct rec_sink *s;
+
+	(void)state;
+	stats_reset();
+	m = render(NULL, NULL);
+	assert_non_null(strstr(m, "\ngwlbtun_worker_packets_total{worker=\"0\",kind=\"rx\"} 100\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"truncated\"} 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_gro_buffers_total 4\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_eni_packets_in_total{eni=\"000000000000000a1\","
+	    "interface=\"gwi-2Z\"} 97\n"));
+	free(m);
+	j = render(rec_json_new, "ok");
+	assert_non_null(strstr(j, "\"packets_in\":100,"));
+	free(j);
+
+	/* The same producers into a sink that is not raw: gwlbctl's view. */
+	fp = open_memstream(&buf, &len);
+	assert_non_null(fp);
+	s = rec_json_new(fp, NULL);
+	assert_non_null(s);
+	s->raw = false;
+	report_status(s, NOW);
+	report_enis(s, NOW, false);
+	assert_int_equal(rec_sink_finish(s), 0);
+	fclose(fp);
+	assert_non_null(strstr(buf, "\"packets_in\":0,\"bytes_in\":0,\"delivered\":0,"));
+	assert_non_null(strstr(buf, "\"state\":\"up\",\"pps_in\":0,\"bps_in\":0,"
+	    "\"pps_out\":0,\"bps_out\":0,\"packets_in\":0,"));
+	free(buf);
+
+	/* Counting goes on after the reset: both views grow. */
+	STAT_ADD(workers[0].stats.packets, 5);
+	m = render(NULL, NULL);
+	assert_non_null(strstr(m, "\ngwlbtun_worker_packets_total{worker=\"0\",kind=\"rx\"} 105\n"));
+	free(m);
+}
+
+/* gwlbctl drain: 503 with the reason, /metrics says so; undrain: back. */
+static void
+test_drain(void **state)
+{
+	const char *why;
+	char *m, *j;
+
+	(void)state;
+	assert_true(report_healthy(NOW, &why));
+	assert_false(report_drain(true));
+	assert_true(report_draining());
+	assert_false(report_healthy(NOW, &why));
+	assert_string_equal(why, "draining");
+	m = render(NULL, NULL);
+	assert_non_null(strstr(m, "\ngwlbtun_draining 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_healthy 0\n"));
+	free(m);
+	j = render(rec_json_new, why);
+	assert_non_null(strstr(j, "\"draining\":true,\"healthy\":false,\"health_reason\":\"draining\""));
+	free(j);
+	assert_true(report_drain(false));
+	assert_true(report_healthy(NOW, &why));
+	assert_string_equal(why, "ok");
+	/* Shutting down outranks draining in the reason. */
+	report_drain(true);
+	atomic_store(&D.stopping, true);
+	assert_false(report_healthy(NOW, &why));
+	assert_string_equal(why, "shutting down");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_control_record_shapes, setup),
-		cmocka_unit_test_setup(test_drop_records, setup),
-		cmocka_unit_test_setup(test_eni_rates, setup),
-		cmocka_unit_test_setup(test_metrics, setup),
-		cmocka_unit_test_setup(test_health_json, setup),
-		cmocka_unit_test_setup(test_health_text, setup),
-		cmocka_unit_test_setup(test_unhealthy, setup),
+		cmocka_unit_test_setup_teardown(test_control_record_shapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eni_rates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unhealthy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_only_gwlbctl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

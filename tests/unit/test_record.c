@@ -289,6 +289,95 @@ test_prometheus_foreign_metric(void **state)
 	free(m.buf);
 }
 
+/* A sample only /metrics shows (build info, labelled by a field before
+ * it); the pages leave it out.  The health port's sinks are all raw:
+ * they show counters as counted, a gwlbctl counters reset ignored. */
+static void
+test_metric_only(void **state)
+{
+	static const struct rec_metric info[] = {
+		{ "t_build_info", "gauge", "Always 1.", { { "version", "version" } } },
+	};
+	struct rec_sink *(*const mk[])(FILE *, const char *) = { rec_json_new, rec_text_new };
+	struct mem m;
+	struct rec_sink *s;
+
+	(void)state;
+	mem_open(&m);
+	s = rec_prom_new(m.fp, info, 1);
+	assert_non_null(s);
+	assert_true(s->raw);
+	rec_begin(s, "status");
+	rec_str(s, "version", "1.2.3");
+	rec_metric_only(s, "build_info", 1, &info[0]);
+	rec_end(s);
+	assert_int_equal(rec_sink_finish(s), 0);
+	fclose(m.fp);
+	assert_string_equal(m.buf, "# HELP t_build_info Always 1.\n# TYPE t_build_info gauge\n"
+	    "t_build_info{version=\"1.2.3\"} 1\n");
+	free(m.buf);
+	for (size_t i = 0; i < 2; i++) {
+		mem_open(&m);
+		s = mk[i](m.fp, "ok");
+		assert_non_null(s);
+		assert_true(s->raw);
+		rec_begin(s, "status");
+		rec_str(s, "version", "1.2.3");
+		rec_metric_only(s, "build_info", 1, &info[0]);
+		rec_u64(s, "after", 7);
+		rec_end(s);
+		assert_int_equal(rec_sink_finish(s), 0);
+		fclose(m.fp);
+		assert_null(strstr(m.buf, "build_info"));
+		if (i == 0)
+			assert_string_equal(m.buf,
+			    "{\"reason\":\"ok\",\"version\":\"1.2.3\",\"after\":7}\n");
+		free(m.buf);
+	}
+}
+
+/* A family whose samples have other names (a histogram): HELP and TYPE
+ * once, under the family's name; a number given as text is a sample, any
+ * other text NaN. */
+static void
+test_prometheus_histogram(void **state)
+{
+	static const struct rec_metric h[] = {
+		{ "t_seconds", "histogram", "Run times.", { { NULL, NULL } } },
+		{ "t_seconds_bucket", NULL, NULL, { { "le", "le" } } },
+		{ "t_seconds_sum", NULL, NULL, { { NULL, NULL } } },
+		{ "t_seconds_count", NULL, NULL, { { NULL, NULL } } },
+		{ "t_text", "gauge", "Not a number.", { { NULL, NULL } } },
+	};
+	struct mem m;
+	struct rec_sink *s;
+
+	(void)state;
+	mem_open(&m);
+	s = rec_prom_new(m.fp, h, 5);
+	assert_non_null(s);
+	rec_begin(s, "b");
+	rec_str(s, "le", "0.5");
+	rec_metric_only(s, "count", 2, &h[1]);
+	rec_end(s);
+	rec_begin(s, "b");
+	rec_str(s, "le", "+Inf");
+	rec_metric_only(s, "count", 3, &h[1]);
+	rec_end(s);
+	rec_begin(s, "s");
+	s->ops->field(s, &(struct rec_field){ "sum", REC_STR, { .str = "1.250000" }, &h[2], true });
+	rec_metric_only(s, "count", 3, &h[3]);
+	s->ops->field(s, &(struct rec_field){ "t", REC_STR, { .str = "1.5x" }, &h[4], true });
+	rec_end(s);
+	assert_int_equal(rec_sink_finish(s), 0);
+	fclose(m.fp);
+	assert_string_equal(m.buf, "# HELP t_seconds Run times.\n# TYPE t_seconds histogram\n"
+	    "t_seconds_bucket{le=\"0.5\"} 2\nt_seconds_bucket{le=\"+Inf\"} 3\n"
+	    "t_seconds_sum 1.250000\nt_seconds_count 3\n"
+	    "# HELP t_text Not a number.\n# TYPE t_text gauge\nt_text NaN\n");
+	free(m.buf);
+}
+
 int
 main(void)
 {
@@ -299,6 +388,8 @@ main(void)
 		cmocka_unit_test(test_text_unhealthy),
 		cmocka_unit_test(test_prometheus),
 		cmocka_unit_test(test_prometheus_foreign_metric),
+		cmocka_unit_test(test_metric_only),
+		cmocka_unit_test(test_prometheus_histogram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

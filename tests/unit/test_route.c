@@ -743,6 +743,60 @@ reload_one_changed(void **state)
 	assert_int_equal(route_eni_table(ENI_A), TABLE_LO);
 }
 
+
+/* show config's declared list: every declaration, ENIs up or not, with
+ * where it came from; a reload counts what it added and removed. */
+static void
+declared_with_origin(void **state)
+{
+	static const char *const next[] = {
+		"rule add eni any iif in table eni",
+		"route add 192.0.2.0/24 eni any dev in table eni",
+		"route add 10.9.0.0/16 eni any dev out table 7",
+	};
+	struct ctl_cmd_args list[3];
+	unsigned added = 99, removed = 99;
+	char err[256];
+
+	(void)state;
+	config(cfg_mixed, 5);		/* no ENI is up */
+	assert_int_equal(request("route add 198.51.100.0/24 eni 1234 dev in metric 3", err,
+	    sizeof(err)), 0);
+	nrec = 0;
+	route_show_declared(NULL);
+	assert_int_equal(nrec, 6);
+	for (unsigned i = 0; i < nrec; i++)
+		assert_string_equal(recs[i].type, "declared");
+	/* gwlbctl's first (the newest), then the file's in file order. */
+	assert_string_equal(rec_get(0, "declaration"),
+	    "route 198.51.100.0/24 eni 00000000000001234 dev in metric 3");
+	assert_string_equal(rec_get(0, "origin"), "gwlbctl");
+	assert_string_equal(rec_get(1, "declaration"), "rule eni any iif in table eni");
+	assert_string_equal(rec_get(1, "kind"), "rule");
+	assert_string_equal(rec_get(2, "declaration"),
+	    "route 192.0.2.0/24 eni any dev in table eni");
+	assert_string_equal(rec_get(3, "declaration"),
+	    "route 2001:db8:1::/64 eni any dev out via 2001:db8::1 table 100 metric 5");
+	assert_string_equal(rec_get(4, "declaration"), "route 198.51.100.0/24 eni any dev out");
+	assert_string_equal(rec_get(5, "declaration"),
+	    "route 203.0.113.0/24 eni 00000000000005678 dev in");
+	for (unsigned i = 1; i < nrec; i++)
+		assert_string_equal(rec_get(i, "origin"), "file");
+
+	/* Keeps 2, drops 3 of the file's and gwlbctl's one, adds 1. */
+	parse_all(next, 3, list);
+	route_reload_count(list, 3, &added, &removed);
+	assert_int_equal(added, 1);
+	assert_int_equal(removed, 4);
+	nrec = 0;
+	route_show_declared(NULL);
+	assert_int_equal(nrec, 3);
+	assert_string_equal(rec_get(2, "declaration"),
+	    "route 10.9.0.0/16 eni any dev out table 7");
+	route_reload_count(list, 3, &added, &removed);
+	assert_int_equal(added + removed, 0);
+}
+
 /* What the kernel refused stays visible with its words; nothing to undo. */
 static void
 refused_route_shows_error(void **state)
@@ -1004,6 +1058,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(route_add_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(reload_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(reload_one_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(declared_with_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(refused_route_shows_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(route_hook_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(reconcile_puts_back, setup, teardown),
