@@ -660,7 +660,6 @@ pump_events(struct ctl_server *s, struct conn *c)
 		got = event_read(&c->ev_cursor, &ev, &lost);
 		if (lost) {
 			SRV_STAT_ADD(s, events_lost, lost);
-			event_lost_add(lost);
 			put_event(&s->evmsg, c->ev_seq, &ev, lost);
 			data = ctl_msg_finish(&s->evmsg, &len);
 			conn_send(s, c, data, len, true);

@@ -181,7 +181,6 @@ event_ring_read(struct event_ring *r, uint64_t *cursor, struct event *out,
 static struct event_ring *ring;
 static int ring_fd = -1;
 static uint64_t posted;		/* atomic */
-static uint64_t lost_total;	/* atomic */
 
 int
 event_open(unsigned capacity)
@@ -256,14 +255,3 @@ event_posted(void)
 	return __atomic_load_n(&posted, __ATOMIC_RELAXED);
 }
 
-void
-event_lost_add(uint64_t n)
-{
-	__atomic_fetch_add(&lost_total, n, __ATOMIC_RELAXED);
-}
-
-uint64_t
-event_lost(void)
-{
-	return __atomic_load_n(&lost_total, __ATOMIC_RELAXED);
-}

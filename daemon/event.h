@@ -99,10 +99,7 @@ bool	 event_read(uint64_t *cursor, struct event *out, uint64_t *lost);
  */
 void	 event_route_restored(bool has_eni, uint64_t eni, const char *what);
 
-/* Events posted since start, and lost to subscribers that fell behind
- * (the control server counts them here), for reports. */
+/* Events posted since start, for reports. */
 uint64_t event_posted(void);
-void	 event_lost_add(uint64_t n);
-uint64_t event_lost(void);
 
 #endif

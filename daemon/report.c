@@ -363,6 +363,11 @@ report_control(struct rec_sink *s)
 	rec_u64m(s, "control_refused", cs.refused, &report_metrics[M_CTL_REFUSED]);
 	rec_u64(s, "control_dropped", cs.dropped);
 	rec_u64(s, "control_overflows", cs.overflows);
+	/* gwlbctl monitor: its subscribers, the events posted, and those lost
+	 * to subscribers that fell a ring behind. */
+	rec_u64(s, "monitor_subscribers", cs.subscribers);
+	rec_u64(s, "events_posted", event_posted());
+	rec_u64(s, "events_lost", cs.events_lost);
 	rec_end(s);
 }
 
@@ -407,9 +412,6 @@ report_status(struct rec_sink *s, uint64_t now)
 	    &report_metrics[M_ROUTES_RESTORED]);
 	rec_u64m(s, "rules_restored", atomic_load(&D.rules_restored),
 	    &report_metrics[M_RULES_RESTORED]);
-	/* gwlbctl monitor: events posted, and lost to subscribers too slow. */
-	rec_u64(s, "events", event_posted());
-	rec_u64(s, "events_lost", event_lost());
 	report_flows(s);
 	report_limits(s);
 	/* --offload: the links' virtio_net_hdr and TUN offloads (show eni has

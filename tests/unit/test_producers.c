@@ -272,8 +272,7 @@ test_control_record_shapes(void **state)
 	    "gro_refused_header_differs/u gro_refused_seq_gap/u gro_refused_ip_id/u "
 	    "gro_refused_psh/u gro_refused_segment_size/u gro_refused_full/u "
 	    "rp_filter_reverts/u links_lost/u netlink_resyncs/u routes_restored/u "
-	    "rules_restored/u events/u events_lost/u flows/u flows_capacity/u max_enis/u "
-	    "enis_held/u "
+	    "rules_restored/u flows/u flows_capacity/u max_enis/u enis_held/u "
 	    "backlog_bytes_max/u backlog_bytes/u max_hooks/u hooks_running/u hooks_queued/u "
 	    "hooks_waited/u hooks_started/u hooks_ok/u hooks_failed/u hooks_timed_out/u "
 	    "hook_lines_unlogged/u fds_needed/u fds_limit/u offload/b gso_super_packets/u "
@@ -282,7 +281,7 @@ test_control_record_shapes(void **state)
 	    "health_timed_out/u health_refused/u health_accept_errors/u\n"
 	    "control: control_clients/u control_accepted/u control_commands/u "
 	    "control_errors/u control_bad_messages/u control_refused/u control_dropped/u "
-	    "control_overflows/u\n"
+	    "control_overflows/u monitor_subscribers/u events_posted/u events_lost/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
@@ -538,7 +537,8 @@ test_health_json(void **state)
 	    "\"health_refused\":0,\"health_accept_errors\":0,\"control_clients\":0,"
 	    "\"control_accepted\":0,\"control_commands\":0,\"control_errors\":0,"
 	    "\"control_bad_messages\":0,\"control_refused\":0,\"control_dropped\":0,"
-	    "\"control_overflows\":0,\"workers\":[{\"id\":0,\"kind\":\"rx\","
+	    "\"control_overflows\":0,\"monitor_subscribers\":0,\"events_posted\":0,"
+	    "\"events_lost\":0,\"workers\":[{\"id\":0,\"kind\":\"rx\","
 	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
 	    "\"delivered\":97,\"drops\":3,\"kernel_drops\":5,\"idle_ms\":0},"));
 	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));
