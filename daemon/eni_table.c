@@ -507,8 +507,11 @@ eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8
 	}
 	b->len = (uint16_t)len;
 	memcpy(b->data, p, len);
-	e->bl[e->bl_len++] = b;
-	e->bl_bytes += size;
+	e->bl[e->bl_len] = b;
+	/* Changed under bl_lock; stored atomically because show eni and the
+	 * health page read them without it (a lock-free walk). */
+	__atomic_store_n(&e->bl_len, e->bl_len + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->bl_bytes, e->bl_bytes + size, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&e->bl_lock);
 }
 
@@ -519,8 +522,8 @@ backlog_clear(struct eni *e)
 	for (unsigned i = 0; i < e->bl_len; i++)
 		free(e->bl[i]);
 	atomic_fetch_sub_explicit(&bl_total, e->bl_bytes, memory_order_relaxed);
-	e->bl_bytes = 0;
-	e->bl_len = 0;
+	__atomic_store_n(&e->bl_bytes, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->bl_len, 0, __ATOMIC_RELAXED);
 }
 
 void

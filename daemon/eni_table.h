@@ -53,6 +53,10 @@ struct backlog_pkt {
 	uint8_t		data[];
 };
 
+/* A field the manager writes and reports read concurrently (see struct eni). */
+#define ENI_SET(field, v)	__atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define ENI_GET(field)		__atomic_load_n(&(field), __ATOMIC_RELAXED)
+
 struct eni {
 	uint64_t	id;
 	uint64_t	attachment;
@@ -60,6 +64,10 @@ struct eni {
 	char		if_in[NAME_IF_MAX];
 	char		if_out[NAME_IF_MAX];
 	char		hex[NAME_HEX_MAX];
+	/* ifindex_*, offloads, hook_*, rp_reverts: written by the manager
+	 * only, read by the reports (show eni, the health page) on other
+	 * threads while they walk the table without a lock: through ENI_SET
+	 * and ENI_GET, relaxed atomics. */
 	int		ifindex_in;
 	int		ifindex_out;
 	int		*qfd_in;	/* one queue per worker slot */
@@ -72,8 +80,10 @@ struct eni {
 
 	pthread_mutex_t	bl_lock;	/* backlog, and PENDING -> UP */
 	struct backlog_pkt *bl[ENI_BACKLOG_MAX];
-	unsigned	bl_len;
-	size_t		bl_bytes;	/* what bl[] holds, as counted in the total */
+	unsigned	bl_len;		/* these two: written under bl_lock with */
+	size_t		bl_bytes;	/* __atomic stores, read by reports without
+					 * it; bl_bytes is what bl[] holds, as
+					 * counted in the total */
 
 	struct eni_stats *stats;	/* [nthreads] */
 	struct eni_stats base;		/* counters reset: subtracted on read */

@@ -65,14 +65,14 @@ eni_run_hook(struct eni *e, const char *path, const char *action, hook_done_fn d
 	int err;
 
 	hook_args_fill(&a, e, path, action, att);
-	e->hook_runs++;
-	e->hook_state = HOOK_RUNNING;
+	ENI_SET(e->hook_runs, e->hook_runs + 1);
+	ENI_SET(e->hook_state, HOOK_RUNNING);
 	err = hook_run(&a, conf.hook_timeout_s, done, e);
 	if (err < 0) {
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s %s: cannot run %s: %s", action,
 		    e->if_in, path, strerror(-err));
-		e->hook_state = HOOK_FAILED;
-		e->hook_failures++;
+		ENI_SET(e->hook_state, HOOK_FAILED);
+		ENI_SET(e->hook_failures, e->hook_failures + 1);
 	}
 	return err;
 }
@@ -84,10 +84,10 @@ create_hook_done(void *arg, enum hook_state res)
 {
 	struct eni *e = arg;
 
-	e->hook_state = res;
+	ENI_SET(e->hook_state, res);
 	e->create_running = false;
 	if (res != HOOK_OK)
-		e->hook_failures++;
+		ENI_SET(e->hook_failures, e->hook_failures + 1);
 	if (atomic_load(&e->state) == ENI_PENDING)
 		eni_backlog_flush(e);
 	else if (atomic_load(&e->state) == ENI_CLOSING)
@@ -159,9 +159,9 @@ destroy_hook_done(void *arg, enum hook_state res)
 {
 	struct eni *e = arg;
 
-	e->hook_state = res;
+	ENI_SET(e->hook_state, res);
 	if (res != HOOK_OK)
-		e->hook_failures++;
+		ENI_SET(e->hook_failures, e->hook_failures + 1);
 	e->destroy_done = true;
 }
 
@@ -431,7 +431,7 @@ lifecycle_nl_event(const struct nl_event *ev, void *arg)
 	if (nl_link_rp_filter_off(ev->ifindex, name) == 0) {
 		struct event rev;
 
-		c.e->rp_reverts++;
+		ENI_SET(c.e->rp_reverts, c.e->rp_reverts + 1);
 		atomic_fetch_add(&D.rp_reverts, 1);
 		event_init(&rev, EVENT_RP_FILTER_REVERTED, true, c.e->id);
 		event_str(&rev, "link", name);

@@ -54,6 +54,7 @@ link_make_one(struct eni *e, const char *name, int *fds, int *ifindex,
 {
 	char alias[96];
 	uint32_t group;
+	unsigned off;
 	int err;
 
 	/* TUNSETIFF on the name of a multi-queue link that exists attaches
@@ -67,7 +68,9 @@ link_make_one(struct eni *e, const char *name, int *fds, int *ifindex,
 		    (unsigned)group, (unsigned)D.link_group);
 		return -EEXIST;
 	}
-	err = tun_open_queues(name, fds, e->nqueues, e->vnet, &e->offloads);
+	off = e->offloads;
+	err = tun_open_queues(name, fds, e->nqueues, e->vnet, &off);
+	ENI_SET(e->offloads, off);
 	if (err < 0) {
 		log_msg(LOG_TUNNEL, LOG_CRITICAL, "%s: cannot create TUN link: %s",
 		    name, strerror(-err));
@@ -79,7 +82,7 @@ link_make_one(struct eni *e, const char *name, int *fds, int *ifindex,
 		    name, strerror(-err));
 		return err;
 	}
-	*ifindex = err;
+	ENI_SET(*ifindex, err);
 	/* The ENI id is also its GWLB endpoint's id (vpce-HEX). */
 	snprintf(alias, sizeof(alias), "gwlbtun ENI %s (vpce-%s) %s", e->hex, e->hex, dir);
 	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen, D.link_group,
@@ -103,7 +106,7 @@ link_make(struct eni *e)
 	 * and packets with their checksum left to finish: reply.c segments
 	 * them.  The first link settles the set (USO dropped where unknown);
 	 * the second asks for what the first got. */
-	e->offloads = conf.offload ? TUN_OFFLOADS_WANTED : 0;
+	ENI_SET(e->offloads, conf.offload ? TUN_OFFLOADS_WANTED : 0u);
 
 	err = link_make_one(e, e->if_in, e->qfd_in, &e->ifindex_in, "in");
 	if (!err && !conf.no_return)

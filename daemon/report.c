@@ -610,21 +610,21 @@ report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail)
 		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		rec_str(s, "attachment", att);
 		rec_str(s, "created", created);
-		rec_u64(s, "ifindex_in", (uint64_t)e->ifindex_in);
-		rec_u64(s, "ifindex_out", (uint64_t)e->ifindex_out);
+		rec_u64(s, "ifindex_in", (uint64_t)ENI_GET(e->ifindex_in));
+		rec_u64(s, "ifindex_out", (uint64_t)ENI_GET(e->ifindex_out));
 		rec_u64(s, "queues", e->nqueues);
-		rec_str(s, "hook_state", hook_state_str((enum hook_state)e->hook_state));
-		rec_u64(s, "hook_runs", e->hook_runs);
-		rec_u64(s, "hook_failures", e->hook_failures);
-		rec_u64(s, "backlog", e->bl_len);
-		rec_u64(s, "backlog_bytes", e->bl_bytes);
-		rec_u64(s, "rp_filter_reverts", e->rp_reverts);
+		rec_str(s, "hook_state", hook_state_str((enum hook_state)ENI_GET(e->hook_state)));
+		rec_u64(s, "hook_runs", ENI_GET(e->hook_runs));
+		rec_u64(s, "hook_failures", ENI_GET(e->hook_failures));
+		rec_u64(s, "backlog", __atomic_load_n(&e->bl_len, __ATOMIC_RELAXED));
+		rec_u64(s, "backlog_bytes", __atomic_load_n(&e->bl_bytes, __ATOMIC_RELAXED));
+		rec_u64(s, "rp_filter_reverts", ENI_GET(e->rp_reverts));
 		rec_u64(s, "flow_inserts", v.flow_inserts);
 		rec_u64m(s, "flow_evictions", v.flow_evictions,
 		    &report_metrics[M_ENI_FLOW_EVICTIONS]);
 		rec_u64(s, "flow_expired", v.flow_expired);
 		rec_u64(s, "flow_refused", v.flow_refused);
-		rec_str(s, "offloads", tun_offloads_str(e->offloads, offl, sizeof(offl)));
+		rec_str(s, "offloads", tun_offloads_str(ENI_GET(e->offloads), offl, sizeof(offl)));
 	}
 	rec_end(s);
 }
@@ -686,7 +686,7 @@ doctor_link(struct rec_sink *s, struct eni *e, const char *link, const char *sid
 	rec_str(s, "eni", e->hex);
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", link);
 	rec_sysctl(s, "rp_filter", path);
-	rec_str(s, "offloads", tun_offloads_str(e->offloads, offl, sizeof(offl)));
+	rec_str(s, "offloads", tun_offloads_str(ENI_GET(e->offloads), offl, sizeof(offl)));
 	rec_end(s);
 }
 
