@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -179,7 +180,9 @@ event_ring_read(struct event_ring *r, uint64_t *cursor, struct event *out,
 /* --- the daemon's ring ---------------------------------------------------- */
 
 static struct event_ring *ring;
-static int ring_fd = -1;
+/* Atomic: a server thread may already poll event_fd() when the ring is
+ * opened or closed (the daemon opens it first; tests do not). */
+static _Atomic int ring_fd = -1;
 static uint64_t posted;		/* atomic */
 
 int
@@ -187,13 +190,15 @@ event_open(unsigned capacity)
 {
 	if (ring)
 		return -EALREADY;
-	if ((ring_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
 		return -errno;
 	if (!(ring = event_ring_new(capacity ? capacity : EVENT_RING_DEFAULT))) {
-		close(ring_fd);
-		ring_fd = -1;
+		close(fd);
 		return -ENOMEM;
 	}
+	atomic_store(&ring_fd, fd);
 	return 0;
 }
 
@@ -202,15 +207,16 @@ event_close(void)
 {
 	event_ring_free(ring);
 	ring = NULL;
-	if (ring_fd >= 0)
-		close(ring_fd);
-	ring_fd = -1;
+	int fd = atomic_exchange(&ring_fd, -1);
+
+	if (fd >= 0)
+		close(fd);
 }
 
 int
 event_fd(void)
 {
-	return ring_fd;
+	return atomic_load(&ring_fd);
 }
 
 void

@@ -263,8 +263,6 @@ now_ms(void)
 
 /* --- fixture ------------------------------------------------------------- */
 
-#define MON_RING	64	/* test_monitor's ring: small, to see it lose */
-
 static int
 setup(void **state)
 {
@@ -274,10 +272,6 @@ setup(void **state)
 	chmod(dir, 0755);
 	/* A directory that does not exist yet: the server makes it. */
 	snprintf(path, sizeof(path), "%s/run/gwlbtund.sock", dir);
-	/* The event ring exists before any server thread reads its fd, as
-	 * in the daemon (test_monitor's small ring: the others post nothing). */
-	if (event_open(MON_RING) < 0)
-		return -1;
 	*state = server(path, (gid_t)-1, 0, 0, 0);
 	return 0;
 }
@@ -288,7 +282,6 @@ teardown(void **state)
 	char cmd[128];
 
 	ctl_server_close(*state);
-	event_close();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -645,6 +638,7 @@ post(uint64_t i)
 }
 
 #define MON_EVENTS	5000
+#define MON_RING	64
 
 static void
 test_monitor(void **state)
@@ -659,7 +653,7 @@ test_monitor(void **state)
 	int slow, fast, other;
 
 	(void)state;
-	assert_true(event_fd() >= 0);	/* opened by setup() */
+	assert_int_equal(event_open(MON_RING), 0);
 	snprintf(p, sizeof(p), "%s/mon.sock", dir);
 	/* A short stall time: a subscriber must not be dropped for it. */
 	s = server(p, (gid_t)-1, 0, 300, 0);
@@ -756,6 +750,7 @@ test_monitor(void **state)
 	assert_int_equal(st.subscribers, 0);
 	close(other);
 	ctl_server_close(s);
+	event_close();
 }
 
 static void
