@@ -370,7 +370,7 @@ eni_foreach(void (*fn)(struct eni *, void *), void *arg)
 }
 
 void
-eni_stats_sum(const struct eni *e, struct eni_stats *out)
+eni_stats_sum(const struct eni *e, bool raw, struct eni_stats *out)
 {
 	uint64_t last = 0;
 
@@ -387,11 +387,13 @@ eni_stats_sum(const struct eni *e, struct eni_stats *out)
 		if (l > last)
 			last = l;
 	}
-	STAT_ADD(out->pkts_in, -STAT_GET(e->base.pkts_in));
-	STAT_ADD(out->bytes_in, -STAT_GET(e->base.bytes_in));
-	STAT_ADD(out->pkts_out, -STAT_GET(e->base.pkts_out));
-	STAT_ADD(out->bytes_out, -STAT_GET(e->base.bytes_out));
-	STAT_ADD(out->drops, -STAT_GET(e->base.drops));
+	if (!raw) {
+		STAT_ADD(out->pkts_in, -STAT_GET(e->base.pkts_in));
+		STAT_ADD(out->bytes_in, -STAT_GET(e->base.bytes_in));
+		STAT_ADD(out->pkts_out, -STAT_GET(e->base.pkts_out));
+		STAT_ADD(out->bytes_out, -STAT_GET(e->base.bytes_out));
+		STAT_ADD(out->drops, -STAT_GET(e->base.drops));
+	}
 	atomic_store(&out->last_ns, last);
 }
 

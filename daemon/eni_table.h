@@ -94,7 +94,8 @@ struct eni {
 	uint64_t	created_ns;
 	time_t		created_wall;
 	uint64_t	retry_ns;	/* ENI_FAILED: removed after this */
-	/* Written and read under the table lock (eni_foreach) only. */
+	/* Written by the manager, read by the reports: under stats.c's
+	 * rate_lock (the table walks take no lock). */
 	struct eni_rate_sample rate[ENI_RATE_SAMPLES];
 	unsigned	rate_next;	/* where the next sample goes */
 	unsigned	rate_n;		/* samples taken, at most ENI_RATE_SAMPLES */
@@ -161,8 +162,9 @@ struct eni *eni_take_creates(void);
 /* Manager: take e out of the table (its memory stays until eni_free). */
 void eni_unpublish(struct eni *e);
 void eni_free(struct eni *e);
-/* Sum of one ENI's per-thread counters. */
-void eni_stats_sum(const struct eni *e, struct eni_stats *out);
+/* Sum of one ENI's per-thread counters; less the base of the last
+ * `counters reset` unless raw (raw sums only grow: rates, /metrics). */
+void eni_stats_sum(const struct eni *e, bool raw, struct eni_stats *out);
 
 /* n packets of e dropped for why, as well as in its per-thread drops. */
 static inline void

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <net/if.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -76,7 +77,7 @@ eni_reset_one(struct eni *e, void *arg)
 	/* The new base is the raw sums: the old base plus what is counted
 	 * since.  Never zeroed on the way: readers walk the table without
 	 * a lock (eni_foreach) and would see the raw sums for a moment. */
-	eni_stats_sum(e, &cur);
+	eni_stats_sum(e, false, &cur);
 	STAT_ADD(e->base.pkts_in, STAT_GET(cur.pkts_in));
 	STAT_ADD(e->base.bytes_in, STAT_GET(cur.bytes_in));
 	STAT_ADD(e->base.pkts_out, STAT_GET(cur.pkts_out));
@@ -146,27 +147,38 @@ stats_eni_link_down(const struct eni *e)
 	return !(ifr.ifr_flags & IFF_UP);
 }
 
-/* An ENI's counters as counted, a reset undone: they only grow. */
+/* The samples: the manager writes them while gwlbctl and the health page
+ * read them (walks of the table take no lock).  One lock for all ENIs: a
+ * sample is a few words, taken once a second. */
+static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* An ENI's counters as counted, whatever a reset did: they only grow (the
+ * base is never read, so a reset at the same moment cannot skew them). */
 static void
 rate_sample(const struct eni *e, uint64_t now, struct eni_rate_sample *out)
 {
 	struct eni_stats s;
 
-	eni_stats_sum(e, &s);
+	eni_stats_sum(e, true, &s);
 	out->ns = now;
-	out->pkts_in = STAT_GET(s.pkts_in) + STAT_GET(e->base.pkts_in);
-	out->bytes_in = STAT_GET(s.bytes_in) + STAT_GET(e->base.bytes_in);
-	out->pkts_out = STAT_GET(s.pkts_out) + STAT_GET(e->base.pkts_out);
-	out->bytes_out = STAT_GET(s.bytes_out) + STAT_GET(e->base.bytes_out);
+	out->pkts_in = STAT_GET(s.pkts_in);
+	out->bytes_in = STAT_GET(s.bytes_in);
+	out->pkts_out = STAT_GET(s.pkts_out);
+	out->bytes_out = STAT_GET(s.bytes_out);
 }
 
 static void
 rate_take(struct eni *e, void *arg)
 {
-	rate_sample(e, *(const uint64_t *)arg, &e->rate[e->rate_next]);
+	struct eni_rate_sample smp;
+
+	rate_sample(e, *(const uint64_t *)arg, &smp);
+	pthread_mutex_lock(&rate_lock);
+	e->rate[e->rate_next] = smp;
 	e->rate_next = (e->rate_next + 1) % ENI_RATE_SAMPLES;
 	if (e->rate_n < ENI_RATE_SAMPLES)
 		e->rate_n++;
+	pthread_mutex_unlock(&rate_lock);
 }
 
 void
@@ -194,8 +206,10 @@ rates(const struct eni *e, uint64_t now, struct eni_view *v)
 	struct eni_rate_sample old = { .ns = e->created_ns }, cur;
 	uint64_t dt;
 
+	pthread_mutex_lock(&rate_lock);
 	if (e->rate_n > 0)
 		old = e->rate[e->rate_n < ENI_RATE_SAMPLES ? 0 : e->rate_next];
+	pthread_mutex_unlock(&rate_lock);
 	rate_sample(e, now, &cur);
 	if (now <= old.ns)
 		return;
@@ -217,7 +231,7 @@ eni_view(const struct eni *e, uint64_t now, bool raw, struct eni_view *v)
 	struct eni_stats s;
 	int st = atomic_load(&e->state);
 
-	eni_stats_sum(e, &s);
+	eni_stats_sum(e, raw, &s);	/* raw: /metrics, counters never go down */
 	if (e->flows)
 		flow_table_stats(e->flows, &fs);
 	v->state = (unsigned)st < sizeof(states) / sizeof(states[0]) ? states[st] : "?";
@@ -228,13 +242,6 @@ eni_view(const struct eni *e, uint64_t now, bool raw, struct eni_view *v)
 	v->pkts_out = STAT_GET(s.pkts_out);
 	v->bytes_out = STAT_GET(s.bytes_out);
 	v->drops = STAT_GET(s.drops);
-	if (raw) {	/* eni_stats_sum subtracted the reset's base: add it back */
-		v->pkts_in += STAT_GET(e->base.pkts_in);
-		v->bytes_in += STAT_GET(e->base.bytes_in);
-		v->pkts_out += STAT_GET(e->base.pkts_out);
-		v->bytes_out += STAT_GET(e->base.bytes_out);
-		v->drops += STAT_GET(e->base.drops);
-	}
 	v->flows = fs.entries;
 	v->flow_inserts = fs.inserts;
 	v->flow_evictions = fs.evictions;

@@ -80,16 +80,19 @@ eni_foreach(void (*fn)(struct eni *, void *), void *arg)
 }
 
 void
-eni_stats_sum(const struct eni *e, struct eni_stats *out)
+eni_stats_sum(const struct eni *e, bool raw, struct eni_stats *out)
 {
-	/* As the real one: the counters less the base of the last reset. */
+	/* As the real one: the counters, less the base of the last reset
+	 * unless raw. */
+	uint64_t k = raw ? 0 : 1;
+
 	memset(out, 0, sizeof(*out));
-	atomic_store(&out->pkts_in, STAT_GET(eni0_stats.pkts_in) - STAT_GET(e->base.pkts_in));
-	atomic_store(&out->bytes_in, STAT_GET(eni0_stats.bytes_in) - STAT_GET(e->base.bytes_in));
-	atomic_store(&out->pkts_out, STAT_GET(eni0_stats.pkts_out) - STAT_GET(e->base.pkts_out));
+	atomic_store(&out->pkts_in, STAT_GET(eni0_stats.pkts_in) - k * STAT_GET(e->base.pkts_in));
+	atomic_store(&out->bytes_in, STAT_GET(eni0_stats.bytes_in) - k * STAT_GET(e->base.bytes_in));
+	atomic_store(&out->pkts_out, STAT_GET(eni0_stats.pkts_out) - k * STAT_GET(e->base.pkts_out));
 	atomic_store(&out->bytes_out, STAT_GET(eni0_stats.bytes_out) -
-	    STAT_GET(e->base.bytes_out));
-	atomic_store(&out->drops, STAT_GET(eni0_stats.drops) - STAT_GET(e->base.drops));
+	    k * STAT_GET(e->base.bytes_out));
+	atomic_store(&out->drops, STAT_GET(eni0_stats.drops) - k * STAT_GET(e->base.drops));
 }
 
 uint64_t
