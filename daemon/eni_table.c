@@ -185,12 +185,12 @@ eni_backlog_bytes(void)
 	return atomic_load_explicit(&bl_total, memory_order_relaxed);
 }
 
+static void backlog_clear(struct eni *e);
+
 void
 eni_free(struct eni *e)
 {
-	for (unsigned i = 0; i < e->bl_len; i++)
-		free(e->bl[i]);
-	atomic_fetch_sub_explicit(&bl_total, e->bl_bytes, memory_order_relaxed);
+	backlog_clear(e);	/* no other thread holds e any more */
 	atomic_fetch_sub_explicit(&n_held, 1, memory_order_relaxed);
 	if (e->flows)
 		flow_table_free(e->flows);
@@ -517,7 +517,7 @@ eni_backlog_or_deliver(struct eni *e, unsigned slot, unsigned queue, const uint8
 	pthread_mutex_unlock(&e->bl_lock);
 }
 
-/* Manager, bl_lock held: the backlog is empty again. */
+/* Manager, bl_lock held (or e unreachable): the backlog is empty again. */
 static void
 backlog_clear(struct eni *e)
 {
