@@ -140,9 +140,9 @@ def sweep_report(d):
     out = []
     p = out.append
     p("gwlbtun lab/sweep: latency and loss against offered load, return traffic on")
-    for k in ("started", "commit", "machine", "load", "duration", "setup"):
+    for k in ("started", "commit", "machine", "load", "duration", "setup", "gwlbtund options"):
         if k in meta:
-            p("%-9s %s" % (k + ":", meta[k]))
+            p("%s %s" % ((k + ":").ljust(9), meta[k]))
     p("")
     p("Per combination, the maximum is what came back at full speed (gwlbsim run --rate 0) through")
     p("gwlbtund (or the reflector when gwlbtund is not in the run); every step offers a share of it to")
