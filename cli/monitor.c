@@ -2,9 +2,8 @@
  * gwlbctl monitor: subscribes with the `monitor` command, then prints each
  * CTL_MSG_EVENT the daemon pushes as one line, text or (-j) one JSON object
  * per line (-p: indented, a member per line), flushed at once so that a
- * pipe or a file sees it now.  Ends at
- * ^C (or the shell's ^C), after `count N` events, after `timeout S`
- * seconds, or when the daemon goes away.
+ * pipe or a file sees it now.  Ends at ^C (or the shell's ^C), after
+ * `count N` events, after `timeout S` seconds, or when the daemon goes away.
  */
 #include "config.h"
 
