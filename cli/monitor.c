@@ -1,9 +1,9 @@
 /*
  * gwlbctl monitor: subscribes with the `monitor` command, then prints each
  * CTL_MSG_EVENT the daemon pushes as one line, text or (-j) one JSON object
- * per line, flushed at once so that a pipe or a file sees it now.  Ends at
- * ^C (or the shell's ^C), after `count N` events, after `timeout S`
- * seconds, or when the daemon goes away.
+ * per line (-p: indented, a member per line), flushed at once so that a
+ * pipe or a file sees it now.  Ends at ^C (or the shell's ^C), after
+ * `count N` events, after `timeout S` seconds, or when the daemon goes away.
  */
 #include "config.h"
 
@@ -73,11 +73,12 @@ print_text(FILE *fp, const struct ctl_record *rec)
 }
 
 static void
-print_json(FILE *fp, const struct ctl_record *rec)
+print_json(FILE *fp, const struct ctl_record *rec, bool pretty)
 {
 	struct json j;
 
 	json_init(&j, fp);
+	json_set_pretty(&j, pretty);
 	json_obj_begin(&j);
 	json_key(&j, "event");
 	json_str(&j, rec->type);
@@ -110,7 +111,7 @@ show_event(const struct ctl_record *rec, void *arg)
 	struct mon *m = arg;
 
 	if (m->g->json)
-		print_json(stdout, rec);
+		print_json(stdout, rec, m->g->pretty);
 	else
 		print_text(stdout, rec);
 	fflush(stdout);

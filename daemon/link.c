@@ -60,12 +60,14 @@ link_make_one(struct eni *e, const char *name, int *fds, int *ifindex,
 	/* TUNSETIFF on the name of a multi-queue link that exists attaches
 	 * one more queue to it: never to a link that is not ours (another
 	 * daemon's, upstream gwlbtun's, an operator's).  Ours (our group)
-	 * is the old link of a twin, which waits for it to go. */
+	 * is the old link of a twin, which waits for it to go, or one of a
+	 * gwlbtund killed a moment ago, vanishing as its descriptors close:
+	 * the namespace lock keeps any other daemon out. */
 	err = nl_link_lookup(name, &group);
-	if (err > 0 && group != D.link_group) {
+	if (err > 0 && group != NL_LINK_GROUP) {
 		log_msg(LOG_TUNNEL, LOG_CRITICAL, "%s: a link of that name exists and is not "
 		    "ours (link group %#x, ours %#x): not attaching to it", name,
-		    (unsigned)group, (unsigned)D.link_group);
+		    (unsigned)group, (unsigned)NL_LINK_GROUP);
 		return -EEXIST;
 	}
 	off = e->offloads;
@@ -85,7 +87,7 @@ link_make_one(struct eni *e, const char *name, int *fds, int *ifindex,
 	ENI_SET(*ifindex, err);
 	/* The ENI id is also its GWLB endpoint's id (vpce-HEX). */
 	snprintf(alias, sizeof(alias), "gwlbtun ENI %s (vpce-%s) %s", e->hex, e->hex, dir);
-	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen, D.link_group,
+	err = nl_link_setup(*ifindex, name, conf.mtu, conf.txqueuelen, NL_LINK_GROUP,
 	    alias);
 	if (err < 0) {
 		log_msg(LOG_NETLINK, LOG_CRITICAL, "%s: cannot set MTU %u, up, rp_filter 0: %s",
@@ -135,5 +137,5 @@ link_remove(struct eni *e, bool del_links)
 int
 link_remove_group(void)
 {
-	return nl_link_del_group(D.link_group);
+	return nl_link_del_group(NL_LINK_GROUP);
 }

@@ -270,9 +270,6 @@ main(int argc, char **argv)
 	D.n_tun = conf.tun_threads;
 	D.mgr_slot = D.n_rx + D.n_tun;
 	D.nthreads = D.mgr_slot + 1;
-	/* A link group of our own, so shutdown removes every link in one
-	 * batch; from the pid, so two daemons never share one. */
-	D.link_group = 0x67000000u | ((uint32_t)getpid() & 0x00ffffffu);
 	D.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (D.wake_fd < 0)
 		fatal("eventfd");

@@ -29,6 +29,14 @@ int nl_link_del(int ifindex);
 /* rtm_protocol of every route and rule we install, so leftovers are ours to
  * find (not in iproute2's rt_protos; `ip route show proto 247`). */
 #define RTPROT_GWLBTUN	247
+/*
+ * IFLA_GROUP of every link we make, so that shutdown deletes them all in one
+ * batch.  One fixed number: a namespace holds one gwlbtund at most (its
+ * lock), and TUN links vanish with the descriptors of the daemon that made
+ * them.  The ASCII of "gwlb", far from the small groups operators number
+ * by hand; the package names it "gwlbtun" in /etc/iproute2/group.
+ */
+#define NL_LINK_GROUP	0x67776c62u	/* 1735879778 */
 #define NL_TABLE_MAIN	254	/* RT_TABLE_MAIN */
 
 struct route_inst;	/* route_model.h */

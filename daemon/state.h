@@ -27,7 +27,6 @@ struct daemon_state {
 	struct stats_snap mgr_base;
 	_Atomic bool	stopping;
 	int		wake_fd;	/* eventfd: ENI creation requests */
-	uint32_t	link_group;	/* IFLA_GROUP of our links: ours alone */
 	int		lock_fd;	/* the namespace lock (main.c), listening */
 	_Atomic uint64_t rp_reverts;	/* rp_filter flipped on a link of ours and set back */
 	_Atomic uint64_t links_lost;	/* links of ours deleted behind our back */
