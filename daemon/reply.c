@@ -686,38 +686,34 @@ reply_nexthop_stale(struct reply_state *st, const struct flow_hdr *h)
 
 /*
  * Slots first .. st->n - 1 hold one super-packet's segments behind their
- * GENEVE header h: one write on the packet socket, or (USO_FB_*) outer
- * headers each, queued for the raw socket.  Returns the fallback reason,
- * or -1 when sent.
+ * GENEVE header h: sent on the packet socket in as few writes as fit in
+ * 64 KB each (a TUN super-packet of 64 KB grows by a GENEVE header per
+ * segment), none of one segment only.  *sent: how many segments, from
+ * first on, were sent.  Returns why the rest were not (USO_FB_*), or -1.
  */
 static int
 reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h,
-    bool partial, uint64_t now)
+    bool partial, uint64_t now, unsigned *sent, unsigned *writes)
 {
-	unsigned k = st->n - first;
-	size_t seg = h->len + st->inner_len[first], pay = 0;
+	unsigned k = st->n - first, per;
+	size_t seg = h->len + st->inner_len[first];
 	const struct nl_nexthop *nh;
 	struct gso_uso u;
 	struct sockaddr_ll sll;
-	struct msghdr m;
 	int err;
 
+	*sent = *writes = 0;
 	if (partial)
 		return USO_FB_PARTIAL;
 	if (k < 2)
 		return USO_FB_ONE_SEGMENT;
-	for (unsigned i = first; i < st->n; i++) {
+	for (unsigned i = first; i < st->n; i++)
 		/* Equal sizes but the last, which may be shorter. */
 		if (st->inner_len[i] > st->inner_len[first] ||
 		    (i + 1 < st->n && st->inner_len[i] != st->inner_len[first]))
 			return USO_FB_PARTIAL;
-		pay += h->len + st->inner_len[i];
-		st->uso_iov[1 + i - first] = (struct iovec){
-			.iov_base = st->bufs + i * st->slot_size + HEADROOM - h->len,
-			.iov_len = h->len + st->inner_len[i],
-		};
-	}
-	if (OUTER_LEN + pay > 65535)
+	per = (unsigned)((65535 - OUTER_LEN) / seg);
+	if (per < 3)
 		return USO_FB_TOO_BIG;
 	if (!(nh = reply_nexthop(st, h, now, &err)))
 		return err == -EPFNOSUPPORT ? USO_FB_NOT_ETHER : USO_FB_UNRESOLVED;
@@ -725,61 +721,99 @@ reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h
 		return USO_FB_TOO_BIG;
 	u = (struct gso_uso){
 		.saddr = h->local_addr, .daddr = h->gwlb_addr,
-		.sport = h->gwlb_port, .dport = h->local_port,
-		.ip_id = htons((uint16_t)(st->ip_id + 1)), .ttl = 64,
+		.sport = h->gwlb_port, .dport = h->local_port, .ttl = 64,
 	};
 	memcpy(u.dst_mac, nh->dst_mac, 6);
 	memcpy(u.src_mac, nh->src_mac, 6);
-	if (gso_uso_header(st->uso_hdr, &u, pay, seg) < 0)
-		return USO_FB_TOO_BIG;
-	st->uso_iov[0] = (struct iovec){ .iov_base = st->uso_hdr, .iov_len = GSO_USO_HDR };
 	sll = (struct sockaddr_ll){
 		.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
 		.sll_ifindex = nh->ifindex, .sll_halen = 6,
 	};
 	memcpy(sll.sll_addr, nh->dst_mac, 6);
-	m = (struct msghdr){
-		.msg_name = &sll, .msg_namelen = sizeof(sll),
-		.msg_iov = st->uso_iov, .msg_iovlen = k + 1,
-	};
-	if (sendmsg(st->pkt, &m, 0) < 0) {
-		log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending replies to GWLB on the "
-		    "packet socket (sent raw instead): %s", strerror(errno));
-		reply_nexthop_stale(st, h);
-		return USO_FB_SEND;
+	while (*sent < k) {
+		unsigned left = k - *sent, c = left < per ? left : per;
+		size_t pay = 0;
+		struct msghdr m;
+
+		if (left - c == 1)
+			c--;		/* leave two for the last write */
+		for (unsigned j = 0; j < c; j++) {
+			unsigned i = first + *sent + j;
+
+			pay += h->len + st->inner_len[i];
+			st->uso_iov[1 + j] = (struct iovec){
+				.iov_base = st->bufs + i * st->slot_size + HEADROOM - h->len,
+				.iov_len = h->len + st->inner_len[i],
+			};
+		}
+		u.ip_id = htons((uint16_t)(st->ip_id + 1));
+		if (gso_uso_header(st->uso_hdr, &u, pay, seg) < 0)
+			return USO_FB_TOO_BIG;
+		st->uso_iov[0] = (struct iovec){ .iov_base = st->uso_hdr, .iov_len = GSO_USO_HDR };
+		m = (struct msghdr){
+			.msg_name = &sll, .msg_namelen = sizeof(sll),
+			.msg_iov = st->uso_iov, .msg_iovlen = c + 1,
+		};
+		if (sendmsg(st->pkt, &m, 0) < 0) {
+			log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending replies to GWLB on "
+			    "the packet socket (sent raw instead): %s", strerror(errno));
+			reply_nexthop_stale(st, h);
+			return USO_FB_SEND;
+		}
+		st->ip_id = (uint16_t)(st->ip_id + c);
+		*sent += c;
+		(*writes)++;
 	}
-	st->ip_id = (uint16_t)(st->ip_id + k);
 	return -1;
 }
 
-/* The segments in slots first .. st->n - 1 (see reply_uso_write), sent. */
+/*
+ * The segments in slots first .. st->n - 1 (see reply_uso_write): sent
+ * on the packet socket, and what was not, by the raw socket, moved down to
+ * slot first on (their buffers stay where they are: sent at once).
+ */
 static void
 reply_uso(struct worker *w, struct reply_state *st, unsigned first, const struct flow_hdr *h,
     bool partial, uint64_t now)
 {
-	int why = reply_uso_write(st, first, h, partial, now);
-	unsigned k = st->n - first;
+	unsigned sent, writes, end = st->n;
+	int why = reply_uso_write(st, first, h, partial, now, &sent, &writes);
 
-	if (why >= 0) {
-		STAT_ADD(w->stats.uso_fallback[why], 1);
-		for (unsigned i = first; i < st->n; i++)
-			reply_outer(st, i, h);
-		if (st->n == REPLY_BATCH)
-			reply_flush(w);
-		return;
-	}
-	for (unsigned i = first; i < st->n; i++) {
+	for (unsigned i = first; i < first + sent; i++) {
 		struct eni_stats *es = &st->eni[i]->stats[w->idx];
 
 		STAT_ADD(es->pkts_out, 1);
 		STAT_ADD(es->bytes_out, st->inner_len[i]);
 		STAT_ADD(w->stats.delivered_bytes, st->inner_len[i]);
 	}
-	STAT_ADD(w->stats.gso_segments, k);
-	STAT_ADD(w->stats.delivered, k);
-	STAT_ADD(w->stats.uso_super, 1);
-	STAT_ADD(w->stats.uso_segments, k);
-	st->n = first;
+	STAT_ADD(w->stats.gso_segments, sent);
+	STAT_ADD(w->stats.delivered, sent);
+	STAT_ADD(w->stats.uso_super, writes);
+	STAT_ADD(w->stats.uso_segments, sent);
+	if (why < 0) {
+		st->n = first;
+		return;
+	}
+	STAT_ADD(w->stats.uso_fallback[why], 1);
+	for (unsigned i = first + sent; i < end; i++)
+		reply_outer(st, i, h);
+	if (!sent) {
+		if (st->n == REPLY_BATCH)
+			reply_flush(w);
+		return;
+	}
+	for (unsigned i = first + sent, j = first; i < end; i++, j++) {
+		st->iov[j] = st->iov[i];
+		st->dst[j] = st->dst[i];
+		st->msgs[j].msg_hdr = st->msgs[i].msg_hdr;
+		st->msgs[j].msg_hdr.msg_name = &st->dst[j];
+		st->msgs[j].msg_hdr.msg_iov = &st->iov[j];
+		st->eni[j] = st->eni[i];
+		st->inner_len[j] = st->inner_len[i];
+		st->seg[j] = st->seg[i];
+	}
+	st->n = end - sent;
+	reply_flush(w);
 }
 
 /* The plain packet in slot st->n (len bytes). */
