@@ -1293,6 +1293,25 @@ tcp4_pkt(uint8_t *b, const uint8_t *data, size_t len, uint32_t seq, uint8_t flag
 }
 
 /*
+ * The flow of these tests learnt with GENEVE header hdr: GWLB's packet
+ * (192.0.2.1:40000 -> 198.51.100.2:5201, payload p) is the other way from
+ * the replies, addresses and ports swapped (the checksum stays right).
+ */
+static void
+learn_tcp4(const uint8_t *hdr, size_t hl, const char *p)
+{
+	uint8_t req[128], a[4];
+	size_t ql = tcp4_pkt(req, (const uint8_t *)p, strlen(p), 1, 0x18, 1, true);
+
+	memcpy(a, req + 12, 4);
+	memcpy(req + 12, req + 16, 4);
+	memcpy(req + 16, a, 4);
+	wr16(req + 20, 40000);
+	wr16(req + 22, 5201);
+	learn(0, hdr, hl, req, ql);
+}
+
+/*
  * A TSO super-packet of k segments of 1448 bytes (the last one short) read
  * from a vnet queue: k datagrams, each one segment (its own IPv4 id, length
  * and checksum, seq advanced, FIN|PSH on the last only), each with the
@@ -1302,8 +1321,8 @@ static void
 test_vnet_tso(void **state)
 {
 	static uint8_t data[SEG_MAX * 1448], super[SUPER_MAX], seg[1500], plain[128];
-	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128];
-	size_t hl, ql, sl, pay, pl;
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl, sl, pay, pl;
 	const unsigned k = 5;
 	uint64_t bytes = 0;
 
@@ -1312,18 +1331,7 @@ test_vnet_tso(void **state)
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 13 + (i >> 9));
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee01, ETHERTYPE_IPV4, true);
-	ql = tcp4_pkt(req, (const uint8_t *)"GET", 3, 1, 0x18, 1, true);
-	/* GWLB's packet is the other way: swap addresses and ports. */
-	{
-		uint8_t a[4];
-
-		memcpy(a, req + 12, 4);
-		memcpy(req + 12, req + 16, 4);
-		memcpy(req + 16, a, 4);
-		wr16(req + 20, 40000);
-		wr16(req + 22, 5201);
-	}
-	learn(0, hdr, hl, req, ql);
+	learn_tcp4(hdr, hl, "GET");
 
 	pay = (k - 1) * 1448 + 700;
 	sl = tcp4_pkt(super, data, pay, 0xfffff000u, 0x19 /* FIN PSH ACK */, 0x7000, false);
@@ -1363,25 +1371,15 @@ static void
 test_vnet_batches(void **state)
 {
 	static uint8_t data[SEG_MAX * 1448], super[SUPER_MAX], seg[1500], p[30][128];
-	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128], part[128], fin[128];
-	size_t hl, ql, sl, pl[30], n;
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], part[128], fin[128];
+	size_t hl, sl, pl[30], n;
 
 	(void)state;
 	fx.e[0]->vnet = true;
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 5 + 1);
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee02, ETHERTYPE_IPV4, false);
-	ql = tcp4_pkt(req, (const uint8_t *)"x", 1, 1, 0x18, 1, true);
-	{
-		uint8_t a[4];
-
-		memcpy(a, req + 12, 4);
-		memcpy(req + 12, req + 16, 4);
-		memcpy(req + 16, a, 4);
-		wr16(req + 20, 40000);
-		wr16(req + 22, 5201);
-	}
-	learn(0, hdr, hl, req, ql);
+	learn_tcp4(hdr, hl, "x");
 	for (unsigned i = 0; i < 30; i++) {
 		pl[i] = tcp4_pkt(p[i], data + i, 1 + i, 100 + i, 0x10, (uint16_t)i, true);
 		put_vnet(0, 0, 0, 0, 0, 0, p[i], pl[i]);
@@ -1422,8 +1420,8 @@ static void
 test_vnet_refused(void **state)
 {
 	static uint8_t data[2 * 8470], super[SUPER_MAX];
-	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128];
-	size_t hl, ql, sl;
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl, sl;
 
 	(void)state;
 	fx.e[0]->vnet = true;
@@ -1438,17 +1436,7 @@ test_vnet_refused(void **state)
 	assert_int_equal(STAT_GET(ES(0)->drops), 3);
 
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee03, ETHERTYPE_IPV4, false);
-	ql = tcp4_pkt(req, (const uint8_t *)"x", 1, 1, 0x18, 1, true);
-	{
-		uint8_t a[4];
-
-		memcpy(a, req + 12, 4);
-		memcpy(req + 12, req + 16, 4);
-		memcpy(req + 16, a, 4);
-		wr16(req + 20, 40000);
-		wr16(req + 22, 5201);
-	}
-	learn(0, hdr, hl, req, ql);
+	learn_tcp4(hdr, hl, "x");
 	/* Malformed headers: gso_size 0, csum_offset past the packet or not
 	 * TCP's, csum_start not the TCP header, an unknown gso_type, TCPV6 on
 	 * IPv4, GSO without NEEDS_CSUM. */
@@ -1512,23 +1500,13 @@ static void
 uso_super(const uint8_t *hdr, size_t hl, unsigned k, bool learn_it)
 {
 	static uint8_t super[SUPER_MAX];
-	uint8_t req[128];
-	size_t ql, sl, pay = (k - 1) * 1448 + 700;
+	size_t sl, pay = (k - 1) * 1448 + 700;
 
 	fx.e[0]->vnet = true;
 	for (size_t i = 0; i < sizeof(uso_data); i++)
 		uso_data[i] = (uint8_t)(i * 11 + (i >> 10));
-	if (learn_it) {
-		uint8_t a[4];
-
-		ql = tcp4_pkt(req, (const uint8_t *)"GET", 3, 1, 0x18, 1, true);
-		memcpy(a, req + 12, 4);
-		memcpy(req + 12, req + 16, 4);
-		memcpy(req + 16, a, 4);
-		wr16(req + 20, 40000);
-		wr16(req + 22, 5201);
-		learn(0, hdr, hl, req, ql);
-	}
+	if (learn_it)
+		learn_tcp4(hdr, hl, "GET");
 	sl = tcp4_pkt(super, uso_data, pay, 1000, 0x18, 0x2000, false);
 	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 16,
 	    super, sl);
