@@ -153,7 +153,8 @@ static const struct conf_opt opts[] = {
 	  STORE(origins, struct origin *), AUX(n_origins, unsigned) },
 	{ "offload", 0, OPT_ONOFF, OF_FILE, .def = "on", .arg = "on|off", .yes = "on", .no = "off",
 	  .help = "TUN offloads on the links: coalesced TCP segments written,\n"
-	      "GSO packets read and segmented (off: one packet per syscall)",
+	      "GSO packets read and segmented, their replies sent as UDP GSO\n"
+	      "on a packet socket (off: one packet per syscall)",
 	  STORE(offload, bool) },
 	{ "max-enis", 0, OPT_UINT, OF_FILE, 1, 65536, .def = "1024", .arg = "N",
 	  .help = "most ENIs at once", STORE(max_enis, unsigned) },

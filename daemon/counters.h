@@ -22,6 +22,36 @@ struct gro_counters {
 	_Atomic uint64_t refused[GRO_R__MAX];	/* segments not merged, by reason */
 };
 
+/*
+ * The return path's packet socket (--offload, reply.c): a super-packet's
+ * segments sent as one UDP GSO write, or why they went by the raw socket.
+ */
+enum uso_fallback {
+	USO_FB_UNRESOLVED,	/* no route, next hop's MAC not known, no socket */
+	USO_FB_NOT_ETHER,	/* egress link without Ethernet addresses */
+	USO_FB_TOO_BIG,		/* over 64 KB, a datagram over the link MTU, too many */
+	USO_FB_ONE_SEGMENT,	/* a super-packet of one segment */
+	USO_FB_PARTIAL,		/* a segment of it was dropped */
+	USO_FB_SEND,		/* the packet socket refused it */
+	USO_FB__MAX
+};
+
+static inline const char *
+uso_fallback_name(int r)
+{
+	static const char *const names[] = {
+		[USO_FB_UNRESOLVED] = "unresolved",
+		[USO_FB_NOT_ETHER] = "not-ethernet",
+		[USO_FB_TOO_BIG] = "too-big",
+		[USO_FB_ONE_SEGMENT] = "one-segment",
+		[USO_FB_PARTIAL] = "partial",
+		[USO_FB_SEND] = "send-error",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == USO_FB__MAX, "uso names");
+
+	return names[r];
+}
+
 /* Statistics a thread keeps for itself; summed on read. */
 struct thread_stats {
 	_Atomic uint64_t packets;	/* rx: datagrams received; tun: replies read */
@@ -33,6 +63,9 @@ struct thread_stats {
 	_Atomic uint64_t kernel_drops;	/* SO_MEMINFO: the socket's own drops */
 	_Atomic uint64_t gso_super;	/* tun: super-packets read (TUN offloads) */
 	_Atomic uint64_t gso_segments;	/* tun: their segments sent to GWLB */
+	_Atomic uint64_t uso_super;	/* tun: super-packets sent by the packet socket */
+	_Atomic uint64_t uso_segments;	/* tun: the segments they carried */
+	_Atomic uint64_t uso_fallback[USO_FB__MAX];	/* tun: super-packets sent raw */
 	struct gro_counters gro;
 } __attribute__((aligned(CACHELINE)));
 
@@ -44,6 +77,7 @@ struct gro_snap {
 struct stats_snap {
 	uint64_t	packets, bytes, batches, delivered, delivered_bytes, kernel_drops, drops;
 	uint64_t	gso_super, gso_segments;
+	uint64_t	uso_super, uso_segments, uso_fallback[USO_FB__MAX];
 	uint64_t	drop[DROP__MAX];
 	struct gro_snap	gro;
 };

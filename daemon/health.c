@@ -162,6 +162,7 @@ hc_body(struct sbuf *b, enum hc_body kind, uint64_t now, const char *why)
 		report_hook_durations(s);
 		report_eni_drops(s);
 		report_gro_refused(s);
+		report_uso_fallback(s);
 	}
 	err = rec_sink_finish(s);
 	if (fclose(fp) == 0 && err == 0 && p) {

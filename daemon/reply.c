@@ -13,6 +13,18 @@
  * whose checksum is left to finish: it is cut into packets of at most
  * gso_size payload (lib/gso.c), all of one flow, found once; GWLB takes
  * one inner packet per datagram.
+ *
+ * With --offload, the segments of one super-packet (one flow, one GENEVE
+ * header, equal sizes but the last) leave in one write on a packet socket
+ * with PACKET_VNET_HDR: [Ethernet][IPv4][UDP][GENEVE + segment]..., a UDP
+ * GSO super-packet the kernel cuts into one datagram per segment at the
+ * device (or hands whole to a UDP_GRO receiver on a veth), with the same
+ * outer fields as the raw path; the IP id advances per datagram.  Layer 2
+ * comes from the kernel's tables (nl_nexthop.h), asked by each reply
+ * worker for itself into a small table, refreshed every second.  Without
+ * a usable entry, or on any error, the segments go by the raw socket as
+ * before, counted by reason; the raw path resolves the neighbour, so the
+ * next refresh finds it.
  */
 #include "config.h"
 
@@ -21,6 +33,8 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -40,6 +54,7 @@
 #include "pkt.h"
 #include "reply.h"
 #include "tun.h"
+#include "nl_nexthop.h"
 
 #define REPLY_BATCH	64
 #define OUTER_LEN	(20 + 8)
@@ -47,6 +62,18 @@
 #define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
 /* A TUN read: the virtio_net_hdr and the largest super-packet (64 KiB). */
 #define SUPER_LEN	(TUN_VNET_HDR_LEN + 65536)
+
+/* The packet socket's next hops, per worker: GWLB address and ours. */
+#define NH_SLOTS	8
+#define NH_REFRESH_NS	1000000000ull
+#define NH_ASK_PER_S	16		/* resolutions per worker and second, at most */
+
+struct nh_entry {
+	uint32_t	daddr, saddr;	/* 0: a free slot */
+	int		err;		/* 0: nh usable */
+	uint64_t	asked_ns, used_ns;
+	struct nl_nexthop nh;
+};
 
 struct reply_state {
 	int		raw;
@@ -66,6 +93,14 @@ struct reply_state {
 	struct eni	*eni[REPLY_BATCH];
 	uint32_t	inner_len[REPLY_BATCH];
 	bool		seg[REPLY_BATCH];	/* a segment of a super-packet */
+	/* --offload: the packet socket, its next hops, one write's headers */
+	int		pkt;
+	struct nl_nh_sock *nl;
+	struct nh_entry	nh[NH_SLOTS];
+	uint64_t	ask_window_ns;
+	unsigned	asked;
+	uint8_t		uso_hdr[GSO_USO_HDR];
+	struct iovec	uso_iov[REPLY_BATCH + 1];
 };
 
 /*
@@ -326,6 +361,31 @@ reply_learn(struct eni *e, struct worker *w, const struct geneve_pkt *g,
 		flow_learn(e->flows, &pi.key, &fh.h, now);
 }
 
+/*
+ * The packet socket: sends only (protocol 0 receives nothing), each write
+ * with a virtio_net_hdr in front.  Without it (an old kernel, no
+ * CAP_NET_RAW) every super-packet goes raw, counted "unresolved".
+ */
+static void
+reply_packet_open(struct reply_state *st)
+{
+	int one = 1;
+
+	st->pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (st->pkt >= 0 && setsockopt(st->pkt, SOL_PACKET, PACKET_VNET_HDR, &one,
+	    sizeof(one)) < 0) {
+		close(st->pkt);
+		st->pkt = -1;
+	}
+	if (st->pkt >= 0 && !(st->nl = nl_nh_open())) {
+		close(st->pkt);
+		st->pkt = -1;
+	}
+	if (st->pkt < 0)
+		log_msg(LOG_TUNNEL, LOG_IMPORTANT, "packet socket for replies: %s; "
+		    "super-packets go back one datagram per write", strerror(errno));
+}
+
 int
 reply_worker_init(struct worker *w)
 {
@@ -352,6 +412,9 @@ reply_worker_init(struct worker *w)
 	}
 	st->ip_id = (uint16_t)(w->kidx << 12);
 	st->widx = w->idx;
+	st->pkt = -1;
+	if (conf.offload)
+		reply_packet_open(st);
 	w->reply = st;
 	return 0;
 }
@@ -364,6 +427,9 @@ reply_worker_fini(struct worker *w)
 	if (!st)
 		return;
 	close(st->raw);
+	if (st->pkt >= 0)
+		close(st->pkt);
+	nl_nh_close(st->nl);
 	free(st->bufs);
 	free(st->super);
 	free(st);
@@ -471,19 +537,32 @@ reply_refuse(struct worker *w, struct eni *e, enum drop_reason why)
 		reply_drop(w, e, why);
 }
 
-/* The outer headers for the inner packet in slot st->n (at bufs + slot +
- * HEADROOM, len bytes), with the flow's GENEVE header h; queued. */
+/* The flow's GENEVE header h in front of the inner packet in slot st->n
+ * (at bufs + slot + HEADROOM, len bytes); the slot taken. */
 static void
-reply_encap(struct reply_state *st, struct eni *e, const struct flow_hdr *h, size_t len,
+reply_geneve(struct reply_state *st, struct eni *e, const struct flow_hdr *h, size_t len,
     bool seg)
 {
 	uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
+
+	memcpy(inner - h->len, h->geneve, h->len);
+	st->eni[st->n] = e;
+	st->inner_len[st->n] = (uint32_t)len;
+	st->seg[st->n] = seg;
+	st->n++;
+}
+
+/* The outer headers of slot i (GENEVE header h in place), queued for sendmmsg. */
+static void
+reply_outer(struct reply_state *st, unsigned i, const struct flow_hdr *h)
+{
+	uint8_t *inner = st->bufs + i * st->slot_size + HEADROOM;
+	size_t len = st->inner_len[i];
 	uint8_t *p;
 	size_t udp_len, tot;
 	uint32_t sum;
 
 	p = inner - h->len - OUTER_LEN;
-	memcpy(p + OUTER_LEN, h->geneve, h->len);
 	udp_len = 8 + h->len + len;
 	tot = 20 + udp_len;
 
@@ -531,22 +610,210 @@ reply_encap(struct reply_state *st, struct eni *e, const struct flow_hdr *h, siz
 		memcpy(p + 26, &c, 2);
 	}
 
-	st->iov[st->n].iov_base = p;
-	st->iov[st->n].iov_len = tot;
-	st->dst[st->n] = (struct sockaddr_in){
+	st->iov[i].iov_base = p;
+	st->iov[i].iov_len = tot;
+	st->dst[i] = (struct sockaddr_in){
 		.sin_family = AF_INET,
 		.sin_addr.s_addr = h->gwlb_addr,
 	};
-	st->msgs[st->n].msg_hdr = (struct msghdr){
-		.msg_name = &st->dst[st->n],
-		.msg_namelen = sizeof(st->dst[st->n]),
-		.msg_iov = &st->iov[st->n],
+	st->msgs[i].msg_hdr = (struct msghdr){
+		.msg_name = &st->dst[i],
+		.msg_namelen = sizeof(st->dst[i]),
+		.msg_iov = &st->iov[i],
 		.msg_iovlen = 1,
 	};
-	st->eni[st->n] = e;
-	st->inner_len[st->n] = (uint32_t)len;
-	st->seg[st->n] = seg;
-	st->n++;
+}
+
+/* Both, for the raw socket. */
+static void
+reply_encap(struct reply_state *st, struct eni *e, const struct flow_hdr *h, size_t len,
+    bool seg)
+{
+	reply_geneve(st, e, h, len, seg);
+	reply_outer(st, st->n - 1, h);
+}
+
+/*
+ * The next hop of replies from h->local_addr to h->gwlb_addr: from the
+ * worker's table, asked again a second after it was last asked (success
+ * or not), at most NH_ASK_PER_S times a second in all; the least recently
+ * used entry makes room.  NULL with *err when there is no usable one.
+ */
+static const struct nl_nexthop *
+reply_nexthop(struct reply_state *st, const struct flow_hdr *h, uint64_t now, int *err)
+{
+	struct nh_entry *ne = NULL, *lru = &st->nh[0];
+
+	for (unsigned i = 0; i < NH_SLOTS; i++) {
+		struct nh_entry *x = &st->nh[i];
+
+		if (x->daddr == h->gwlb_addr && x->saddr == h->local_addr && x->daddr) {
+			ne = x;
+			break;
+		}
+		if (x->used_ns < lru->used_ns)
+			lru = x;
+	}
+	if (!ne) {
+		ne = lru;
+		*ne = (struct nh_entry){ .daddr = h->gwlb_addr, .saddr = h->local_addr,
+		    .err = -EAGAIN };
+	}
+	ne->used_ns = now;
+	if (!ne->asked_ns || now - ne->asked_ns >= NH_REFRESH_NS) {
+		if (now - st->ask_window_ns >= 1000000000ull) {
+			st->ask_window_ns = now;
+			st->asked = 0;
+		}
+		if (st->asked < NH_ASK_PER_S) {
+			st->asked++;
+			ne->asked_ns = now;
+			ne->err = nl_nh_resolve(st->nl, ne->daddr, ne->saddr, &ne->nh);
+		}
+	}
+	*err = ne->err;
+	return ne->err ? NULL : &ne->nh;
+}
+
+/* Ask again at the next use: the packet socket refused what it gave. */
+static void
+reply_nexthop_stale(struct reply_state *st, const struct flow_hdr *h)
+{
+	for (unsigned i = 0; i < NH_SLOTS; i++)
+		if (st->nh[i].daddr == h->gwlb_addr && st->nh[i].saddr == h->local_addr)
+			st->nh[i].asked_ns = 0;
+}
+
+/*
+ * Slots first .. st->n - 1 hold one super-packet's segments behind their
+ * GENEVE header h: sent on the packet socket in as few writes as fit in
+ * 64 KB each (a TUN super-packet of 64 KB grows by a GENEVE header per
+ * segment), none of one segment only.  *sent: how many segments, from
+ * first on, were sent.  Returns why the rest were not (USO_FB_*), or -1.
+ */
+static int
+reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h,
+    bool partial, uint64_t now, unsigned *sent, unsigned *writes)
+{
+	unsigned k = st->n - first, per;
+	size_t seg = h->len + st->inner_len[first];
+	const struct nl_nexthop *nh;
+	struct gso_uso u;
+	struct sockaddr_ll sll;
+	int err;
+
+	*sent = *writes = 0;
+	if (partial)
+		return USO_FB_PARTIAL;
+	if (k < 2)
+		return USO_FB_ONE_SEGMENT;
+	for (unsigned i = first; i < st->n; i++)
+		/* Equal sizes but the last, which may be shorter. */
+		if (st->inner_len[i] > st->inner_len[first] ||
+		    (i + 1 < st->n && st->inner_len[i] != st->inner_len[first]))
+			return USO_FB_PARTIAL;
+	per = (unsigned)((65535 - OUTER_LEN) / seg);
+	if (per < 3)
+		return USO_FB_TOO_BIG;
+	if (!(nh = reply_nexthop(st, h, now, &err)))
+		return err == -EPFNOSUPPORT ? USO_FB_NOT_ETHER : USO_FB_UNRESOLVED;
+	if (OUTER_LEN + seg > nh->mtu)
+		return USO_FB_TOO_BIG;
+	u = (struct gso_uso){
+		.saddr = h->local_addr, .daddr = h->gwlb_addr,
+		.sport = h->gwlb_port, .dport = h->local_port, .ttl = 64,
+	};
+	memcpy(u.dst_mac, nh->dst_mac, 6);
+	memcpy(u.src_mac, nh->src_mac, 6);
+	sll = (struct sockaddr_ll){
+		.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+		.sll_ifindex = nh->ifindex, .sll_halen = 6,
+	};
+	memcpy(sll.sll_addr, nh->dst_mac, 6);
+	while (*sent < k) {
+		unsigned left = k - *sent, c = left < per ? left : per;
+		size_t pay = 0;
+		struct msghdr m;
+
+		if (left - c == 1)
+			c--;		/* leave two for the last write */
+		for (unsigned j = 0; j < c; j++) {
+			unsigned i = first + *sent + j;
+
+			pay += h->len + st->inner_len[i];
+			st->uso_iov[1 + j] = (struct iovec){
+				.iov_base = st->bufs + i * st->slot_size + HEADROOM - h->len,
+				.iov_len = h->len + st->inner_len[i],
+			};
+		}
+		u.ip_id = htons((uint16_t)(st->ip_id + 1));
+		if (gso_uso_header(st->uso_hdr, &u, pay, seg) < 0)
+			return USO_FB_TOO_BIG;
+		st->uso_iov[0] = (struct iovec){ .iov_base = st->uso_hdr, .iov_len = GSO_USO_HDR };
+		m = (struct msghdr){
+			.msg_name = &sll, .msg_namelen = sizeof(sll),
+			.msg_iov = st->uso_iov, .msg_iovlen = c + 1,
+		};
+		if (sendmsg(st->pkt, &m, 0) < 0) {
+			log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending replies to GWLB on "
+			    "the packet socket (sent raw instead): %s", strerror(errno));
+			reply_nexthop_stale(st, h);
+			return USO_FB_SEND;
+		}
+		st->ip_id = (uint16_t)(st->ip_id + c);
+		*sent += c;
+		(*writes)++;
+	}
+	return -1;
+}
+
+/*
+ * The segments in slots first .. st->n - 1 (see reply_uso_write): sent
+ * on the packet socket, and what was not, by the raw socket, moved down to
+ * slot first on (their buffers stay where they are: sent at once).
+ */
+static void
+reply_uso(struct worker *w, struct reply_state *st, unsigned first, const struct flow_hdr *h,
+    bool partial, uint64_t now)
+{
+	unsigned sent, writes, end = st->n;
+	int why = reply_uso_write(st, first, h, partial, now, &sent, &writes);
+
+	for (unsigned i = first; i < first + sent; i++) {
+		struct eni_stats *es = &st->eni[i]->stats[w->idx];
+
+		STAT_ADD(es->pkts_out, 1);
+		STAT_ADD(es->bytes_out, st->inner_len[i]);
+		STAT_ADD(w->stats.delivered_bytes, st->inner_len[i]);
+	}
+	STAT_ADD(w->stats.gso_segments, sent);
+	STAT_ADD(w->stats.delivered, sent);
+	STAT_ADD(w->stats.uso_super, writes);
+	STAT_ADD(w->stats.uso_segments, sent);
+	if (why < 0) {
+		st->n = first;
+		return;
+	}
+	STAT_ADD(w->stats.uso_fallback[why], 1);
+	for (unsigned i = first + sent; i < end; i++)
+		reply_outer(st, i, h);
+	if (!sent) {
+		if (st->n == REPLY_BATCH)
+			reply_flush(w);
+		return;
+	}
+	for (unsigned i = first + sent, j = first; i < end; i++, j++) {
+		st->iov[j] = st->iov[i];
+		st->dst[j] = st->dst[i];
+		st->msgs[j].msg_hdr = st->msgs[i].msg_hdr;
+		st->msgs[j].msg_hdr.msg_name = &st->dst[j];
+		st->msgs[j].msg_hdr.msg_iov = &st->iov[j];
+		st->eni[j] = st->eni[i];
+		st->inner_len[j] = st->inner_len[i];
+		st->seg[j] = st->seg[i];
+	}
+	st->n = end - sent;
+	reply_flush(w);
 }
 
 /* The plain packet in slot st->n (len bytes). */
@@ -582,10 +849,11 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 {
 	const struct flow_hdr *h = NULL;
 	enum drop_reason why = DROP_REPLY_BAD;
-	bool looked = false;
+	bool looked = false, uso, partial = false;
 	size_t cap = st->slot_size - HEADROOM;
 	struct gso_iter it;
 	struct gso_vnet v;
+	unsigned first;
 	int nseg;
 
 	gso_vnet_read(st->super, &v);
@@ -596,6 +864,15 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 	}
 	if (it.gso)
 		STAT_ADD(w->stats.gso_super, 1);
+	/* The packet socket's write takes all the segments from the slots. */
+	uso = it.gso && st->pkt >= 0;
+	if (uso && nseg > REPLY_BATCH) {
+		STAT_ADD(w->stats.uso_fallback[USO_FB_TOO_BIG], 1);
+		uso = false;
+	}
+	if (uso && st->n + (unsigned)nseg > REPLY_BATCH)
+		reply_flush(w);
+	first = st->n;
 	for (int i = 0; i < nseg; i++) {
 		uint8_t *inner = st->bufs + st->n * st->slot_size + HEADROOM;
 		long n = gso_next(&it, inner, cap);
@@ -604,6 +881,7 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 			break;
 		if (n < 0 || n > GWLB_MTU) {
 			reply_drop(w, e, DROP_TOO_BIG);
+			partial = true;
 			continue;
 		}
 		if (!looked) {
@@ -614,10 +892,16 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 			reply_refuse(w, e, why);
 			continue;
 		}
+		if (uso) {
+			reply_geneve(st, e, h, (size_t)n, true);
+			continue;
+		}
 		reply_encap(st, e, h, (size_t)n, it.gso);
 		if (st->n == REPLY_BATCH)
 			reply_flush(w);
 	}
+	if (uso && st->n > first)
+		reply_uso(w, st, first, h, partial, now);
 }
 
 void

@@ -44,6 +44,7 @@ enum {
 	M_DRAINING, M_ENI_UP, M_ENI_FLOWS_CAPACITY,
 	M_HOOK_DUR, M_HOOK_DUR_BUCKET, M_HOOK_DUR_SUM, M_HOOK_DUR_COUNT,
 	M_ENI_DROPS_BY_REASON, M_GRO_REFUSED_BY_REASON,
+	M_USO_SUPER, M_USO_SEGMENTS, M_USO_FALLBACK, M_USO_FALLBACK_BY_REASON,
 	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
 	M_CTL_BAD, M_CTL_REFUSED,
 	M__MAX
@@ -164,6 +165,18 @@ const struct rec_metric report_metrics[] = {
 	    { { "eni", "eni" }, { "reason", "reason" } } },
 	[M_GRO_REFUSED_BY_REASON] = { "gwlbtun_gro_refused_by_reason_total", "counter",
 	    "Inner packets not merged with the one before them (--offload), by reason.",
+	    { { "reason", "reason" } } },
+	[M_USO_SUPER] = { "gwlbtun_uso_super_packets_total", "counter",
+	    "Super-packets sent back to GWLB in one packet socket write (--offload).",
+	    { { NULL, NULL } } },
+	[M_USO_SEGMENTS] = { "gwlbtun_uso_segments_total", "counter",
+	    "The segments they carried, one GENEVE datagram each on the wire.",
+	    { { NULL, NULL } } },
+	[M_USO_FALLBACK] = { "gwlbtun_uso_fallback_total", "counter",
+	    "Super-packets sent by the raw socket instead, one datagram per segment.",
+	    { { NULL, NULL } } },
+	[M_USO_FALLBACK_BY_REASON] = { "gwlbtun_uso_fallback_by_reason_total", "counter",
+	    "Super-packets sent by the raw socket instead, by reason.",
 	    { { "reason", "reason" } } },
 	[M_HC_SERVED] = { "gwlbtun_health_served_total", "counter",
 	    "Health check and /metrics requests answered.", { { NULL, NULL } } },
@@ -301,6 +314,28 @@ report_gro(struct rec_sink *s, const struct gro_snap *g)
 	}
 }
 
+/* The return path's packet socket (--offload): what it sent, and why not. */
+static void
+report_uso(struct rec_sink *s, const struct stats_snap *tun)
+{
+	uint64_t fb = 0;
+
+	rec_u64m(s, "uso_super_packets", tun->uso_super, &report_metrics[M_USO_SUPER]);
+	rec_u64m(s, "uso_segments", tun->uso_segments, &report_metrics[M_USO_SEGMENTS]);
+	for (int r = 0; r < USO_FB__MAX; r++)
+		fb += tun->uso_fallback[r];
+	rec_u64m(s, "uso_fallback", fb, &report_metrics[M_USO_FALLBACK]);
+	for (int r = 0; r < USO_FB__MAX; r++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "uso_fallback_%s", uso_fallback_name(r));
+		for (char *c = key; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		rec_u64(s, key, tun->uso_fallback[r]);
+	}
+}
+
 /* The bounds of what outside traffic can make us spend, and their use. */
 static void
 report_limits(struct rec_sink *s)
@@ -419,6 +454,7 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_bool(s, "offload", conf.offload);
 	rec_u64m(s, "gso_super_packets", tun.gso_super, &report_metrics[M_GSO_SUPER]);
 	rec_u64m(s, "gso_segments", tun.gso_segments, &report_metrics[M_GSO_SEGMENTS]);
+	report_uso(s, &tun);
 	rec_boolm(s, "draining", report_draining(), &report_metrics[M_DRAINING]);
 	rec_boolm(s, "healthy", report_healthy(now, &why), &report_metrics[M_HEALTHY]);
 	rec_str(s, "health_reason", why);
@@ -489,6 +525,21 @@ report_gro_refused(struct rec_sink *s)
 		rec_str(s, "reason", gro_refuse_str((enum gro_refuse)r));
 		rec_metric_only(s, "count", rx.gro.refused[r],
 		    &report_metrics[M_GRO_REFUSED_BY_REASON]);
+		rec_end(s);
+	}
+}
+
+void
+report_uso_fallback(struct rec_sink *s)
+{
+	struct stats_snap tun;
+
+	stats_kind(WORKER_REPLY, s->raw, &tun);
+	for (int r = 0; r < USO_FB__MAX; r++) {
+		rec_begin(s, "uso_fallback");
+		rec_str(s, "reason", uso_fallback_name(r));
+		rec_metric_only(s, "count", tun.uso_fallback[r],
+		    &report_metrics[M_USO_FALLBACK_BY_REASON]);
 		rec_end(s);
 	}
 }

@@ -30,6 +30,7 @@ void	 report_hook_durations(struct rec_sink *s);
 void	 report_eni_drops(struct rec_sink *s);
 /* For /metrics only: receive coalescing's refusals by reason. */
 void	 report_gro_refused(struct rec_sink *s);
+void	 report_uso_fallback(struct rec_sink *s);
 void	 report_drops(struct rec_sink *s);
 /* One ENI; detail adds its links, hook, backlog and flow table counters. */
 void	 report_eni(struct rec_sink *s, struct eni *e, uint64_t now, bool detail);

@@ -31,6 +31,10 @@ stats_raw(const struct thread_stats *ts, struct stats_snap *out)
 	out->kernel_drops = STAT_GET(ts->kernel_drops);
 	out->gso_super = STAT_GET(ts->gso_super);
 	out->gso_segments = STAT_GET(ts->gso_segments);
+	out->uso_super = STAT_GET(ts->uso_super);
+	out->uso_segments = STAT_GET(ts->uso_segments);
+	for (int i = 0; i < USO_FB__MAX; i++)
+		out->uso_fallback[i] = STAT_GET(ts->uso_fallback[i]);
 	gro_snap_read(&ts->gro, &out->gro);
 	for (int i = 0; i < DROP__MAX; i++) {
 		out->drop[i] = STAT_GET(ts->drops[i]);
@@ -53,6 +57,10 @@ stats_thread(const struct thread_stats *ts, const struct stats_snap *base,
 	out->kernel_drops += r.kernel_drops - base->kernel_drops;
 	out->gso_super += r.gso_super - base->gso_super;
 	out->gso_segments += r.gso_segments - base->gso_segments;
+	out->uso_super += r.uso_super - base->uso_super;
+	out->uso_segments += r.uso_segments - base->uso_segments;
+	for (int i = 0; i < USO_FB__MAX; i++)
+		out->uso_fallback[i] += r.uso_fallback[i] - base->uso_fallback[i];
 	out->drops += r.drops - base->drops;
 	gro_snap_add(&out->gro, &r.gro, &base->gro);
 	for (int i = 0; i < DROP__MAX; i++)

@@ -25,7 +25,7 @@
 #define CTL_MSG_MAX		16384	/* one datagram, header included */
 #define CTL_WORDS_MAX		16	/* words in one command */
 #define CTL_WORD_MAX		64	/* bytes in one word, NUL included */
-#define CTL_REC_FIELDS_MAX	64	/* fields in one record */
+#define CTL_REC_FIELDS_MAX	128	/* fields in one record (show status has ~75) */
 #define CTL_ERRTEXT_MAX		256	/* error text, NUL included */
 
 #ifndef RUNSTATEDIR

@@ -310,3 +310,51 @@ gso_next(struct gso_iter *it, uint8_t *out, size_t cap)
 	it->idx++;
 	return (long)n;
 }
+
+int
+gso_uso_header(uint8_t *out, const struct gso_uso *u, size_t payload_len, size_t seg_len)
+{
+	uint8_t *eth = out + GSO_VNET_LEN, *ip = eth + GSO_USO_L2, *udp = ip + 20;
+	size_t udp_len = 8 + payload_len;
+	struct gso_vnet v = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4,
+		.hdr_len = GSO_USO_L2 + 20 + 8,
+		.gso_size = (uint16_t)seg_len,
+		.csum_start = GSO_USO_L2 + 20,
+		.csum_offset = 6,
+	};
+	uint8_t pseudo[12];
+	uint16_t c;
+
+	/* The kernel refuses a UDP super-packet of one datagram. */
+	if (seg_len == 0 || payload_len <= seg_len || 20 + udp_len > 65535)
+		return -EINVAL;
+	gso_vnet_write(out, &v);
+	memcpy(eth, u->dst_mac, 6);
+	memcpy(eth + 6, u->src_mac, 6);
+	put16(eth + 12, 0x0800);
+	ip[0] = 0x45;
+	ip[1] = 0;
+	put16(ip + 2, 20 + udp_len);
+	memcpy(ip + 4, &u->ip_id, 2);
+	put16(ip + 6, 0x4000);		/* DF */
+	ip[8] = u->ttl;
+	ip[9] = IPPROTO_UDP;
+	ip[10] = ip[11] = 0;
+	memcpy(ip + 12, &u->saddr, 4);
+	memcpy(ip + 16, &u->daddr, 4);
+	c = gso_csum_fold(gso_csum_add(0, ip, 20));
+	memcpy(ip + 10, &c, 2);
+	memcpy(udp, &u->sport, 2);
+	memcpy(udp + 2, &u->dport, 2);
+	put16(udp + 4, udp_len);
+	/* CHECKSUM_PARTIAL: the pseudo-header sum, folded, not complemented. */
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_UDP;
+	put16(pseudo + 10, udp_len);
+	c = (uint16_t)~gso_csum_fold(gso_csum_add(0, pseudo, sizeof(pseudo)));
+	memcpy(udp + 6, &c, 2);
+	return GSO_USO_HDR;
+}

@@ -80,4 +80,30 @@ uint32_t gso_csum_add(uint32_t sum, const void *p, size_t len);
 /* Folded and complemented. */
 uint16_t gso_csum_fold(uint32_t sum);
 
+/*
+ * The other way: the headers of one UDP GSO super-packet for a packet
+ * socket with PACKET_VNET_HDR (reply.c, --offload).  At out (GSO_USO_HDR
+ * bytes): a virtio_net_hdr (UDP_L4, gso_size = seg_len, NEEDS_CSUM on the
+ * UDP header), Ethernet, IPv4 (DF, TTL 64, id, header checksum) and UDP
+ * (ports as given, the length of the whole, the check field seeded with
+ * the pseudo-header sum the kernel expects of a partial checksum: it
+ * adjusts it per datagram and sums the rest).  payload_len bytes follow:
+ * datagrams of seg_len bytes but the last.  Addresses, ports and id in
+ * network order.  Returns GSO_USO_HDR, or -EINVAL for fewer than two
+ * datagrams or a whole larger than IPv4 allows.
+ */
+struct gso_uso {
+	uint8_t		dst_mac[6], src_mac[6];
+	uint32_t	saddr, daddr;
+	uint16_t	sport, dport;
+	uint16_t	ip_id;
+	uint8_t		ttl;
+};
+
+#define GSO_USO_L2	14
+#define GSO_USO_HDR	(GSO_VNET_LEN + GSO_USO_L2 + 20 + 8)
+
+int gso_uso_header(uint8_t *out, const struct gso_uso *u, size_t payload_len,
+    size_t seg_len);
+
 #endif

@@ -541,6 +541,86 @@ test_vnet_rw(void **state)
 	assert_memory_equal(back, raw, sizeof(raw));
 }
 
+/*
+ * gso_uso_header: the headers of a UDP GSO super-packet for a packet
+ * socket.  Each datagram is made the way the kernel makes it
+ * (__udp_gso_segment: the length in the check field swapped for the
+ * datagram's, then the partial checksum finished over the UDP header and
+ * payload; inet_gso_segment: the IP total length, the id advanced, the
+ * header checksum redone) and must then be a valid IPv4/UDP datagram
+ * with the payload slice it should carry.
+ */
+static void
+test_uso_header(void **state)
+{
+	static uint8_t b[GSO_USO_HDR + BIG];
+	const size_t seg = 1508, pay = 3 * seg + 701;
+	struct gso_uso u = {
+		.dst_mac = { 2, 0, 0, 0, 0, 1 }, .src_mac = { 2, 0, 0, 0, 0, 2 },
+		.saddr = htonl(0xc6120002), .daddr = htonl(0xc6120001),
+		.sport = htons(40123), .dport = htons(6081), .ip_id = htons(0xfffe), .ttl = 64,
+	};
+	const uint8_t *eth = b + GSO_VNET_LEN, *ip = eth + 14;
+	struct gso_vnet v;
+	unsigned nseg = 0;
+
+	(void)state;
+	for (size_t i = 0; i < pay; i++)
+		b[GSO_USO_HDR + i] = (uint8_t)(i * 7 + i / 251);
+	assert_int_equal(gso_uso_header(b, &u, pay, seg), GSO_USO_HDR);
+	gso_vnet_read(b, &v);
+	assert_int_equal(v.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	assert_int_equal(v.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(v.gso_size, seg);
+	assert_int_equal(v.hdr_len, 42);
+	assert_int_equal(v.csum_start, 34);
+	assert_int_equal(v.csum_offset, 6);
+	assert_memory_equal(eth, u.dst_mac, 6);
+	assert_memory_equal(eth + 6, u.src_mac, 6);
+	assert_int_equal(rd16(eth + 12), 0x0800);
+	/* The whole is a valid IPv4 header too (a veth hands it on whole). */
+	assert_int_equal(fold(sum16(0, ip, 20)), 0);
+	assert_int_equal(rd16(ip + 2), 28 + pay);
+	assert_int_equal(rd16(ip + 6), 0x4000);
+	assert_int_equal(ip[8], 64);
+	assert_int_equal(ip[9], IPPROTO_UDP);
+	assert_int_equal(rd16(ip + 20), 40123);
+	assert_int_equal(rd16(ip + 22), 6081);
+	assert_int_equal(rd16(ip + 24), 8 + pay);
+
+	for (size_t off = 0; off < pay; off += seg, nseg++) {
+		size_t n = pay - off < seg ? pay - off : seg;
+		uint8_t d[20 + 8 + 1508];
+		uint32_t c;
+
+		memcpy(d, ip, 28);
+		memcpy(d + 28, ip + 28 + off, n);
+		/* inet_gso_segment */
+		wr16(d + 2, 28 + n);
+		wr16(d + 4, (uint16_t)(0xfffe + nseg));
+		d[10] = d[11] = 0;
+		wr16(d + 10, fold(sum16(0, d, 20)));
+		/* __udp_gso_segment: csum16_add(csum16_sub(check, len), newlen) */
+		c = rd16(d + 26) + (uint16_t)~rd16(d + 24) + (uint32_t)(8 + n);
+		while (c >> 16)
+			c = (c & 0xffff) + (c >> 16);
+		wr16(d + 26, (uint16_t)c);
+		wr16(d + 24, 8 + n);
+		/* CHECKSUM_PARTIAL finished: the sum from csum_start on. */
+		wr16(d + 26, fold(sum16(0, d + 20, 8 + n)));
+		assert_valid(d, 28 + n, 20, IPPROTO_UDP);
+		assert_int_equal(rd16(d + 4), (uint16_t)(0xfffe + nseg));
+		assert_memory_equal(d + 28, b + GSO_USO_HDR + off, n);
+	}
+	assert_int_equal(nseg, 4);
+
+	/* One datagram is no super-packet; nor is a whole past 64 KB. */
+	assert_int_equal(gso_uso_header(b, &u, seg, seg), -EINVAL);
+	assert_int_equal(gso_uso_header(b, &u, 100, 0), -EINVAL);
+	assert_int_equal(gso_uso_header(b, &u, 65535 - 28 + 1, seg), -EINVAL);
+	assert_int_equal(gso_uso_header(b, &u, 65535 - 28, seg), GSO_USO_HDR);
+}
+
 int
 main(void)
 {
@@ -556,6 +636,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_csum),
 		cmocka_unit_test(test_vnet_rw),
+		cmocka_unit_test(test_uso_header),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

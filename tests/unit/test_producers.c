@@ -153,6 +153,10 @@ setup(void **state)
 	STAT_ADD(workers[1].stats.packets, 40);
 	STAT_ADD(workers[1].stats.delivered, 38);
 	STAT_ADD(workers[1].stats.drops[DROP_NO_FLOW], 2);
+	STAT_ADD(workers[1].stats.uso_super, 3);
+	STAT_ADD(workers[1].stats.uso_segments, 90);
+	STAT_ADD(workers[1].stats.uso_fallback[USO_FB_UNRESOLVED], 4);
+	STAT_ADD(workers[1].stats.uso_fallback[USO_FB_SEND], 1);
 
 	memset(&eni0, 0, sizeof(eni0));
 	memset(&eni0_stats, 0, sizeof(eni0_stats));
@@ -279,7 +283,10 @@ test_control_record_shapes(void **state)
 	    "backlog_bytes_max/u backlog_bytes/u max_hooks/u hooks_running/u hooks_queued/u "
 	    "hooks_waited/u hooks_started/u hooks_ok/u hooks_failed/u hooks_timed_out/u "
 	    "hook_lines_unlogged/u fds_needed/u fds_limit/u offload/b gso_super_packets/u "
-	    "gso_segments/u draining/b healthy/b health_reason/str\n"
+	    "gso_segments/u uso_super_packets/u uso_segments/u uso_fallback/u "
+	    "uso_fallback_unresolved/u uso_fallback_not_ethernet/u uso_fallback_too_big/u "
+	    "uso_fallback_one_segment/u uso_fallback_partial/u uso_fallback_send_error/u "
+	    "draining/b healthy/b health_reason/str\n"
 	    "health: health_served/u health_bad_requests/u health_evicted/u "
 	    "health_timed_out/u health_refused/u health_accept_errors/u\n"
 	    "control: control_clients/u control_accepted/u control_commands/u "
@@ -391,6 +398,7 @@ render(struct rec_sink *(*mk)(FILE *, const char *), const char *reason)
 		report_hook_durations(s);
 		report_eni_drops(s);
 		report_gro_refused(s);
+		report_uso_fallback(s);
 	}
 	assert_int_equal(rec_sink_finish(s), 0);
 	fclose(fp);
@@ -426,6 +434,8 @@ test_metrics(void **state)
 		"gwlbtun_hook_duration_seconds_bucket", "gwlbtun_hook_duration_seconds_sum",
 		"gwlbtun_hook_duration_seconds_count", "gwlbtun_eni_drops_by_reason_total",
 		"gwlbtun_gro_refused_by_reason_total",
+		"gwlbtun_uso_super_packets_total", "gwlbtun_uso_segments_total",
+		"gwlbtun_uso_fallback_total", "gwlbtun_uso_fallback_by_reason_total",
 		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
 		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
 		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
@@ -490,6 +500,13 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"seq-gap\"} 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"geneve-header\"} 1\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_gro_refused_by_reason_total{reason=\"not-tcp\"} 0\n"));
+	/* The return path's packet socket: sent, and the fallbacks by reason. */
+	assert_non_null(strstr(m, "\ngwlbtun_uso_super_packets_total 3\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_uso_segments_total 90\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_uso_fallback_total 5\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_uso_fallback_by_reason_total{reason=\"unresolved\"} 4\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_uso_fallback_by_reason_total{reason=\"send-error\"} 1\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_uso_fallback_by_reason_total{reason=\"too-big\"} 0\n"));
 	/* Per ENI and reason, only the reasons it has had. */
 	assert_non_null(strstr(m, "\n# TYPE gwlbtun_eni_drops_by_reason_total counter\n"
 	    "gwlbtun_eni_drops_by_reason_total{eni=\"000000000000000a1\",reason=\"eni-closing\"} 1\n"

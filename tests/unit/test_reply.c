@@ -14,6 +14,12 @@
  * test handed to reply_learn(), the inner packet with what the appliance
  * wrote.  Flows are learnt the way the receive worker does it: from a
  * GENEVE datagram decoded by geneve_decode().
+ *
+ * With --offload, the packet socket (AF_PACKET) and its sendmsg are fakes
+ * too (-Wl,--wrap=setsockopt -Wl,--wrap=sendmsg), and the layer-2 next
+ * hop (nl_nexthop.h) is answered here: each UDP GSO write is cut into its
+ * datagrams the way the kernel does it and each is checked like the raw
+ * socket's.
  */
 #include "config.h"
 
@@ -35,6 +41,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/virtio_net.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 
 #include "clock.h"
 #include "conf.h"
@@ -46,6 +54,8 @@
 #include "reply.h"
 #include "state.h"
 #include "worker.h"
+#include "gso.h"
+#include "nl_nexthop.h"
 #include "refcsum.h"
 
 /* What the daemon's conf.c sets by default; the test links no conf.c. */
@@ -71,6 +81,9 @@ struct config conf = {
 int __real_socket(int domain, int type, int protocol);
 int __wrap_socket(int domain, int type, int protocol);
 int __wrap_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+int __real_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
+int __wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
+ssize_t __wrap_sendmsg(int fd, const struct msghdr *m, int flags);
 
 struct sent {
 	uint8_t		data[MAX_DGRAM];
@@ -88,11 +101,107 @@ static int raw_fd = -1;			/* the fake raw socket */
 static int raw_domain, raw_type, raw_proto;
 static int socket_errno;		/* != 0: the next raw socket fails */
 
+/* --- fake packet socket, its sendmsg and the next hop (--offload) ------------ */
+
+static void addr4(const char *s, uint8_t *out);
+
+#define MAX_WRITES	8
+#define PKT_IFINDEX	7
+static const uint8_t MAC_US[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const uint8_t MAC_GWLB[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+
+static int pkt_fd = -1;			/* the fake packet socket */
+static bool pkt_vnet;			/* PACKET_VNET_HDR asked */
+static int nh_err;			/* != 0: nl_nh_resolve fails so */
+static unsigned nh_asked;
+static unsigned pkt_fail_at = ~0u;	/* this write (0, 1, ...) fails */
+static unsigned n_writes;		/* packet socket writes that went out */
+static unsigned pkt_tries;		/* sendmsg calls */
+static struct {
+	uint8_t		data[GSO_USO_HDR + 65536];
+	size_t		len;
+	struct sockaddr_ll to;
+} writes[MAX_WRITES];
+
+struct nl_nh_sock { int unused; };
+static struct nl_nh_sock fake_nh;
+
+struct nl_nh_sock *
+nl_nh_open(void)
+{
+	return &fake_nh;
+}
+
+void
+nl_nh_close(struct nl_nh_sock *s)
+{
+	assert_true(s == NULL || s == &fake_nh);
+}
+
+int
+nl_nh_resolve(struct nl_nh_sock *s, uint32_t daddr, uint32_t saddr, struct nl_nexthop *out)
+{
+	uint8_t a[4];
+
+	assert_ptr_equal(s, &fake_nh);
+	addr4(GWLB_ADDR, a);
+	assert_memory_equal(&daddr, a, 4);
+	addr4(LOCAL_ADDR, a);
+	assert_memory_equal(&saddr, a, 4);
+	nh_asked++;
+	if (nh_err)
+		return nh_err;
+	*out = (struct nl_nexthop){ .ifindex = PKT_IFINDEX, .mtu = 9001 };
+	memcpy(out->src_mac, MAC_US, 6);
+	memcpy(out->dst_mac, MAC_GWLB, 6);
+	return 0;
+}
+
+int
+__wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len)
+{
+	if (fd != pkt_fd || pkt_fd < 0)
+		return __real_setsockopt(fd, level, name, v, len);
+	assert_int_equal(level, SOL_PACKET);
+	assert_int_equal(name, PACKET_VNET_HDR);
+	pkt_vnet = true;
+	return 0;
+}
+
+ssize_t
+__wrap_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	size_t len = 0;
+
+	assert_int_equal(fd, pkt_fd);
+	assert_int_equal(flags, 0);
+	if (pkt_tries++ == pkt_fail_at) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	assert_true(n_writes < MAX_WRITES);
+	for (size_t j = 0; j < m->msg_iovlen; j++) {
+		assert_true(len + m->msg_iov[j].iov_len <= sizeof(writes[0].data));
+		memcpy(writes[n_writes].data + len, m->msg_iov[j].iov_base, m->msg_iov[j].iov_len);
+		len += m->msg_iov[j].iov_len;
+	}
+	assert_int_equal(m->msg_namelen, sizeof(struct sockaddr_ll));
+	memcpy(&writes[n_writes].to, m->msg_name, sizeof(struct sockaddr_ll));
+	writes[n_writes++].len = len;
+	return (ssize_t)len;
+}
+
 int
 __wrap_socket(int domain, int type, int protocol)
 {
 	int fd;
 
+	if (domain == AF_PACKET) {
+		assert_int_equal(type & 0xf, SOCK_RAW);
+		assert_int_equal(protocol, 0);	/* sends only */
+		pkt_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		return pkt_fd;
+	}
 	if (domain != AF_INET || (type & 0xf) != SOCK_RAW)
 		return __real_socket(domain, type, protocol);
 	raw_domain = domain;
@@ -1184,6 +1293,25 @@ tcp4_pkt(uint8_t *b, const uint8_t *data, size_t len, uint32_t seq, uint8_t flag
 }
 
 /*
+ * The flow of these tests learnt with GENEVE header hdr: GWLB's packet
+ * (192.0.2.1:40000 -> 198.51.100.2:5201, payload p) is the other way from
+ * the replies, addresses and ports swapped (the checksum stays right).
+ */
+static void
+learn_tcp4(const uint8_t *hdr, size_t hl, const char *p)
+{
+	uint8_t req[128], a[4];
+	size_t ql = tcp4_pkt(req, (const uint8_t *)p, strlen(p), 1, 0x18, 1, true);
+
+	memcpy(a, req + 12, 4);
+	memcpy(req + 12, req + 16, 4);
+	memcpy(req + 16, a, 4);
+	wr16(req + 20, 40000);
+	wr16(req + 22, 5201);
+	learn(0, hdr, hl, req, ql);
+}
+
+/*
  * A TSO super-packet of k segments of 1448 bytes (the last one short) read
  * from a vnet queue: k datagrams, each one segment (its own IPv4 id, length
  * and checksum, seq advanced, FIN|PSH on the last only), each with the
@@ -1193,8 +1321,8 @@ static void
 test_vnet_tso(void **state)
 {
 	static uint8_t data[SEG_MAX * 1448], super[SUPER_MAX], seg[1500], plain[128];
-	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128];
-	size_t hl, ql, sl, pay, pl;
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl, sl, pay, pl;
 	const unsigned k = 5;
 	uint64_t bytes = 0;
 
@@ -1203,18 +1331,7 @@ test_vnet_tso(void **state)
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 13 + (i >> 9));
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee01, ETHERTYPE_IPV4, true);
-	ql = tcp4_pkt(req, (const uint8_t *)"GET", 3, 1, 0x18, 1, true);
-	/* GWLB's packet is the other way: swap addresses and ports. */
-	{
-		uint8_t a[4];
-
-		memcpy(a, req + 12, 4);
-		memcpy(req + 12, req + 16, 4);
-		memcpy(req + 16, a, 4);
-		wr16(req + 20, 40000);
-		wr16(req + 22, 5201);
-	}
-	learn(0, hdr, hl, req, ql);
+	learn_tcp4(hdr, hl, "GET");
 
 	pay = (k - 1) * 1448 + 700;
 	sl = tcp4_pkt(super, data, pay, 0xfffff000u, 0x19 /* FIN PSH ACK */, 0x7000, false);
@@ -1254,25 +1371,15 @@ static void
 test_vnet_batches(void **state)
 {
 	static uint8_t data[SEG_MAX * 1448], super[SUPER_MAX], seg[1500], p[30][128];
-	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128], part[128], fin[128];
-	size_t hl, ql, sl, pl[30], n;
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], part[128], fin[128];
+	size_t hl, sl, pl[30], n;
 
 	(void)state;
 	fx.e[0]->vnet = true;
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 5 + 1);
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee02, ETHERTYPE_IPV4, false);
-	ql = tcp4_pkt(req, (const uint8_t *)"x", 1, 1, 0x18, 1, true);
-	{
-		uint8_t a[4];
-
-		memcpy(a, req + 12, 4);
-		memcpy(req + 12, req + 16, 4);
-		memcpy(req + 16, a, 4);
-		wr16(req + 20, 40000);
-		wr16(req + 22, 5201);
-	}
-	learn(0, hdr, hl, req, ql);
+	learn_tcp4(hdr, hl, "x");
 	for (unsigned i = 0; i < 30; i++) {
 		pl[i] = tcp4_pkt(p[i], data + i, 1 + i, 100 + i, 0x10, (uint16_t)i, true);
 		put_vnet(0, 0, 0, 0, 0, 0, p[i], pl[i]);
@@ -1313,8 +1420,8 @@ static void
 test_vnet_refused(void **state)
 {
 	static uint8_t data[2 * 8470], super[SUPER_MAX];
-	uint8_t hdr[GENEVE_MAX_HDR_LEN], req[128];
-	size_t hl, ql, sl;
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl, sl;
 
 	(void)state;
 	fx.e[0]->vnet = true;
@@ -1329,17 +1436,7 @@ test_vnet_refused(void **state)
 	assert_int_equal(STAT_GET(ES(0)->drops), 3);
 
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee03, ETHERTYPE_IPV4, false);
-	ql = tcp4_pkt(req, (const uint8_t *)"x", 1, 1, 0x18, 1, true);
-	{
-		uint8_t a[4];
-
-		memcpy(a, req + 12, 4);
-		memcpy(req + 12, req + 16, 4);
-		memcpy(req + 16, a, 4);
-		wr16(req + 20, 40000);
-		wr16(req + 22, 5201);
-	}
-	learn(0, hdr, hl, req, ql);
+	learn_tcp4(hdr, hl, "x");
 	/* Malformed headers: gso_size 0, csum_offset past the packet or not
 	 * TCP's, csum_start not the TCP header, an unknown gso_type, TCPV6 on
 	 * IPv4, GSO without NEEDS_CSUM. */
@@ -1370,6 +1467,236 @@ test_vnet_refused(void **state)
 	assert_int_equal(STAT_GET(W->stats.gso_segments), 2);
 }
 
+/* --- the packet socket (--offload): UDP GSO writes ------------------------------ */
+
+static int
+setup_uso(void **state)
+{
+	conf.offload = true;
+	pkt_fd = -1;
+	pkt_vnet = false;
+	nh_err = 0;
+	nh_asked = n_writes = pkt_tries = 0;
+	pkt_fail_at = ~0u;
+	return setup(state);
+}
+
+static int
+teardown_uso(void **state)
+{
+	conf.offload = false;
+	return teardown(state);
+}
+
+/*
+ * The flow of the TSO tests (198.51.100.2:5201 -> 192.0.2.1:40000) learnt
+ * with header hdr; then a super-packet of k segments of 1448 bytes but a
+ * 700-byte last one written to the vnet queue.  Its segments in seg[i].
+ */
+static uint8_t uso_data[SEG_MAX * 1448], uso_seg[SEG_MAX][1500];
+static size_t uso_seglen[SEG_MAX];
+
+static void
+uso_super(const uint8_t *hdr, size_t hl, unsigned k, bool learn_it)
+{
+	static uint8_t super[SUPER_MAX];
+	size_t sl, pay = (k - 1) * 1448 + 700;
+
+	fx.e[0]->vnet = true;
+	for (size_t i = 0; i < sizeof(uso_data); i++)
+		uso_data[i] = (uint8_t)(i * 11 + (i >> 10));
+	if (learn_it)
+		learn_tcp4(hdr, hl, "GET");
+	sl = tcp4_pkt(super, uso_data, pay, 1000, 0x18, 0x2000, false);
+	put_vnet(0, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 20, 16,
+	    super, sl);
+	for (unsigned i = 0; i < k; i++)
+		uso_seglen[i] = tcp4_pkt(uso_seg[i], uso_data + i * 1448, i + 1 < k ? 1448 : 700,
+		    1000 + i * 1448, i + 1 < k ? 0x10 : 0x18, (uint16_t)(0x2000 + i), true);
+}
+
+/*
+ * Packet socket write w, cut as the kernel cuts a UDP GSO super-packet
+ * (inet_gso_segment: IP length, id advanced, header checksum; and
+ * __udp_gso_segment: the length in the partial checksum swapped for the
+ * datagram's, then the checksum finished from csum_start) into out[];
+ * returns how many datagrams, and the first one's IP id in *id.
+ */
+static unsigned
+uso_cut(unsigned w, struct sent *out, unsigned max, uint16_t *id)
+{
+	const uint8_t *b = writes[w].data, *eth = b + GSO_VNET_LEN, *ip = eth + 14;
+	size_t pay = writes[w].len - GSO_USO_HDR;
+	struct gso_vnet v;
+	unsigned n = 0;
+
+	gso_vnet_read(b, &v);
+	assert_int_equal(v.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(v.gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	assert_int_equal(v.hdr_len, 14 + 20 + 8);
+	assert_int_equal(v.csum_start, 14 + 20);
+	assert_int_equal(v.csum_offset, 6);
+	assert_true(pay > v.gso_size);		/* two datagrams at least */
+	assert_int_equal(writes[w].to.sll_family, AF_PACKET);
+	assert_int_equal(writes[w].to.sll_ifindex, PKT_IFINDEX);
+	assert_int_equal(writes[w].to.sll_protocol, htons(ETH_P_IP));
+	assert_memory_equal(eth, MAC_GWLB, 6);
+	assert_memory_equal(eth + 6, MAC_US, 6);
+	assert_int_equal(rd16(eth + 12), 0x0800);
+	assert_int_equal(rd16(ip + 2), 28 + pay);
+	assert_int_equal(fold(sum16(0, ip, 20)), 0);
+	*id = rd16(ip + 4);
+	for (size_t off = 0; off < pay; off += v.gso_size, n++) {
+		size_t k = pay - off < v.gso_size ? pay - off : v.gso_size;
+		struct sent *s = &out[n];
+		uint8_t *d = s->data;
+		uint32_t c;
+
+		assert_true(n < max);
+		memcpy(d, ip, 28);
+		memcpy(d + 28, ip + 28 + off, k);
+		wr16(d + 2, (uint16_t)(28 + k));
+		wr16(d + 4, (uint16_t)(*id + n));
+		d[10] = d[11] = 0;
+		wr16(d + 10, fold(sum16(0, d, 20)));
+		c = rd16(d + 26) + (uint16_t)~rd16(d + 24) + (uint32_t)(8 + k);
+		while (c >> 16)
+			c = (c & 0xffff) + (c >> 16);
+		wr16(d + 26, (uint16_t)c);
+		wr16(d + 24, (uint16_t)(8 + k));
+		wr16(d + 26, fold(sum16(0, d + 20, 8 + k)));
+		s->len = 28 + k;
+		s->to.sin_family = AF_INET;
+		addr4(GWLB_ADDR, (uint8_t *)&s->to.sin_addr);
+		s->tolen = sizeof(s->to);
+	}
+	return n;
+}
+
+/*
+ * --offload: a TSO super-packet of 45 segments leaves by the packet
+ * socket, in two writes (42 segments of 1488 bytes behind a 48-byte
+ * GENEVE header fill 64 KB; 3 more), none by the raw socket; cut as the
+ * kernel does, every datagram is what the raw socket would have sent (one
+ * segment, the flow's GENEVE header, both checksums right), the IP ids
+ * running on from one write to the next.
+ */
+static void
+test_uso_writes(void **state)
+{
+	static struct sent cut[SEG_MAX];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl;
+	unsigned got = 0;
+	uint16_t id0 = 0;
+	uint64_t bytes = 0;
+
+	(void)state;
+	assert_true(pkt_fd >= 0);
+	assert_true(pkt_vnet);
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee02, ETHERTYPE_IPV4, true);
+	uso_super(hdr, hl, SEG_MAX, true);
+	run(0);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(n_writes, 2);
+	assert_int_equal(nh_asked, 1);
+	for (unsigned w = 0; w < n_writes; w++) {
+		uint16_t id;
+		unsigned n = uso_cut(w, cut, SEG_MAX, &id);
+
+		assert_int_equal(n, w == 0 ? 42 : 3);
+		if (w == 0)
+			id0 = id;
+		assert_int_equal(id, (uint16_t)(id0 + got));
+		for (unsigned j = 0; j < n; j++, got++) {
+			check_dgram(&cut[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl,
+			    uso_seg[got], uso_seglen[got]);
+			bytes += uso_seglen[got];
+		}
+	}
+	assert_int_equal(got, SEG_MAX);
+	assert_int_equal(STAT_GET(W->stats.uso_super), 2);
+	assert_int_equal(STAT_GET(W->stats.uso_segments), SEG_MAX);
+	assert_int_equal(STAT_GET(W->stats.gso_segments), SEG_MAX);
+	assert_int_equal(STAT_GET(W->stats.delivered), SEG_MAX);
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), SEG_MAX);
+	assert_int_equal(STAT_GET(ES(0)->bytes_out), bytes);
+	for (int r = 0; r < USO_FB__MAX; r++)
+		assert_int_equal(STAT_GET(W->stats.uso_fallback[r]), 0);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * No next hop: the segments go by the raw socket, counted "unresolved";
+ * a second super-packet right after does not ask the kernel again (once a
+ * second).  A super-packet of one segment goes raw as "one-segment".
+ */
+static void
+test_uso_unresolved(void **state)
+{
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl;
+
+	(void)state;
+	nh_err = -EHOSTUNREACH;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee03, ETHERTYPE_IPV4, false);
+	uso_super(hdr, hl, 5, true);
+	run(0);
+	assert_int_equal(n_writes, 0);
+	assert_int_equal(n_sent, 5);
+	for (unsigned i = 0; i < 5; i++)
+		check_dgram(&sent[i], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, uso_seg[i],
+		    uso_seglen[i]);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_UNRESOLVED]), 1);
+	uso_super(hdr, hl, 3, false);
+	run(0);
+	assert_int_equal(n_sent, 8);
+	assert_int_equal(nh_asked, 1);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_UNRESOLVED]), 2);
+	uso_super(hdr, hl, 1, false);
+	run(0);
+	assert_int_equal(n_sent, 9);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_ONE_SEGMENT]), 1);
+	assert_int_equal(STAT_GET(W->stats.uso_super), 0);
+	assert_int_equal(STAT_GET(W->stats.delivered), 9);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * The packet socket refuses the second write: the first write's 42
+ * segments went, the last 3 go by the raw socket right after, in order,
+ * counted "send-error"; nothing is lost or sent twice.
+ */
+static void
+test_uso_send_error(void **state)
+{
+	static struct sent cut[SEG_MAX];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl;
+	uint16_t id;
+
+	(void)state;
+	pkt_fail_at = 1;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee04, ETHERTYPE_IPV4, true);
+	uso_super(hdr, hl, SEG_MAX, true);
+	run(0);
+	assert_int_equal(n_writes, 1);
+	assert_int_equal(uso_cut(0, cut, SEG_MAX, &id), 42);
+	for (unsigned j = 0; j < 42; j++)
+		check_dgram(&cut[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, uso_seg[j],
+		    uso_seglen[j]);
+	assert_int_equal(n_sent, 3);
+	for (unsigned j = 0; j < 3; j++)
+		check_dgram(&sent[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl,
+		    uso_seg[42 + j], uso_seglen[42 + j]);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_SEND]), 1);
+	assert_int_equal(STAT_GET(W->stats.uso_super), 1);
+	assert_int_equal(STAT_GET(W->stats.uso_segments), 42);
+	assert_int_equal(STAT_GET(W->stats.delivered), SEG_MAX);
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), SEG_MAX);
+	assert_int_equal(all_drops(), 0);
+}
+
 int
 main(void)
 {
@@ -1393,6 +1720,9 @@ main(void)
 		T(test_vnet_batches),
 		T(test_vnet_refused),
 #undef T
+		cmocka_unit_test_setup_teardown(test_uso_writes, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_unresolved, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_send_error, setup_uso, teardown_uso),
 	};
 
 	/* The daemon as main() leaves it for one receive and one reply worker. */
