@@ -280,6 +280,8 @@ eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
 	}
 	/* Allocated before the lock: others' inserts do not wait for it. */
 	if (!(fresh = eni_alloc(id, attachment))) {	/* (its place given back) */
+		if (!ts)
+			return NULL;
 		STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
 		log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
 		    "ENI %017llx dropped: out of memory", (unsigned long long)id);
@@ -316,6 +318,8 @@ eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
 	(void)slot;
 	return e;
 over_limit:
+	if (!ts)
+		return NULL;
 	STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
 	log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
 	    "ENI %017llx dropped: --max-enis %u reached",

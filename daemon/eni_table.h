@@ -121,7 +121,9 @@ struct eni *eni_lookup(uint64_t id);
 /* Slots eni_lookup(id) reads (tests: probe chains stay short). */
 unsigned eni_lookup_probes(uint64_t id);
 /* A worker met an unknown ENI: publish it PENDING and queue it for the
- * manager; NULL (counted in ts) at --max-enis (eni_held) or out of memory. */
+ * manager; NULL (counted in ts) at --max-enis (eni_held) or out of memory.
+ * ts NULL: the manager makes an ENI again (no packet is lost): NULL at the
+ * limit or out of memory, counted nowhere and not logged. */
 struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
     struct thread_stats *ts);
 /* Write one inner packet to a queue of e's gwi- link, counted in ts. */

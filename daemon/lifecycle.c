@@ -252,8 +252,10 @@ lifecycle_reap(void)
 				uint64_t id = e->id, att = e->attachment;
 
 				eni_remove(e, e->links_made);
-				/* (A twin its traffic made meanwhile is found.) */
-				eni_get_or_create(id, att, D.mgr_slot, &D.mgr_stats);
+				/* (A twin its traffic made meanwhile is found.  A
+				 * worker that took the place just given back wins
+				 * it: this ENI's next packet makes it again.) */
+				eni_get_or_create(id, att, D.mgr_slot, NULL);
 				continue;
 			}
 			eni_remove(e, e->links_made);
@@ -354,10 +356,10 @@ lifecycle_tick(uint64_t now, bool full)
 			if (!c.recreate[i])
 				continue;
 			/* At --max-enis the old one still counts: it is made
-			 * again once it is gone (lifecycle_reap). */
-			if (eni_held() < conf.max_enis)
-				eni_get_or_create(id, att, D.mgr_slot, &D.mgr_stats);
-			else
+			 * again once it is gone (lifecycle_reap).  One try,
+			 * no look at eni_held() first: a worker may take the
+			 * last place between the look and the create. */
+			if (!eni_get_or_create(id, att, D.mgr_slot, NULL))
 				c.list[i]->recreate = true;
 		}
 	}

@@ -189,6 +189,32 @@ nl_link_rp_filter_off(int ifindex, const char *name)
 	return 0;
 }
 
+/*
+ * A receive worker that meets a new ENI just before the manager's own
+ * eni_get_or_create (-Wl,--wrap): the interleaving of a worker taking the
+ * last place under --max-enis between the manager's look and its create.
+ */
+static uint64_t worker_first_id;	/* 0: no worker interleaves */
+static struct thread_stats worker_stats;
+
+struct eni *__real_eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
+    struct thread_stats *ts);
+struct eni *__wrap_eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
+    struct thread_stats *ts);
+
+struct eni *
+__wrap_eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
+    struct thread_stats *ts)
+{
+	if (worker_first_id && slot == D.mgr_slot) {
+		uint64_t w = worker_first_id;
+
+		worker_first_id = 0;
+		assert_non_null(__real_eni_get_or_create(w, 0x77, 0, &worker_stats));
+	}
+	return __real_eni_get_or_create(id, attachment, slot, ts);
+}
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 #define ENI_A	0x5eedull
@@ -213,6 +239,8 @@ setup(void **state)
 	memset(&lk, 0, sizeof(lk));
 	memset(hooks, 0, sizeof(hooks));
 	memset(&rx_stats, 0, sizeof(rx_stats));
+	memset(&worker_stats, 0, sizeof(worker_stats));
+	worker_first_id = 0;
 	n_hooks = routes_up = routes_down = n_index_asked = n_rp_off = 0;
 	assert_int_equal(eni_table_init(conf.max_enis), 0);
 	return 0;
@@ -645,6 +673,49 @@ test_link_deleted_at_limit_made_again(void **state)
 	assert_int_equal(atomic_load(&e2->state), ENI_UP);
 }
 
+/* A link deleted one place below --max-enis, and a worker takes that last
+ * place just before the manager makes the ENI again: no packet was dropped,
+ * so no eni-limit drop is counted, and the ENI is made again once the old
+ * one is gone (not left to the next packet). */
+static void
+test_link_deleted_worker_takes_last_place(void **state)
+{
+	struct eni *e, *e2;
+	struct nl_event ev;
+
+	(void)state;
+	conf.max_enis = 2;
+	e = rx(ENI_A, "x");
+	lifecycle_take_creates();
+	hook_end(0, HOOK_OK);
+	ev = (struct nl_event){ .kind = NL_EV_LINK_GONE, .ifindex = e->ifindex_in };
+	lifecycle_nl_event(&ev, NULL);
+	worker_first_id = ENI_B;
+	lifecycle_tick(fake_now, true);
+	assert_int_equal(worker_first_id, 0);	/* the worker did come in between */
+	assert_non_null(eni_lookup(ENI_B));
+	assert_null(eni_lookup(ENI_A));
+	assert_int_equal(eni_held(), 2);
+	assert_int_equal(STAT_GET(D.mgr_stats.drops[DROP_ENI_LIMIT]), 0);
+	assert_int_equal(STAT_GET(worker_stats.drops[DROP_ENI_LIMIT]), 0);
+	assert_true(e->recreate);
+	lifecycle_take_creates();		/* B comes up */
+	assert_string_equal(hooks[1].action, "DESTROY");
+	assert_string_equal(hooks[2].action, "CREATE");
+	assert_string_equal(hooks[2].if_in, "gwi-1cfDAkrTKzt");
+	hook_end(2, HOOK_OK);
+	hook_end(1, HOOK_OK);			/* A's DESTROY ends: A is made again */
+	lifecycle_reap();
+	e2 = eni_lookup(ENI_A);
+	assert_non_null(e2);
+	assert_int_equal(eni_held(), 2);
+	lifecycle_take_creates();
+	assert_string_equal(hooks[3].action, "CREATE");
+	assert_string_equal(hooks[3].if_in, "gwi-6J1");
+	hook_end(3, HOOK_OK);
+	assert_int_equal(atomic_load(&e2->state), ENI_UP);
+}
+
 /* The backlogs by bytes: one ENI at most an eighth of --backlog-bytes
  * (backlog-full), all together at most --backlog-bytes (backlog-bytes), and
  * the total exact through flush, drop and free. */
@@ -720,6 +791,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eni_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closing_counts_towards_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_deleted_at_limit_made_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_deleted_worker_takes_last_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_bytes, setup, teardown),
 		/* Last: a daemon shuts down once. */
 		cmocka_unit_test_setup_teardown(test_shutdown_removes_links_in_one_batch, setup, teardown),
