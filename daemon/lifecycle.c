@@ -40,12 +40,22 @@ static struct eni *closing;	/* unpublished, on their way out */
 static struct eni *dead;	/* shutdown: done but for their links */
 static bool shutting_down;
 
+/* A hook of e's that waited for a place under --max-hooks starts. */
+static void
+hook_started(void *arg)
+{
+	struct eni *e = arg;
+
+	ENI_SET(e->hook_state, HOOK_RUNNING);
+}
+
 static void
 hook_args_fill(struct hook_args *a, struct eni *e, const char *path,
     const char *action, char *att)
 {
 	name_hex(e->attachment, att);
 	*a = (struct hook_args){
+		.started = hook_started,
 		.path = path,
 		.action = action,
 		.if_in = e->if_in,
@@ -66,7 +76,8 @@ eni_run_hook(struct eni *e, const char *path, const char *action, hook_done_fn d
 
 	hook_args_fill(&a, e, path, action, att);
 	ENI_SET(e->hook_runs, e->hook_runs + 1);
-	ENI_SET(e->hook_state, HOOK_RUNNING);
+	/* Queued until it starts (hook_started, maybe at once). */
+	ENI_SET(e->hook_state, HOOK_QUEUED);
 	err = hook_run(&a, conf.hook_timeout_s, done, e);
 	if (err < 0) {
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s %s: cannot run %s: %s", action,

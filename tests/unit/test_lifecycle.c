@@ -137,10 +137,12 @@ static struct hook_call {
 	char		if_out[NAME_IF_MAX];
 	char		eni[NAME_HEX_MAX];
 	hook_done_fn	done;
+	void		(*started)(void *arg);
 	void		*arg;
 	bool		ended;
 } hooks[MAX_HOOKS];
 static unsigned n_hooks;
+static bool hooks_wait;		/* --max-hooks reached: hooks wait to start */
 
 int
 hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg)
@@ -155,8 +157,20 @@ hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void 
 	snprintf(h->if_out, sizeof(h->if_out), "%s", a->if_out);
 	snprintf(h->eni, sizeof(h->eni), "%s", a->eni_hex);
 	h->done = done;
+	h->started = a->started;
 	h->arg = arg;
+	if (!hooks_wait && h->started)
+		h->started(arg);
 	return 0;
+}
+
+/* The hook number i, which waited, starts. */
+static void
+hook_start(unsigned i)
+{
+	assert_true(i < n_hooks);
+	assert_non_null(hooks[i].started);
+	hooks[i].started(hooks[i].arg);
 }
 
 /* The hook number i ends with res. */
@@ -242,6 +256,7 @@ setup(void **state)
 	memset(&worker_stats, 0, sizeof(worker_stats));
 	worker_first_id = 0;
 	n_hooks = routes_up = routes_down = n_index_asked = n_rp_off = 0;
+	hooks_wait = false;
 	assert_int_equal(eni_table_init(conf.max_enis), 0);
 	return 0;
 }
@@ -340,6 +355,34 @@ test_up_after_create_hook_backlog_in_order(void **state)
 	assert_string_equal(got, "p5");
 	assert_int_equal(e->hook_runs, 1);
 	assert_int_equal(e->hook_failures, 0);
+}
+
+/* show eni's hook_state: queued while the hook waits for a place under
+ * --max-hooks, running once it started, then its result. */
+static void
+test_hook_state_queued_then_running(void **state)
+{
+	struct eni *e;
+
+	(void)state;
+	e = rx(ENI_A, "x");
+	hooks_wait = true;
+	lifecycle_take_creates();
+	assert_int_equal(n_hooks, 1);
+	assert_int_equal(ENI_GET(e->hook_state), HOOK_QUEUED);
+	assert_int_equal(e->hook_runs, 1);
+	hook_start(0);
+	assert_int_equal(ENI_GET(e->hook_state), HOOK_RUNNING);
+	hook_end(0, HOOK_OK);
+	assert_int_equal(ENI_GET(e->hook_state), HOOK_OK);
+	/* With room, running at once. */
+	hooks_wait = false;
+	assert_int_equal(eni_request_destroy(ENI_A), 0);
+	lifecycle_tick(fake_now, false);
+	assert_string_equal(hooks[1].action, "DESTROY");
+	assert_int_equal(ENI_GET(e->hook_state), HOOK_RUNNING);
+	hook_end(1, HOOK_OK);
+	lifecycle_reap();
 }
 
 static void
@@ -779,6 +822,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_up_after_create_hook_backlog_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_create_hook_up_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hook_state_queued_then_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failing_create_hook_still_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_bounded_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_failure_then_retry, setup, teardown),
