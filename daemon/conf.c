@@ -192,6 +192,10 @@ static const struct conf_opt opts[] = {
 	{ "state-dir", 0, OPT_STR, OF_FILE, .def = "/var/lib/gwlbtun", .arg = "DIR",
 	  .help = "remember there which table 'table eni' gave each ENI",
 	  STORE(state_dir, const char *) },
+	{ "max-mirror", 0, OPT_UINT, OF_FILE, 1024, 1u << 24, .def = "100000", .arg = "N",
+	  .help = "links, addresses, routes and rules the kernel's mirror holds;\n"
+	      "past it, routes are checked against a dump now and then",
+	  STORE(max_mirror, unsigned) },
 	{ "forwarding", 0, OPT_FLAG, OF_FILE, .yes = "on", .no = "unchanged",
 	  .help = "turn IPv4 and IPv6 forwarding on at start", STORE(forwarding, bool) },
 	{ "syslog", 0, OPT_FLAG, OF_FILE, .yes = "on", .no = "off",

@@ -70,6 +70,7 @@ struct config {
 	const char	*route_hook;		/* --route-hook */
 	uint32_t	table_lo, table_hi;	/* --table-range */
 	const char	*state_dir;		/* --state-dir */
+	unsigned	max_mirror;		/* --max-mirror: objects nl_cache holds */
 	bool		forwarding;		/* --forwarding */
 	bool		use_syslog;		/* --syslog */
 	bool		check_only;		/* --check-config */

@@ -53,7 +53,8 @@
 static const struct ctl_cmd_def cmds[] = {
 	[CTL_CMD_SHOW_STATUS] = { CTL_CMD_SHOW_STATUS, { "show", "status" },
 	    CTL_VIEW_DETAIL, 0, "daemon version, mode, workers and totals",
-	    .rtypes = { { "status", true }, { "health", true }, { "control", true } } },
+	    .rtypes = { { "status", true }, { "health", true }, { "control", true },
+		{ "mirror", true } } },
 	[CTL_CMD_SHOW_ENIS] = { CTL_CMD_SHOW_ENIS, { "show", "enis" },
 	    CTL_VIEW_TABLE, 0, "every ENI with its links, rates and counters",
 	    .rtypes = { { "eni", false } } },

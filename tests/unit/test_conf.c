@@ -592,6 +592,7 @@ test_every_file_keyword(void **state)
 		{ "route-hook", "/bin/rh", "/bin/rh" },
 		{ "table-range", "20000-20999", "20000-20999" },
 		{ "state-dir", "/var/tmp/gw", "/var/tmp/gw" },
+		{ "max-mirror", "5000", "5000" },
 		{ "forwarding", "on", "on" },
 		{ "syslog", "on", "on" },
 		{ "debug", "on", "DEBUG" },	/* -d: every section at debug */

@@ -24,6 +24,7 @@
 #include "eni_table.h"
 #include "flow.h"
 #include "hook.h"
+#include "nl_cache.h"
 #include "record.h"
 #include "report.h"
 #include "route.h"
@@ -68,6 +69,13 @@ hook_counts(struct hook_counts *c)
 	    .ok = 17, .failed = 1, .timed_out = 2, .lines_unlogged = 0,
 	    /* 12 runs: 0.05 s or less, 3 up to 0.1 s, ..., 2 past 30 s */
 	    .dur_bucket = { 5, 3, 0, 0, 1, 0, 1, 0, 0, 2 }, .dur_sum_ns = 123456789012ull };
+}
+
+void
+nlc_status(struct nlc_status *st)
+{
+	*st = (struct nlc_status){ .open = true, .on = false, .objects = 4321, .max = 4000,
+	    .overflows = 2, .dumps = 5 };
 }
 
 const double hook_duration_le[HOOK_DUR_BUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
@@ -285,6 +293,8 @@ test_control_record_shapes(void **state)
 	    "control: control_clients/u control_accepted/u control_commands/u "
 	    "control_errors/u control_bad_messages/u control_refused/u control_dropped/u "
 	    "control_overflows/u monitor_subscribers/u events_posted/u events_lost/u\n"
+	    "mirror: mirror_state/str max_mirror/u mirror_objects/u mirror_overflows/u "
+	    "mirror_dumps/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
@@ -429,6 +439,7 @@ test_metrics(void **state)
 		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
 		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
 		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
+		"gwlbtun_mirror_objects", "gwlbtun_mirror_overflows_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
@@ -477,6 +488,8 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_routes_restored_total 6\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_rules_restored_total 3\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_netlink_resyncs_total 2\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_mirror_objects 4321\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_mirror_overflows_total 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"no-flow\"} 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_start_time_seconds 1700000000\n"));
@@ -541,7 +554,7 @@ test_health_json(void **state)
 	    "\"control_accepted\":0,\"control_commands\":0,\"control_errors\":0,"
 	    "\"control_bad_messages\":0,\"control_refused\":0,\"control_dropped\":0,"
 	    "\"control_overflows\":0,\"monitor_subscribers\":0,\"events_posted\":0,"
-	    "\"events_lost\":0,\"workers\":[{\"id\":0,\"kind\":\"rx\","
+	    "\"events_lost\":0,\"mirror_state\":\"off\",\"max_mirror\":0," "\"mirror_objects\":4321,\"mirror_overflows\":2,\"mirror_dumps\":5," "\"workers\":[{\"id\":0,\"kind\":\"rx\","
 	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
 	    "\"delivered\":97,\"drops\":3,\"kernel_drops\":5,\"idle_ms\":0},"));
 	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));
