@@ -91,6 +91,9 @@ struct eni {
 	 * rare; an array per thread would cost 29 words per thread and ENI). */
 	_Atomic uint64_t drop_by[DROP__MAX];
 	_Atomic bool	broken;		/* a queue write said the link is gone */
+	/* gwi-X set down (IFF_UP off) by someone: written by the manager from
+	 * the link's netlink events, once per change, read by the reports. */
+	_Atomic bool	link_down;
 	uint64_t	created_ns;
 	time_t		created_wall;
 	uint64_t	retry_ns;	/* ENI_FAILED: removed after this */

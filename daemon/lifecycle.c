@@ -400,17 +400,43 @@ find_ifindex(struct eni *e, void *arg)
 		c->e = e;
 }
 
+/* An ENI whose links are made (its gwi- link is ifindex). */
+static void
+find_ifindex_in(struct eni *e, void *arg)
+{
+	struct ifx_ctx *c = arg;
+	int state = atomic_load(&e->state);
+
+	if ((state == ENI_UP || state == ENI_PENDING) && e->links_made &&
+	    e->ifindex_in == c->ifindex)
+		c->e = e;
+}
+
+/* gwi-X set up or down by someone: kept for the reports (show enis, the
+ * health check), which so ask the kernel nothing. */
+static void
+link_updown(struct eni *e, bool up)
+{
+	if (atomic_exchange(&e->link_down, !up) == !up)
+		return;
+	log_msg(LOG_NETLINK, LOG_IMPORTANT, "ENI %s: %s is %s", e->hex, e->if_in,
+	    up ? "up again" : "down (set down behind our back): the health check fails");
+}
+
 static void
 resync_one(struct eni *e, void *arg)
 {
+	bool up = true;
+
 	(void)arg;
 	if (atomic_load(&e->state) != ENI_UP)
 		return;
-	if (nl_link_index(e->if_in) != e->ifindex_in ||
+	if (nl_link_state(e->if_in, &up) != e->ifindex_in ||
 	    (!conf.no_return && nl_link_index(e->if_out) != e->ifindex_out)) {
 		atomic_store(&e->broken, true);
 		return;
 	}
+	link_updown(e, up);
 	nl_link_rp_filter_off(e->ifindex_in, e->if_in);
 	if (!conf.no_return)
 		nl_link_rp_filter_off(e->ifindex_out, e->if_out);
@@ -427,6 +453,12 @@ lifecycle_nl_event(const struct nl_event *ev, void *arg)
 	if (ev->kind == NL_EV_RESYNC) {
 		atomic_fetch_add(&D.nl_resyncs, 1);
 		eni_foreach(resync_one, NULL);
+		return;
+	}
+	if (ev->kind == NL_EV_LINK_UPDOWN) {
+		eni_foreach(find_ifindex_in, &c);
+		if (c.e)
+			link_updown(c.e, ev->value != 0);
 		return;
 	}
 	eni_foreach(find_ifindex, &c);

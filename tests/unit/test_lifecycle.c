@@ -194,6 +194,20 @@ nl_link_index(const char *name)
 	return -ENODEV;	/* resync: every link is gone */
 }
 
+/* What the fake kernel says of gwi- links: gone (resync), or there with
+ * this ifindex and up or not. */
+static int link_state_ifindex;
+static bool link_state_up;
+
+int
+nl_link_state(const char *name, bool *up)
+{
+	(void)name;
+	n_index_asked++;
+	*up = link_state_up;
+	return link_state_ifindex ? link_state_ifindex : -ENODEV;
+}
+
 int
 nl_link_rp_filter_off(int ifindex, const char *name)
 {
@@ -257,6 +271,8 @@ setup(void **state)
 	worker_first_id = 0;
 	n_hooks = routes_up = routes_down = n_index_asked = n_rp_off = 0;
 	hooks_wait = false;
+	link_state_ifindex = 0;
+	link_state_up = true;
 	assert_int_equal(eni_table_init(conf.max_enis), 0);
 	return 0;
 }
@@ -617,6 +633,42 @@ test_resync_finds_lost_links(void **state)
 	assert_true(atomic_load(&e->broken));	/* the fake kernel has no such link */
 }
 
+/* Someone sets gwi-X down and up again: the ENI's flag follows the link's
+ * events (the reports read it: no question to the kernel per report); an
+ * event of another link, or of a flag other than up, changes nothing; a
+ * resync reads it again. */
+static void
+test_link_set_down_followed(void **state)
+{
+	struct eni *e;
+	struct nl_event ev;
+
+	(void)state;
+	e = rx(ENI_A, "x");
+	lifecycle_take_creates();
+	hook_end(0, HOOK_OK);
+	assert_false(atomic_load(&e->link_down));
+	ev = (struct nl_event){ .kind = NL_EV_LINK_UPDOWN, .ifindex = e->ifindex_in, .value = 0 };
+	lifecycle_nl_event(&ev, NULL);
+	assert_true(atomic_load(&e->link_down));
+	ev.ifindex = 999;
+	ev.value = 1;
+	lifecycle_nl_event(&ev, NULL);
+	assert_true(atomic_load(&e->link_down));
+	ev.ifindex = e->ifindex_in;
+	lifecycle_nl_event(&ev, NULL);
+	assert_false(atomic_load(&e->link_down));
+	/* Events were lost: the resync asks (the link is there, down). */
+	link_state_ifindex = e->ifindex_in;
+	link_state_up = false;
+	conf.no_return = true;	/* (the fake knows only gwi-) */
+	ev = (struct nl_event){ .kind = NL_EV_RESYNC };
+	lifecycle_nl_event(&ev, NULL);
+	assert_false(atomic_load(&e->broken));
+	assert_true(atomic_load(&e->link_down));
+	conf.no_return = false;
+}
+
 static void
 test_shutdown_removes_links_in_one_batch(void **state)
 {
@@ -837,6 +889,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_link_deleted_at_limit_made_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_deleted_worker_takes_last_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_set_down_followed, setup, teardown),
 		/* Last: a daemon shuts down once. */
 		cmocka_unit_test_setup_teardown(test_shutdown_removes_links_in_one_batch, setup, teardown),
 	};

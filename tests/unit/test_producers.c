@@ -118,6 +118,26 @@ route_eni_table(uint64_t id)
 	return 0;
 }
 
+/* The reports ask the kernel nothing per ENI (-Wl,--wrap=ioctl): a link's
+ * up or down comes from netlink events, once per change. */
+static unsigned n_ioctl;
+
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
+
+int
+__wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *p;
+
+	va_start(ap, req);
+	p = va_arg(ap, void *);
+	va_end(ap);
+	n_ioctl++;
+	return __real_ioctl(fd, req, p);
+}
+
 const char *
 hook_state_str(enum hook_state s)
 {
@@ -666,6 +686,34 @@ test_reset_only_gwlbctl(void **state)
 	free(m);
 }
 
+/* An operator's `ip link set gwi-X down`: show enis says down, the health
+ * check 503 naming the link; and no report, however often it is asked,
+ * makes a system call per ENI for it. */
+static void
+test_link_down_no_call_per_report(void **state)
+{
+	const char *why;
+	char *j;
+
+	(void)state;
+	n_ioctl = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_true(report_healthy(NOW, &why));
+		j = render(rec_json_new, why);
+		assert_non_null(strstr(j, "\"state\":\"up\""));
+		free(j);
+	}
+	atomic_store(&eni0.link_down, true);
+	assert_false(report_healthy(NOW, &why));
+	assert_string_equal(why, "eni 000000000000000a1: link gwi-2Z down");
+	j = render(rec_json_new, why);
+	assert_non_null(strstr(j, "\"state\":\"down\""));
+	free(j);
+	atomic_store(&eni0.link_down, false);
+	assert_true(report_healthy(NOW, &why));
+	assert_int_equal(n_ioctl, 0);
+}
+
 /* gwlbctl drain: 503 with the reason, /metrics says so; undrain: back. */
 static void
 test_drain(void **state)
@@ -705,6 +753,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eni_rates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_down_no_call_per_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhealthy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_only_gwlbctl, setup, teardown),
