@@ -335,6 +335,17 @@ quiesce(void)
 	}
 }
 
+/* ENI_A up: its first packet, its links, its CREATE hook (the first) done. */
+static struct eni *
+a_up(void)
+{
+	struct eni *e = rx(ENI_A, "x");
+
+	lifecycle_take_creates();
+	hook_end(0, HOOK_OK);
+	return e;
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 static void
@@ -484,9 +495,7 @@ test_idle_teardown_destroy_hook_then_routes_links(void **state)
 
 	(void)state;
 	conf.idle_teardown_s = 10;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
+	e = a_up();
 	fake_now += 9 * NS;
 	lifecycle_tick(fake_now, true);
 	assert_ptr_equal(eni_lookup(ENI_A), e);
@@ -599,9 +608,7 @@ test_rp_filter_put_back_on_ours_only(void **state)
 	struct nl_event ev;
 
 	(void)state;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
+	e = a_up();
 	ev = (struct nl_event){ .kind = NL_EV_RP_FILTER, .ifindex = 999, .value = 1 };
 	lifecycle_nl_event(&ev, NULL);
 	assert_int_equal(n_rp_off, 0);
@@ -624,9 +631,7 @@ test_resync_finds_lost_links(void **state)
 	struct nl_event ev = { .kind = NL_EV_RESYNC };
 
 	(void)state;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
+	e = a_up();
 	lifecycle_nl_event(&ev, NULL);
 	assert_int_equal(atomic_load(&D.nl_resyncs), 1);
 	assert_true(n_index_asked >= 1);
@@ -644,9 +649,7 @@ test_link_set_down_followed(void **state)
 	struct nl_event ev;
 
 	(void)state;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
+	e = a_up();
 	assert_false(atomic_load(&e->link_down));
 	ev = (struct nl_event){ .kind = NL_EV_LINK_UPDOWN, .ifindex = e->ifindex_in, .value = 0 };
 	lifecycle_nl_event(&ev, NULL);
@@ -736,21 +739,28 @@ test_closing_counts_towards_limit(void **state)
 	hook_end(3, HOOK_OK);
 }
 
+/* ENI_A up (its CREATE hook done), then its gwi- link deleted behind our back. */
+static struct eni *
+a_up_link_gone(void)
+{
+	struct eni *e = a_up();
+	struct nl_event ev;
+
+	ev = (struct nl_event){ .kind = NL_EV_LINK_GONE, .ifindex = e->ifindex_in };
+	lifecycle_nl_event(&ev, NULL);
+	return e;
+}
+
 /* At --max-enis, a link deleted behind our back: the old ENI still counts
  * until it is gone, then the ENI is made again (no twin in between). */
 static void
 test_link_deleted_at_limit_made_again(void **state)
 {
-	struct eni *e, *e2;
-	struct nl_event ev;
+	struct eni *e2;
 
 	(void)state;
 	conf.max_enis = 1;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
-	ev = (struct nl_event){ .kind = NL_EV_LINK_GONE, .ifindex = e->ifindex_in };
-	lifecycle_nl_event(&ev, NULL);
+	a_up_link_gone();
 	lifecycle_tick(fake_now, true);
 	assert_null(eni_lookup(ENI_A));
 	assert_int_equal(eni_held(), 1);
@@ -776,15 +786,10 @@ static void
 test_link_deleted_worker_takes_last_place(void **state)
 {
 	struct eni *e, *e2;
-	struct nl_event ev;
 
 	(void)state;
 	conf.max_enis = 2;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
-	ev = (struct nl_event){ .kind = NL_EV_LINK_GONE, .ifindex = e->ifindex_in };
-	lifecycle_nl_event(&ev, NULL);
+	e = a_up_link_gone();
 	worker_first_id = ENI_B;
 	lifecycle_tick(fake_now, true);
 	assert_int_equal(worker_first_id, 0);	/* the worker did come in between */
