@@ -129,6 +129,10 @@ unsigned eni_lookup_probes(uint64_t id);
  * limit or out of memory, counted nowhere and not logged. */
 struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
     struct thread_stats *ts);
+/* Manager: free old (unpublished, its links gone) and publish a new ENI of
+ * its id and attachment in its place under --max-enis, which no worker can
+ * take in between; NULL (nothing counted) out of memory. */
+struct eni *eni_remake(struct eni *old);
 /* Write one inner packet to a queue of e's gwi- link, counted in ts. */
 int eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p,
     size_t len, struct thread_stats *ts);

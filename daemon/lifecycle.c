@@ -229,14 +229,18 @@ eni_teardown(struct eni *e, const char *why)
 	closing = e;
 }
 
-/* The end of an ENI: its links, its queues, what its backlog still held, its memory. */
+/* The end of an ENI: its links, its queues, what its backlog still held, its
+ * memory; again: a new one of the same id takes its place (eni_remake). */
 static void
-eni_remove(struct eni *e, bool del_links)
+eni_remove(struct eni *e, bool del_links, bool again)
 {
 	link_remove(e, del_links);
 	eni_backlog_drop(e, DROP_ENI_CLOSING);
 	log_msg(LOG_TUNNEL, LOG_DEBUG, "ENI %s: links removed", e->hex);
-	eni_free(e);
+	if (again)
+		eni_remake(e);
+	else
+		eni_free(e);
 }
 
 /* Free what has finished its way out; start deferred creates. */
@@ -259,17 +263,10 @@ lifecycle_reap(void)
 				dead = e;
 				continue;
 			}
-			if (e->recreate && !shutting_down) {
-				uint64_t id = e->id, att = e->attachment;
-
-				eni_remove(e, e->links_made);
-				/* (A twin its traffic made meanwhile is found.  A
-				 * worker that took the place just given back wins
-				 * it: this ENI's next packet makes it again.) */
-				eni_get_or_create(id, att, D.mgr_slot, NULL);
-				continue;
-			}
-			eni_remove(e, e->links_made);
+			/* recreate (at --max-enis when its link was lost):
+			 * made again in its own place, which no worker can
+			 * take in between (a twin its traffic made is found). */
+			eni_remove(e, e->links_made, e->recreate && !shutting_down);
 		} else {
 			pp = &e->mgr_next;
 		}
@@ -515,7 +512,7 @@ lifecycle_bury(void)
 		err = link_remove_group();
 	for (e = dead; e; e = next) {
 		next = e->mgr_next;
-		eni_remove(e, err < 0);		/* the batch failed: one by one */
+		eni_remove(e, err < 0, false);	/* the batch failed: one by one */
 	}
 	dead = NULL;
 	if (n)

@@ -816,6 +816,40 @@ test_link_deleted_worker_takes_last_place(void **state)
 	assert_int_equal(atomic_load(&e2->state), ENI_UP);
 }
 
+/* At --max-enis, a link deleted behind our back, and a worker meets a new
+ * ENI just as the old one is gone: the place goes to the ENI made again
+ * (it was asked first), not to the newcomer, whose packet is refused and
+ * counted as at any time at the limit. */
+static void
+test_link_deleted_at_limit_place_handed_over(void **state)
+{
+	struct eni *e2;
+
+	(void)state;
+	conf.max_enis = 1;
+	a_up_link_gone();
+	lifecycle_tick(fake_now, true);
+	assert_string_equal(hooks[1].action, "DESTROY");
+	hook_end(1, HOOK_OK);
+	worker_first_id = ENI_B;	/* comes in when the manager makes one */
+	lifecycle_reap();
+	if (worker_first_id) {		/* it found no gap: it comes now */
+		worker_first_id = 0;
+		assert_null(__real_eni_get_or_create(ENI_B, 0x77, 0, &worker_stats));
+	}
+	e2 = eni_lookup(ENI_A);
+	assert_non_null(e2);
+	assert_null(eni_lookup(ENI_B));
+	assert_int_equal(STAT_GET(worker_stats.drops[DROP_ENI_LIMIT]), 1);
+	assert_int_equal(STAT_GET(D.mgr_stats.drops[DROP_ENI_LIMIT]), 0);
+	assert_int_equal(eni_held(), 1);
+	lifecycle_take_creates();
+	assert_string_equal(hooks[2].action, "CREATE");
+	assert_string_equal(hooks[2].if_in, "gwi-6J1");
+	hook_end(2, HOOK_OK);
+	assert_int_equal(atomic_load(&e2->state), ENI_UP);
+}
+
 /* The backlogs by bytes: one ENI at most an eighth of --backlog-bytes
  * (backlog-full), all together at most --backlog-bytes (backlog-bytes), and
  * the total exact through flush, drop and free. */
@@ -893,6 +927,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_closing_counts_towards_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_deleted_at_limit_made_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_deleted_worker_takes_last_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_deleted_at_limit_place_handed_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_set_down_followed, setup, teardown),
 		/* Last: a daemon shuts down once. */
