@@ -751,13 +751,27 @@ a_up_link_gone(void)
 	return e;
 }
 
+/* ENI_A published again after its old self went (held: ENIs held then),
+ * its links made, its CREATE hook (number hook) run and ended: up. */
+static void
+a_made_again(unsigned held, unsigned hook)
+{
+	struct eni *e2 = eni_lookup(ENI_A);
+
+	assert_non_null(e2);
+	assert_int_equal(eni_held(), held);
+	lifecycle_take_creates();
+	assert_string_equal(hooks[hook].action, "CREATE");
+	assert_string_equal(hooks[hook].if_in, "gwi-6J1");
+	hook_end(hook, HOOK_OK);
+	assert_int_equal(atomic_load(&e2->state), ENI_UP);
+}
+
 /* At --max-enis, a link deleted behind our back: the old ENI still counts
  * until it is gone, then the ENI is made again (no twin in between). */
 static void
 test_link_deleted_at_limit_made_again(void **state)
 {
-	struct eni *e2;
-
 	(void)state;
 	conf.max_enis = 1;
 	a_up_link_gone();
@@ -768,14 +782,8 @@ test_link_deleted_at_limit_made_again(void **state)
 	assert_string_equal(hooks[1].action, "DESTROY");
 	hook_end(1, HOOK_OK);
 	lifecycle_reap();
-	e2 = eni_lookup(ENI_A);
-	assert_non_null(e2);
-	assert_int_equal(eni_held(), 1);
-	lifecycle_take_creates();
+	a_made_again(1, 2);
 	assert_int_equal(lk.made, 2);
-	assert_string_equal(hooks[2].action, "CREATE");
-	hook_end(2, HOOK_OK);
-	assert_int_equal(atomic_load(&e2->state), ENI_UP);
 }
 
 /* A link deleted one place below --max-enis, and a worker takes that last
@@ -785,7 +793,7 @@ test_link_deleted_at_limit_made_again(void **state)
 static void
 test_link_deleted_worker_takes_last_place(void **state)
 {
-	struct eni *e, *e2;
+	struct eni *e;
 
 	(void)state;
 	conf.max_enis = 2;
@@ -806,14 +814,7 @@ test_link_deleted_worker_takes_last_place(void **state)
 	hook_end(2, HOOK_OK);
 	hook_end(1, HOOK_OK);			/* A's DESTROY ends: A is made again */
 	lifecycle_reap();
-	e2 = eni_lookup(ENI_A);
-	assert_non_null(e2);
-	assert_int_equal(eni_held(), 2);
-	lifecycle_take_creates();
-	assert_string_equal(hooks[3].action, "CREATE");
-	assert_string_equal(hooks[3].if_in, "gwi-6J1");
-	hook_end(3, HOOK_OK);
-	assert_int_equal(atomic_load(&e2->state), ENI_UP);
+	a_made_again(2, 3);
 }
 
 /* At --max-enis, a link deleted behind our back, and a worker meets a new
@@ -823,8 +824,6 @@ test_link_deleted_worker_takes_last_place(void **state)
 static void
 test_link_deleted_at_limit_place_handed_over(void **state)
 {
-	struct eni *e2;
-
 	(void)state;
 	conf.max_enis = 1;
 	a_up_link_gone();
@@ -837,17 +836,10 @@ test_link_deleted_at_limit_place_handed_over(void **state)
 		worker_first_id = 0;
 		assert_null(__real_eni_get_or_create(ENI_B, 0x77, 0, &worker_stats));
 	}
-	e2 = eni_lookup(ENI_A);
-	assert_non_null(e2);
 	assert_null(eni_lookup(ENI_B));
 	assert_int_equal(STAT_GET(worker_stats.drops[DROP_ENI_LIMIT]), 1);
 	assert_int_equal(STAT_GET(D.mgr_stats.drops[DROP_ENI_LIMIT]), 0);
-	assert_int_equal(eni_held(), 1);
-	lifecycle_take_creates();
-	assert_string_equal(hooks[2].action, "CREATE");
-	assert_string_equal(hooks[2].if_in, "gwi-6J1");
-	hook_end(2, HOOK_OK);
-	assert_int_equal(atomic_load(&e2->state), ENI_UP);
+	a_made_again(1, 2);
 }
 
 /* The backlogs by bytes: one ENI at most an eighth of --backlog-bytes
