@@ -142,6 +142,15 @@ on_interrupt(int sig)
 	interrupted = 1;
 }
 
+uint64_t
+gwlbctl_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Sleeps until *next (CLOCK_MONOTONIC), then moves it on by step; false
  * when interrupted. */
 static bool

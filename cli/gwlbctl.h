@@ -6,6 +6,7 @@
 #define GWLBCTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "client.h"
 #include "output.h"
@@ -19,6 +20,9 @@ struct gwlbctl {
 
 /* Room for one word more than a command may have, to say it is too long. */
 #define GWLBCTL_LINE_WORDS	(CTL_WORDS_MAX + 1)
+
+/* Milliseconds of CLOCK_MONOTONIC: deadlines and cache ages. */
+uint64_t gwlbctl_mono_ms(void);
 
 /* Runs one command; returns an exit status; sets *quit for quit. */
 int	 gwlbctl_run(struct gwlbctl *g, unsigned n, const char *const *words,

@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "gwlbctl.h"
 #include "json.h"
@@ -21,15 +20,6 @@ struct mon {
 	struct gwlbctl	*g;
 	uint64_t	 events;	/* shown, "lost" records not counted */
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 print_text(FILE *fp, const struct ctl_record *rec)
@@ -156,7 +146,7 @@ monitor_run(struct gwlbctl *g, const struct ctl_cmd_args *a)
 		return fail(g, status, err, text);
 	seq = c->seq;
 	if (a->timeout_set)
-		deadline = mono_ms() + (uint64_t)a->timeout * 1000;
+		deadline = gwlbctl_mono_ms() + (uint64_t)a->timeout * 1000;
 	status = EXIT_OK;
 	while (!a->limit_set || m.events < a->limit) {
 		struct pollfd p[2] = {
@@ -166,7 +156,7 @@ monitor_run(struct gwlbctl *g, const struct ctl_cmd_args *a)
 		int timeout = -1;
 
 		if (deadline != UINT64_MAX) {
-			if ((now = mono_ms()) >= deadline) {
+			if ((now = gwlbctl_mono_ms()) >= deadline) {
 				/* Asked for N events and did not get them: say so. */
 				if (a->limit_set) {
 					fprintf(stderr, "gwlbctl: monitor: %" PRIu64 " of %"

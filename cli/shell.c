@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -53,15 +52,6 @@ static struct {
 	char		*cands[CANDS_MAX];
 	unsigned	 ncands;
 } sh;
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static const char *
 prompt(void)
@@ -167,10 +157,10 @@ enis_fetch(void)
 	char text[256];
 	int err;
 
-	if (sh.nenis && now_ms() - sh.enis_at < ENI_CACHE_MS)
+	if (sh.nenis && gwlbctl_mono_ms() - sh.enis_at < ENI_CACHE_MS)
 		return;
 	enis_clear();
-	sh.enis_at = now_ms();
+	sh.enis_at = gwlbctl_mono_ms();
 	client_request(&sh.g->cl, 2, words, enis_record, NULL, &err, text,
 	    sizeof(text));
 	sh.was_up = sh.g->cl.fd >= 0;

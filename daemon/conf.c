@@ -193,6 +193,10 @@ static const struct conf_opt opts[] = {
 	{ "state-dir", 0, OPT_STR, OF_FILE, .def = "/var/lib/gwlbtun", .arg = "DIR",
 	  .help = "remember there which table 'table eni' gave each ENI",
 	  STORE(state_dir, const char *) },
+	{ "max-mirror", 0, OPT_UINT, OF_FILE, 1024, 1u << 24, .def = "100000", .arg = "N",
+	  .help = "links, addresses, routes and rules the kernel's mirror holds;\n"
+	      "past it, routes are checked against a dump now and then",
+	  STORE(max_mirror, unsigned) },
 	{ "forwarding", 0, OPT_FLAG, OF_FILE, .yes = "on", .no = "unchanged",
 	  .help = "turn IPv4 and IPv6 forwarding on at start", STORE(forwarding, bool) },
 	{ "syslog", 0, OPT_FLAG, OF_FILE, .yes = "on", .no = "off",
@@ -1253,10 +1257,15 @@ conf_parse(int argc, char **argv)
 
 /* ---- gwlbctl reload: a request to the manager -------------------------------- */
 
+/* Each request has a number; the manager answers the one it took (a caller
+ * that gave up leaves its late answer to no one, not to the next). */
 static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rl_cond = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t rl_one = PTHREAD_MUTEX_INITIALIZER;	/* one caller at a time */
-static bool rl_pending, rl_done;
+static uint64_t rl_seq;		/* the request waiting for an answer; 0: none */
+static uint64_t rl_last;	/* the last number given */
+static uint64_t rl_taken;	/* the one the manager took (manager: answers it) */
+static bool rl_done;
 static struct conf_report rl_rep;
 
 int
@@ -1268,7 +1277,7 @@ conf_reload_request(int wake_fd, unsigned timeout_s, struct conf_report *rep)
 
 	pthread_mutex_lock(&rl_one);
 	pthread_mutex_lock(&rl_lock);
-	rl_pending = true;
+	rl_seq = ++rl_last;
 	rl_done = false;
 	pthread_mutex_unlock(&rl_lock);
 	(void)!write(wake_fd, &one, sizeof(one));
@@ -1282,7 +1291,7 @@ conf_reload_request(int wake_fd, unsigned timeout_s, struct conf_report *rep)
 		*rep = rl_rep;
 	else
 		ret = -ETIMEDOUT;
-	rl_pending = false;	/* a late answer finds no one: dropped */
+	rl_seq = 0;	/* a late answer finds no one: dropped */
 	pthread_mutex_unlock(&rl_lock);
 	pthread_mutex_unlock(&rl_one);
 	return ret;
@@ -1294,7 +1303,9 @@ conf_reload_pending(void)
 	bool p;
 
 	pthread_mutex_lock(&rl_lock);
-	p = rl_pending && !rl_done;
+	p = rl_seq && !rl_done && rl_taken != rl_seq;
+	if (p)
+		rl_taken = rl_seq;
 	pthread_mutex_unlock(&rl_lock);
 	return p;
 }
@@ -1303,7 +1314,7 @@ void
 conf_reload_answer(const struct conf_report *rep)
 {
 	pthread_mutex_lock(&rl_lock);
-	if (rl_pending && !rl_done) {
+	if (rl_seq && rl_seq == rl_taken && !rl_done) {
 		rl_rep = *rep;
 		rl_done = true;
 		pthread_cond_signal(&rl_cond);

@@ -70,6 +70,7 @@ struct config {
 	const char	*route_hook;		/* --route-hook */
 	uint32_t	table_lo, table_hi;	/* --table-range */
 	const char	*state_dir;		/* --state-dir */
+	unsigned	max_mirror;		/* --max-mirror: objects nl_cache holds */
 	bool		forwarding;		/* --forwarding */
 	bool		use_syslog;		/* --syslog */
 	bool		check_only;		/* --check-config */
@@ -128,7 +129,9 @@ int conf_load_file_report(const char *path, bool at_start, struct conf_report *r
  * gwlbctl reload asks the manager through this one-slot queue (the manager
  * owns reload): conf_reload_request() wakes it through wake_fd and waits
  * up to timeout_s for conf_reload_answer(); -ETIMEDOUT otherwise.  The
- * manager checks conf_reload_pending() when woken.
+ * manager checks conf_reload_pending() when woken: true takes the request,
+ * which conf_reload_answer() then answers (only it: a caller that gave up
+ * is answered by no one, and the next request is taken on its own).
  */
 int conf_reload_request(int wake_fd, unsigned timeout_s, struct conf_report *rep);
 bool conf_reload_pending(void);

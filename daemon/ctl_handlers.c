@@ -337,7 +337,7 @@ h_route_rule(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	int ret;
 
 	(void)arg;
-	ret = route_request(a, err, sizeof(err));
+	ret = route_request(a, ROUTE_REQUEST_WAIT_MS, err, sizeof(err));
 	if (ret < 0)
 		return ctl_reply_error(r, -ret, "%s", err[0] ? err : strerror(-ret));
 	log_msg(LOG_CONTROL, LOG_INFO, "%s %s by uid %u", a->words[0], a->words[1],

@@ -187,11 +187,11 @@ eni_backlog_bytes(void)
 
 static void backlog_clear(struct eni *e);
 
-void
-eni_free(struct eni *e)
+/* e's memory; its place under --max-enis stays taken (the caller's). */
+static void
+eni_free_keep_place(struct eni *e)
 {
 	backlog_clear(e);	/* no other thread holds e any more */
-	atomic_fetch_sub_explicit(&n_held, 1, memory_order_relaxed);
 	if (e->flows)
 		flow_table_free(e->flows);
 	pthread_mutex_destroy(&e->bl_lock);
@@ -200,6 +200,13 @@ eni_free(struct eni *e)
 	free(e->qfd_out);
 	free(e->stats);
 	free(e);
+}
+
+void
+eni_free(struct eni *e)
+{
+	eni_free_keep_place(e);
+	atomic_fetch_sub_explicit(&n_held, 1, memory_order_relaxed);
 }
 
 /* A place under --max-enis (closing ENIs count too: their links and
@@ -259,14 +266,15 @@ eni_alloc(uint64_t id, uint64_t attachment)
 	return e;
 }
 
+static struct eni *eni_insert(uint64_t id, uint64_t attachment, struct thread_stats *ts);
+
 struct eni *
 eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
     struct thread_stats *ts)
 {
-	struct eni_slots *t;
-	struct eni *e, *fresh;
-	unsigned h, i, free_slot = ~0u;
+	struct eni *e;
 
+	(void)slot;
 	/*
 	 * A place under --max-enis first, without a lock: at the limit (a
 	 * flood of new ENIs) a packet costs one short lookup and no lock.
@@ -276,10 +284,39 @@ eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
 	if (!held_take()) {
 		if ((e = eni_lookup(id)))
 			return e;
-		goto over_limit;
+		if (!ts)
+			return NULL;
+		STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
+		log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
+		    "ENI %017llx dropped: --max-enis %u reached",
+		    (unsigned long long)id, conf.max_enis);
+		return NULL;
 	}
+	return eni_insert(id, attachment, ts);
+}
+
+struct eni *
+eni_remake(struct eni *old)
+{
+	uint64_t id = old->id, att = old->attachment;
+
+	eni_free_keep_place(old);
+	return eni_insert(id, att, NULL);
+}
+
+/* With a place taken: publish a new ENI (or find the one a worker made
+ * meanwhile, giving the place back). */
+static struct eni *
+eni_insert(uint64_t id, uint64_t attachment, struct thread_stats *ts)
+{
+	struct eni_slots *t;
+	struct eni *e, *fresh;
+	unsigned h, i, free_slot = ~0u;
+
 	/* Allocated before the lock: others' inserts do not wait for it. */
 	if (!(fresh = eni_alloc(id, attachment))) {	/* (its place given back) */
+		if (!ts)
+			return NULL;
 		STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
 		log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
 		    "ENI %017llx dropped: out of memory", (unsigned long long)id);
@@ -313,14 +350,7 @@ eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
 	create_q = e;
 	wake_manager();
 	pthread_mutex_unlock(&tbl_lock);
-	(void)slot;
 	return e;
-over_limit:
-	STAT_ADD(ts->drops[DROP_ENI_LIMIT], 1);
-	log_rl(&rl_limit, LOG_CORE, LOG_IMPORTANT,
-	    "ENI %017llx dropped: --max-enis %u reached",
-	    (unsigned long long)id, conf.max_enis);
-	return NULL;
 }
 
 void

@@ -91,6 +91,9 @@ struct eni {
 	 * rare; an array per thread would cost 29 words per thread and ENI). */
 	_Atomic uint64_t drop_by[DROP__MAX];
 	_Atomic bool	broken;		/* a queue write said the link is gone */
+	/* gwi-X set down (IFF_UP off) by someone: written by the manager from
+	 * the link's netlink events, once per change, read by the reports. */
+	_Atomic bool	link_down;
 	uint64_t	created_ns;
 	time_t		created_wall;
 	uint64_t	retry_ns;	/* ENI_FAILED: removed after this */
@@ -121,9 +124,15 @@ struct eni *eni_lookup(uint64_t id);
 /* Slots eni_lookup(id) reads (tests: probe chains stay short). */
 unsigned eni_lookup_probes(uint64_t id);
 /* A worker met an unknown ENI: publish it PENDING and queue it for the
- * manager; NULL (counted in ts) at --max-enis (eni_held) or out of memory. */
+ * manager; NULL (counted in ts) at --max-enis (eni_held) or out of memory.
+ * ts NULL: the manager makes an ENI again (no packet is lost): NULL at the
+ * limit or out of memory, counted nowhere and not logged. */
 struct eni *eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
     struct thread_stats *ts);
+/* Manager: free old (unpublished, its links gone) and publish a new ENI of
+ * its id and attachment in its place under --max-enis, which no worker can
+ * take in between; NULL (nothing counted) out of memory. */
+struct eni *eni_remake(struct eni *old);
 /* Write one inner packet to a queue of e's gwi- link, counted in ts. */
 int eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p,
     size_t len, struct thread_stats *ts);

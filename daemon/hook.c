@@ -53,6 +53,7 @@ struct hook_job {
 	uint64_t	deadline_ns;
 	bool		killed;
 	hook_done_fn	done;
+	void		(*started)(void *arg);	/* optional: it started */
 	void		*arg;
 	char		tag[80];	/* "CREATE gwi-X" for the log */
 	bool		has_eni;	/* an ENI's hook: its id, for events */
@@ -70,6 +71,7 @@ struct hook_job {
 
 static const char *const hook_state_names[] = {
 	[HOOK_NONE] = "none",
+	[HOOK_QUEUED] = "queued",
 	[HOOK_RUNNING] = "running",
 	[HOOK_OK] = "ok",
 	[HOOK_FAILED] = "failed",
@@ -343,6 +345,8 @@ hook_start(struct hook_job *j)
 		event_u64(&e, "pid", (uint64_t)pid);
 		event_post(&e);
 	}
+	if (j->started)
+		j->started(j->arg);
 	return 0;
 }
 
@@ -386,14 +390,15 @@ hook_start_queued(void)
 
 static int
 run_job(const char *path, const char *const *args, const char *const *facts,
-    const char *tag, unsigned timeout_s, hook_done_fn done, void *arg,
-    bool has_eni, uint64_t eni)
+    const char *tag, unsigned timeout_s, hook_done_fn done, void (*started)(void *),
+    void *arg, bool has_eni, uint64_t eni)
 {
 	struct hook_job *j = job_new(path, args, facts, tag, timeout_s, done, arg);
 	int err;
 
 	if (!j)
 		return -ENOMEM;
+	j->started = started;
 	j->has_eni = has_eni;
 	j->eni = eni;
 	/* Behind those already waiting, even with room now: in order. */
@@ -419,7 +424,7 @@ int
 hook_run_argv(const char *path, const char *const *args, const char *const *facts,
     const char *tag, unsigned timeout_s, hook_done_fn done, void *arg)
 {
-	return run_job(path, args, facts, tag, timeout_s, done, arg, false, 0);
+	return run_job(path, args, facts, tag, timeout_s, done, NULL, arg, false, 0);
 }
 
 int
@@ -436,7 +441,7 @@ hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void 
 	snprintf(f_att, sizeof(f_att), "GWLB_ATTACHMENT=%s", a->attachment_hex);
 	snprintf(f_mode, sizeof(f_mode), "GWLB_MODE=%s", a->mode);
 	snprintf(tag, sizeof(tag), "%s %s", a->action, a->if_in);
-	return run_job(a->path, args, facts, tag, timeout_s, done, arg, true,
+	return run_job(a->path, args, facts, tag, timeout_s, done, a->started, arg, true,
 	    strtoull(a->eni_hex, NULL, 16));
 }
 

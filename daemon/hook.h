@@ -13,6 +13,7 @@
 
 enum hook_state {
 	HOOK_NONE = 0,		/* no hook configured or not run yet */
+	HOOK_QUEUED,		/* waiting for a place under --max-hooks */
 	HOOK_RUNNING,
 	HOOK_OK,
 	HOOK_FAILED,		/* could not start, or non-zero exit */
@@ -35,6 +36,9 @@ struct hook_args {
 	const char	*eni_hex;
 	const char	*attachment_hex;
 	const char	*mode;		/* "return" or "no-return" */
+	/* If set, called with hook_run's arg when the hook starts: from
+	 * hook_run itself, or later, when it leaves the --max-hooks queue. */
+	void		(*started)(void *arg);
 };
 
 /* The manager's epoll set; jobs register their descriptors in it. */

@@ -40,12 +40,22 @@ static struct eni *closing;	/* unpublished, on their way out */
 static struct eni *dead;	/* shutdown: done but for their links */
 static bool shutting_down;
 
+/* A hook of e's that waited for a place under --max-hooks starts. */
+static void
+hook_started(void *arg)
+{
+	struct eni *e = arg;
+
+	ENI_SET(e->hook_state, HOOK_RUNNING);
+}
+
 static void
 hook_args_fill(struct hook_args *a, struct eni *e, const char *path,
     const char *action, char *att)
 {
 	name_hex(e->attachment, att);
 	*a = (struct hook_args){
+		.started = hook_started,
 		.path = path,
 		.action = action,
 		.if_in = e->if_in,
@@ -66,7 +76,8 @@ eni_run_hook(struct eni *e, const char *path, const char *action, hook_done_fn d
 
 	hook_args_fill(&a, e, path, action, att);
 	ENI_SET(e->hook_runs, e->hook_runs + 1);
-	ENI_SET(e->hook_state, HOOK_RUNNING);
+	/* Queued until it starts (hook_started, maybe at once). */
+	ENI_SET(e->hook_state, HOOK_QUEUED);
 	err = hook_run(&a, conf.hook_timeout_s, done, e);
 	if (err < 0) {
 		log_msg(LOG_HOOK, LOG_IMPORTANT, "%s %s: cannot run %s: %s", action,
@@ -218,14 +229,18 @@ eni_teardown(struct eni *e, const char *why)
 	closing = e;
 }
 
-/* The end of an ENI: its links, its queues, what its backlog still held, its memory. */
+/* The end of an ENI: its links, its queues, what its backlog still held, its
+ * memory; again: a new one of the same id takes its place (eni_remake). */
 static void
-eni_remove(struct eni *e, bool del_links)
+eni_remove(struct eni *e, bool del_links, bool again)
 {
 	link_remove(e, del_links);
 	eni_backlog_drop(e, DROP_ENI_CLOSING);
 	log_msg(LOG_TUNNEL, LOG_DEBUG, "ENI %s: links removed", e->hex);
-	eni_free(e);
+	if (again)
+		eni_remake(e);
+	else
+		eni_free(e);
 }
 
 /* Free what has finished its way out; start deferred creates. */
@@ -248,15 +263,10 @@ lifecycle_reap(void)
 				dead = e;
 				continue;
 			}
-			if (e->recreate && !shutting_down) {
-				uint64_t id = e->id, att = e->attachment;
-
-				eni_remove(e, e->links_made);
-				/* (A twin its traffic made meanwhile is found.) */
-				eni_get_or_create(id, att, D.mgr_slot, &D.mgr_stats);
-				continue;
-			}
-			eni_remove(e, e->links_made);
+			/* recreate (at --max-enis when its link was lost):
+			 * made again in its own place, which no worker can
+			 * take in between (a twin its traffic made is found). */
+			eni_remove(e, e->links_made, e->recreate && !shutting_down);
 		} else {
 			pp = &e->mgr_next;
 		}
@@ -354,10 +364,10 @@ lifecycle_tick(uint64_t now, bool full)
 			if (!c.recreate[i])
 				continue;
 			/* At --max-enis the old one still counts: it is made
-			 * again once it is gone (lifecycle_reap). */
-			if (eni_held() < conf.max_enis)
-				eni_get_or_create(id, att, D.mgr_slot, &D.mgr_stats);
-			else
+			 * again once it is gone (lifecycle_reap).  One try,
+			 * no look at eni_held() first: a worker may take the
+			 * last place between the look and the create. */
+			if (!eni_get_or_create(id, att, D.mgr_slot, NULL))
 				c.list[i]->recreate = true;
 		}
 	}
@@ -387,17 +397,43 @@ find_ifindex(struct eni *e, void *arg)
 		c->e = e;
 }
 
+/* An ENI whose links are made (its gwi- link is ifindex). */
+static void
+find_ifindex_in(struct eni *e, void *arg)
+{
+	struct ifx_ctx *c = arg;
+	int state = atomic_load(&e->state);
+
+	if ((state == ENI_UP || state == ENI_PENDING) && e->links_made &&
+	    e->ifindex_in == c->ifindex)
+		c->e = e;
+}
+
+/* gwi-X set up or down by someone: kept for the reports (show enis, the
+ * health check), which so ask the kernel nothing. */
+static void
+link_updown(struct eni *e, bool up)
+{
+	if (atomic_exchange(&e->link_down, !up) == !up)
+		return;
+	log_msg(LOG_NETLINK, LOG_IMPORTANT, "ENI %s: %s is %s", e->hex, e->if_in,
+	    up ? "up again" : "down (set down behind our back): the health check fails");
+}
+
 static void
 resync_one(struct eni *e, void *arg)
 {
+	bool up = true;
+
 	(void)arg;
 	if (atomic_load(&e->state) != ENI_UP)
 		return;
-	if (nl_link_index(e->if_in) != e->ifindex_in ||
+	if (nl_link_state(e->if_in, &up) != e->ifindex_in ||
 	    (!conf.no_return && nl_link_index(e->if_out) != e->ifindex_out)) {
 		atomic_store(&e->broken, true);
 		return;
 	}
+	link_updown(e, up);
 	nl_link_rp_filter_off(e->ifindex_in, e->if_in);
 	if (!conf.no_return)
 		nl_link_rp_filter_off(e->ifindex_out, e->if_out);
@@ -414,6 +450,12 @@ lifecycle_nl_event(const struct nl_event *ev, void *arg)
 	if (ev->kind == NL_EV_RESYNC) {
 		atomic_fetch_add(&D.nl_resyncs, 1);
 		eni_foreach(resync_one, NULL);
+		return;
+	}
+	if (ev->kind == NL_EV_LINK_UPDOWN) {
+		eni_foreach(find_ifindex_in, &c);
+		if (c.e)
+			link_updown(c.e, ev->value != 0);
 		return;
 	}
 	eni_foreach(find_ifindex, &c);
@@ -470,7 +512,7 @@ lifecycle_bury(void)
 		err = link_remove_group();
 	for (e = dead; e; e = next) {
 		next = e->mgr_next;
-		eni_remove(e, err < 0);		/* the batch failed: one by one */
+		eni_remove(e, err < 0, false);	/* the batch failed: one by one */
 	}
 	dead = NULL;
 	if (n)

@@ -219,7 +219,7 @@ manager_run(void)
 	else
 		epoll_ctl(epfd, EPOLL_CTL_ADD, nlfd,
 		    &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &k_nl });
-	kfd = nlc_open(manager_kstate_event, NULL);
+	kfd = nlc_open(manager_kstate_event, NULL, conf.max_mirror);
 	if (kfd < 0)
 		log_msg(LOG_NETLINK, LOG_IMPORTANT, "no mirror of the kernel's routes (%s): "
 		    "routes and rules deleted behind our back are not put back",
@@ -264,6 +264,13 @@ manager_run(void)
 					reply_expire(now);
 				else
 					qsbr_reclaim();	/* ENI slot arrays */
+				/* Past --max-mirror: a dump now and then. */
+				nlc_tick(now);
+				if (kstate_dirty) {
+					kstate_dirty = false;
+					route_reconcile();
+				}
+				nlc_release();
 				route_retry();
 				break;
 			case EV_SIGNAL: {
@@ -302,6 +309,7 @@ manager_run(void)
 					kstate_dirty = false;
 					route_reconcile();
 				}
+				nlc_release();
 				break;
 			case EV_HOOK_PID:
 			case EV_HOOK_OUT:

@@ -81,6 +81,7 @@ struct nl_req {
 	const char	*what;
 	int		ifindex;	/* filled by a GETLINK reply */
 	uint32_t	*group;		/* and its IFLA_GROUP, if not NULL */
+	unsigned	*flags;		/* and its ifi_flags, if not NULL */
 	int		quiet;		/* an errno not worth logging (expected) */
 	char		*ext_ack;	/* where to copy the kernel's text, or NULL */
 	size_t		ext_ack_len;
@@ -151,6 +152,8 @@ nl_link_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	ifi = mnl_nlmsg_get_payload(nlh);
 	req->ifindex = ifi->ifi_index;
+	if (req->flags)
+		*req->flags = ifi->ifi_flags;
 	if (req->group) {
 		const struct nlattr *attr;
 
@@ -271,13 +274,14 @@ nl_link_index(const char *name)
 	return nl_link_lookup(name, NULL);
 }
 
-int
-nl_link_lookup(const char *name, uint32_t *group)
+static int
+nl_link_get(const char *name, uint32_t *group, unsigned *flags)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	struct nl_req req = { .what = "get link", .ifindex = -1, .group = group };
+	struct nl_req req = { .what = "get link", .ifindex = -1, .group = group,
+	    .flags = flags };
 	int ret;
 
 	nlh = nl_msg(buf, sizeof(buf), RTM_GETLINK, NLM_F_REQUEST);
@@ -289,6 +293,22 @@ nl_link_lookup(const char *name, uint32_t *group)
 	if (ret < 0)
 		return ret;
 	return req.ifindex > 0 ? req.ifindex : -ENODEV;
+}
+
+int
+nl_link_lookup(const char *name, uint32_t *group)
+{
+	return nl_link_get(name, group, NULL);
+}
+
+int
+nl_link_state(const char *name, bool *up)
+{
+	unsigned flags = 0;
+	int ret = nl_link_get(name, NULL, &flags);
+
+	*up = (flags & IFF_UP) != 0;
+	return ret;
 }
 
 /* The head of an RTM_*LINK request for one link (ifindex 0: none). */
@@ -644,6 +664,20 @@ nl_event_cb(const struct nlmsghdr *nlh, void *data)
 		ifi = mnl_nlmsg_get_payload(nlh);
 		ev.kind = NL_EV_LINK_GONE;
 		ev.ifindex = ifi->ifi_index;
+		c->fn(&ev, c->arg);
+	} else if (nlh->nlmsg_type == RTM_NEWLINK) {
+		const struct ifinfomsg *ifi;
+
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+			return MNL_CB_OK;
+		ifi = mnl_nlmsg_get_payload(nlh);
+		/* Only a change of IFF_UP (the kernel says which flags
+		 * changed): not every statistics or attribute update. */
+		if (!(ifi->ifi_change & IFF_UP))
+			return MNL_CB_OK;
+		ev.kind = NL_EV_LINK_UPDOWN;
+		ev.ifindex = ifi->ifi_index;
+		ev.value = (ifi->ifi_flags & IFF_UP) != 0;
 		c->fn(&ev, c->arg);
 	} else if (nlh->nlmsg_type == RTM_NEWNETCONF) {
 		const struct nlattr *tb[NETCONFA_MAX + 1] = { NULL };

@@ -16,6 +16,8 @@ void nl_fini(void);
 int nl_link_index(const char *name);
 /* The same, and the link's group (IFLA_GROUP) in *group. */
 int nl_link_lookup(const char *name, uint32_t *group);
+/* ifindex (or -errno) and whether the link is up (IFF_UP) in *up. */
+int nl_link_state(const char *name, bool *up);
 /* MTU, txqueuelen, link group, alias (IFLA_IFALIAS, if not NULL), IFF_UP
  * and IPv4 rp_filter 0 in one RTM_NEWLINK (after IPv6 addrgen off and
  * qdisc noqueue); 0 or -errno. */
@@ -66,11 +68,12 @@ int nl_link_rp_filter_off(int ifindex, const char *name);
  * event of interest to fn.  An overflowing socket (ENOBUFS: events were
  * lost) is reported as NL_EV_RESYNC, so the caller re-checks everything.
  */
-enum nl_event_kind { NL_EV_RP_FILTER, NL_EV_LINK_GONE, NL_EV_RESYNC };
+enum nl_event_kind { NL_EV_RP_FILTER, NL_EV_LINK_GONE, NL_EV_RESYNC, NL_EV_LINK_UPDOWN };
 struct nl_event {
 	enum nl_event_kind kind;
 	int		ifindex;
-	int		value;		/* NL_EV_RP_FILTER: the new value */
+	int		value;		/* NL_EV_RP_FILTER: the new value;
+					 * NL_EV_LINK_UPDOWN: 1 up, 0 down */
 };
 int nl_events_open(void);	/* the fd, or -errno */
 void nl_events_read(void (*fn)(const struct nl_event *ev, void *arg), void *arg);

@@ -14,6 +14,11 @@
  * there (libnl merges those into multipath objects, route_update(), and the
  * merged object keeps the mark that says "not in the dump").
  *
+ * The mirror is bounded (--max-mirror, nl_cache.h): someone else's routes
+ * in our namespace must not grow the daemon without end.  Past the bound
+ * it is off, and what route.c checks is checked against a dump now and
+ * then instead, freed after each check.
+ *
  * That merging also means an IPv6 route object in the cache can hold a
  * nexthop the kernel replaced since: an IPv6 route of several nexthops is
  * checked against a fresh dump of the routes (once per batch of events)
@@ -30,6 +35,7 @@
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -48,6 +54,16 @@ static void (*nlc_fn)(enum nlc_event, void *);
 static void *nlc_arg;
 static bool routes_changed;		/* set by the change callback */
 static bool routes_fresh;		/* c_route refilled since the last events */
+
+/* The bound (nl_cache.h): the manager's, but for the reports' copies. */
+static unsigned obj_max;
+static bool over;			/* past obj_max: the mirror is off */
+static bool dump_held;			/* over: the caches hold a dump */
+static bool stale;			/* over: the kernel changed since */
+static uint64_t next_dump_ns;
+static _Atomic bool st_open, st_on;
+static _Atomic uint64_t st_objects, st_overflows, st_dumps;
+static struct log_rl rl_over = LOG_RL_INIT(60, 2);
 
 /* libnl's NLE_* to -errno: callers see errno values only. */
 static int
@@ -76,8 +92,10 @@ nlc_changed(struct nl_cache *cache, struct nl_object *obj, int action, void *arg
 		routes_changed = true;
 }
 
+static void nlc_bound(void);
+
 int
-nlc_open(void (*fn)(enum nlc_event ev, void *arg), void *arg)
+nlc_open(void (*fn)(enum nlc_event ev, void *arg), void *arg, unsigned max)
 {
 	static const char *const names[] = { "route/link", "route/addr", "route/route",
 	    "route/rule" };
@@ -86,6 +104,8 @@ nlc_open(void (*fn)(enum nlc_event ev, void *arg), void *arg)
 
 	nlc_fn = fn;
 	nlc_arg = arg;
+	obj_max = max;
+	over = dump_held = stale = false;
 	if (!(ev_sk = nl_socket_alloc()) || !(sync_sk = nl_socket_alloc())) {
 		err = -NLE_NOMEM;
 		goto fail;
@@ -109,6 +129,10 @@ nlc_open(void (*fn)(enum nlc_event ev, void *arg), void *arg)
 		}
 	}
 	routes_changed = false;
+	atomic_store(&st_open, true);
+	atomic_store(&st_on, true);
+	nlc_bound();
+	nlc_release();		/* the start's dump, if it was too big */
 	return nl_cache_mngr_get_fd(mngr);
 fail:
 	nlc_close();
@@ -123,6 +147,7 @@ nlc_close(void)
 		nl_cache_mngr_free(mngr);
 	mngr = NULL;
 	c_link = c_addr = c_route = c_rule = NULL;
+	atomic_store(&st_open, false);
 	if (ev_sk)
 		nl_socket_free(ev_sk);
 	if (sync_sk)
@@ -130,15 +155,14 @@ nlc_close(void)
 	ev_sk = sync_sk = NULL;
 }
 
-int
-nlc_resync(void)
+/* Every cache read again from the kernel: 0 or the first -errno. */
+static int
+nlc_refill(void)
 {
 	struct nl_cache *caches[] = { c_link, c_addr, c_route, c_rule };
 	static const char *const names[] = { "links", "addresses", "routes", "rules" };
 	int ret = 0;
 
-	if (!mngr)
-		return -ENOTCONN;
 	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
 		int err = nl_cache_refill(sync_sk, caches[i]);
 
@@ -150,9 +174,127 @@ nlc_resync(void)
 		}
 	}
 	routes_fresh = true;
+	return ret;
+}
+
+int
+nlc_resync(void)
+{
+	int ret;
+
+	if (!mngr)
+		return -ENOTCONN;
+	if (over) {
+		stale = true;	/* nlc_tick's next dump */
+		return 0;
+	}
+	ret = nlc_refill();
+	nlc_bound();
 	if (nlc_fn)
 		nlc_fn(NLC_EV_RESYNC, nlc_arg);
 	return ret;
+}
+
+static uint64_t
+nlc_objects(void)
+{
+	struct nl_cache *caches[] = { c_link, c_addr, c_route, c_rule };
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++)
+		if (caches[i])
+			n += (uint64_t)nl_cache_nitems(caches[i]);
+	return n;
+}
+
+/* The mirror on, after events or a dump: past the bound, it goes off; what
+ * the caches hold stays until nlc_release(), for the checks now due. */
+static void
+nlc_bound(void)
+{
+	uint64_t n = nlc_objects();
+
+	atomic_store(&st_objects, n);
+	if (n <= obj_max)
+		return;
+	over = true;
+	dump_held = true;
+	stale = false;
+	next_dump_ns = 0;
+	atomic_store(&st_on, false);
+	atomic_fetch_add(&st_overflows, 1);
+	log_rl(&rl_over, LOG_NETLINK, LOG_IMPORTANT, "kernel mirror: %llu links, addresses, "
+	    "routes and rules, over --max-mirror %u: not kept any more; routes and rules "
+	    "are checked against a dump of the kernel's after changes, every %u s at most",
+	    (unsigned long long)n, obj_max, NLC_DUMP_EVERY_S);
+}
+
+void
+nlc_release(void)
+{
+	struct nl_cache *caches[] = { c_link, c_addr, c_route, c_rule };
+
+	if (!over || !dump_held)
+		return;
+	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++)
+		if (caches[i])
+			nl_cache_clear(caches[i]);
+	dump_held = false;
+}
+
+/* The mirror off: the events only say that something changed. */
+static void
+nlc_drain(void)
+{
+	int fd = nl_socket_get_fd(ev_sk);
+	char buf[16384];
+
+	/* Bounded: the descriptor is level-triggered, the rest comes back. */
+	for (unsigned i = 0; i < 256; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != ENOBUFS)
+			break;
+		stale = true;	/* (ENOBUFS: events were lost; the dump has all) */
+	}
+}
+
+void
+nlc_tick(uint64_t now)
+{
+	uint64_t n;
+
+	if (!mngr || !over || !stale || now < next_dump_ns)
+		return;
+	next_dump_ns = now + NLC_DUMP_EVERY_S * 1000000000ull;
+	stale = false;
+	atomic_fetch_add(&st_dumps, 1);
+	nlc_refill();
+	n = nlc_objects();
+	atomic_store(&st_objects, n);
+	if (n <= obj_max) {
+		over = false;
+		atomic_store(&st_on, true);
+		log_msg(LOG_NETLINK, LOG_IMPORTANT, "kernel mirror: %llu links, addresses, "
+		    "routes and rules, within --max-mirror %u: kept again",
+		    (unsigned long long)n, obj_max);
+	}
+	dump_held = over;
+	if (nlc_fn)
+		nlc_fn(NLC_EV_DUMP, nlc_arg);
+}
+
+void
+nlc_status(struct nlc_status *st)
+{
+	st->open = atomic_load(&st_open);
+	st->on = atomic_load(&st_on);
+	st->objects = atomic_load(&st_objects);
+	st->max = obj_max;
+	st->overflows = atomic_load(&st_overflows);
+	st->dumps = atomic_load(&st_dumps);
 }
 
 void
@@ -163,6 +305,10 @@ nlc_read(void)
 
 	if (!mngr)
 		return;
+	if (over) {
+		nlc_drain();
+		return;
+	}
 	for (unsigned i = 0; i < NLC_OVERFLOWS_MAX; i++) {
 		/* Reads until the socket is empty (EAGAIN is not an error). */
 		err = nl_cache_mngr_data_ready(mngr);
@@ -180,6 +326,8 @@ nlc_read(void)
 		    "overflowed (ENOBUFS): reading links, addresses, routes and rules again");
 		nlc_resync();
 	}
+	if (!over)
+		nlc_bound();
 	if (routes_changed) {
 		routes_changed = false;
 		routes_fresh = false;
@@ -229,7 +377,7 @@ nlc_route_state(const struct route_inst *ri)
 	struct nl_addr *gw;
 	unsigned alen = ri->family == AF_INET ? 4 : 16;
 
-	if (!c_route)
+	if (!c_route || (over && !dump_held))
 		return NLC_UNKNOWN;
 	if (!(r = nlc_route_find(ri)))
 		return NLC_MISSING;
@@ -263,7 +411,7 @@ nlc_route_state(const struct route_inst *ri)
 enum nlc_state
 nlc_rule_state(const struct route_inst *ri, uint32_t *prio)
 {
-	if (!c_rule)
+	if (!c_rule || (over && !dump_held))
 		return NLC_UNKNOWN;
 	for (struct nl_object *o = nl_cache_get_first(c_rule); o; o = nl_cache_get_next(o)) {
 		struct rtnl_rule *r = (struct rtnl_rule *)o;
@@ -288,7 +436,7 @@ nlc_link_exists(int ifindex)
 {
 	struct rtnl_link *l;
 
-	if (!c_link)
+	if (!c_link || (over && !dump_held))
 		return true;
 	if (!(l = rtnl_link_get(c_link, ifindex)))
 		return false;

@@ -23,6 +23,7 @@
 #include "worker.h"
 #include "hook.h"
 #include "name.h"
+#include "nl_cache.h"
 #include "report.h"
 #include "stats.h"
 #include "tun.h"
@@ -47,6 +48,7 @@ enum {
 	M_USO_SUPER, M_USO_SEGMENTS, M_USO_FALLBACK, M_USO_FALLBACK_BY_REASON,
 	M_HC_SERVED, M_HC_EVICTED, M_HC_TIMED_OUT, M_HC_ACCEPT_ERRORS,
 	M_CTL_BAD, M_CTL_REFUSED,
+	M_MIRROR_OBJECTS, M_MIRROR_OVERFLOWS,
 	M__MAX
 };
 
@@ -192,6 +194,12 @@ const struct rec_metric report_metrics[] = {
 	    { { NULL, NULL } } },
 	[M_CTL_REFUSED] = { "gwlbtun_control_refused_total", "counter",
 	    "Control clients or commands refused: too many clients, or no permission.",
+	    { { NULL, NULL } } },
+	[M_MIRROR_OBJECTS] = { "gwlbtun_mirror_objects", "gauge",
+	    "Links, addresses, routes and rules in the kernel's mirror (at most --max-mirror).",
+	    { { NULL, NULL } } },
+	[M_MIRROR_OVERFLOWS] = { "gwlbtun_mirror_overflows_total", "counter",
+	    "Times the kernel's mirror went past --max-mirror and was turned off.",
 	    { { NULL, NULL } } },
 };
 _Static_assert(sizeof(report_metrics) / sizeof(report_metrics[0]) == M__MAX, "report_metrics");
@@ -365,6 +373,25 @@ report_limits(struct rec_sink *s)
  * (gwlbtund(8), RESOURCE LIMITS): records of their own after status (a
  * record holds at most 64 fields), at the top level of the JSON page.
  */
+/*
+ * The kernel's mirror (nl_cache.h; gwlbtund(8), RESOURCE LIMITS): on, or
+ * off past --max-mirror (or none: it could not be opened).
+ */
+static void
+report_mirror(struct rec_sink *s)
+{
+	struct nlc_status m;
+
+	nlc_status(&m);
+	rec_begin(s, "mirror");
+	rec_str(s, "mirror_state", !m.open ? "none" : m.on ? "on" : "off");
+	rec_u64(s, "max_mirror", conf.max_mirror);
+	rec_u64m(s, "mirror_objects", m.objects, &report_metrics[M_MIRROR_OBJECTS]);
+	rec_u64m(s, "mirror_overflows", m.overflows, &report_metrics[M_MIRROR_OVERFLOWS]);
+	rec_u64(s, "mirror_dumps", m.dumps);
+	rec_end(s);
+}
+
 static void
 report_health_conns(struct rec_sink *s)
 {
@@ -461,6 +488,7 @@ report_status(struct rec_sink *s, uint64_t now)
 	rec_end(s);
 	report_health_conns(s);
 	report_control(s);
+	report_mirror(s);
 }
 
 void

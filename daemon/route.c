@@ -99,11 +99,20 @@ static uint64_t *table_owner;		/* [...]: the last ENI that had it */
 static int wake;			/* the manager's eventfd */
 static bool retry_pending;		/* a restore failed: try again on the timer */
 
-/* route_request()'s slot */
+/*
+ * route_request()'s slot (req_lock).  The slot holds a copy of the
+ * caller's arguments and the manager serves from a copy of its own, so a
+ * caller that gave up (its wait ran out) leaves nothing the manager still
+ * reads; each request has a number, and an answer goes only to the
+ * request of its number, never to the next one.
+ */
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t req_cond = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t req_one = PTHREAD_MUTEX_INITIALIZER;	/* one caller at a time */
-static const struct ctl_cmd_args *req_args;
+static struct ctl_cmd_args req_args;
+static uint64_t req_seq;	/* the request waiting for an answer; 0: none */
+static uint64_t req_last;	/* the last number given */
+static bool req_taken;		/* the manager has it */
 static int req_ret;
 static bool req_done;
 static char req_err[512];
@@ -777,14 +786,16 @@ route_retry(void)
 }
 
 int
-route_request(const struct ctl_cmd_args *a, char *err, size_t errlen)
+route_request(const struct ctl_cmd_args *a, unsigned wait_ms, char *err, size_t errlen)
 {
 	struct timespec deadline;
 	int ret;
 
 	pthread_mutex_lock(&req_one);
 	pthread_mutex_lock(&req_lock);
-	req_args = a;
+	req_args = *a;
+	req_seq = ++req_last;
+	req_taken = false;
 	req_done = false;
 	req_err[0] = '\0';
 	pthread_mutex_unlock(&req_lock);
@@ -794,7 +805,12 @@ route_request(const struct ctl_cmd_args *a, char *err, size_t errlen)
 		(void)!write(wake, &one, sizeof(one));
 	}
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 10;
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
 	pthread_mutex_lock(&req_lock);
 	while (!req_done) {
 		if (pthread_cond_timedwait(&req_cond, &req_lock, &deadline) == ETIMEDOUT)
@@ -805,9 +821,11 @@ route_request(const struct ctl_cmd_args *a, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", req_err);
 	} else {
 		ret = -ETIMEDOUT;
-		snprintf(err, errlen, "the daemon did not answer in 10 s");
+		/* Not taken yet: withdrawn.  Taken: it goes on without us. */
+		snprintf(err, errlen, "the daemon did not answer in %u ms%s", wait_ms,
+		    req_taken ? " (still at it: see show routes)" : "; nothing was changed");
 	}
-	req_args = NULL;
+	req_seq = 0;
 	pthread_mutex_unlock(&req_lock);
 	pthread_mutex_unlock(&req_one);
 	return ret;
@@ -816,18 +834,23 @@ route_request(const struct ctl_cmd_args *a, char *err, size_t errlen)
 void
 route_serve(void)
 {
-	const struct ctl_cmd_args *a;
+	struct ctl_cmd_args a;
 	char err[512] = "";
+	uint64_t seq;
 	int ret;
 
 	pthread_mutex_lock(&req_lock);
-	a = req_done ? NULL : req_args;
+	seq = req_taken ? 0 : req_seq;
+	if (seq) {
+		a = req_args;
+		req_taken = true;
+	}
 	pthread_mutex_unlock(&req_lock);
-	if (!a)
+	if (!seq)
 		return;
-	ret = route_do(a, err, sizeof(err));
+	ret = route_do(&a, err, sizeof(err));
 	pthread_mutex_lock(&req_lock);
-	if (req_args == a) {
+	if (req_seq == seq) {
 		req_ret = ret;
 		snprintf(req_err, sizeof(req_err), "%s", err);
 		req_done = true;

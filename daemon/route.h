@@ -38,8 +38,11 @@ void route_eni_up(const struct route_eni *e);
 void route_eni_down(uint64_t id);
 /* The ENI's own routing table ("table eni"), 0 = none.  Any thread. */
 uint32_t route_eni_table(uint64_t id);
-/* gwlbctl route/rule add/del: runs on the manager, waits for it. */
-int route_request(const struct ctl_cmd_args *a, char *err, size_t errlen);
+/* gwlbctl route/rule add/del: runs on the manager, waits for it at most
+ * wait_ms (ROUTE_REQUEST_WAIT_MS for gwlbctl), then -ETIMEDOUT. */
+#define ROUTE_REQUEST_WAIT_MS	10000
+int route_request(const struct ctl_cmd_args *a, unsigned wait_ms, char *err,
+    size_t errlen);
 /* The manager's side of route_request(): call on every wake-up. */
 void route_serve(void);
 /* Records "route" and "rule" for show routes / show eni (one ENI or all). */

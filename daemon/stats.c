@@ -5,12 +5,8 @@
  */
 #include "config.h"
 
-#include <net/if.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "flow.h"
 #include "clock.h"
@@ -127,32 +123,13 @@ stats_stuck_workers(uint64_t now, uint64_t limit_ns)
 	return n;
 }
 
-/* An operator's `ip link set gwi-X down`: the flag, asked at report time
- * (one ioctl per ENI) rather than tracked, so it cannot be stale. */
+/* An operator's `ip link set gwi-X down`: the flag the manager keeps from
+ * the link's netlink events (lifecycle.c), once per change, not a question
+ * to the kernel per ENI and report (the health check walks every ENI). */
 bool
 stats_eni_link_down(const struct eni *e)
 {
-	static _Atomic int sock = -1;
-	struct ifreq ifr = { 0 };
-	int fd = atomic_load(&sock);
-
-	if (atomic_load(&e->state) != ENI_UP)
-		return false;
-	if (fd < 0) {
-		int expect = -1;
-
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return false;	/* cannot tell: not down */
-		if (!atomic_compare_exchange_strong(&sock, &expect, fd)) {
-			close(fd);
-			fd = expect;
-		}
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", e->if_in);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		return false;	/* gone: the link-lost path handles that */
-	return !(ifr.ifr_flags & IFF_UP);
+	return atomic_load(&e->state) == ENI_UP && atomic_load(&e->link_down);
 }
 
 /* The samples: the manager writes them while gwlbctl and the health page

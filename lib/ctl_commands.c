@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "ctl_commands.h"
+#include "pkt.h"
 #include "name.h"
 
 #define ENI_HELP	"17 hex digits, vpce-HEX, or a gwi-/gwo- link name"
@@ -53,7 +54,8 @@
 static const struct ctl_cmd_def cmds[] = {
 	[CTL_CMD_SHOW_STATUS] = { CTL_CMD_SHOW_STATUS, { "show", "status" },
 	    CTL_VIEW_DETAIL, 0, "daemon version, mode, workers and totals",
-	    .rtypes = { { "status", true }, { "health", true }, { "control", true } } },
+	    .rtypes = { { "status", true }, { "health", true }, { "control", true },
+		{ "mirror", true } } },
 	[CTL_CMD_SHOW_ENIS] = { CTL_CMD_SHOW_ENIS, { "show", "enis" },
 	    CTL_VIEW_TABLE, 0, "every ENI with its links, rates and counters",
 	    .rtypes = { { "eni", false } } },
@@ -163,21 +165,18 @@ static const struct {
 	{ "counters", "act on the counters" },
 };
 
-/* Protocols show flows knows by name (and prints by name). */
-static const struct {
-	const char	*name;
-	uint8_t		 num;
-} protos[] = {
-	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "icmp", IPPROTO_ICMP },
-	{ "icmpv6", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
+/* Protocols show flows knows by name (and prints by name); the names are
+ * pkt_proto_name()'s. */
+static const uint8_t protos[] = {
+	IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP,
 };
 
 const char *
 ctl_proto_name(uint8_t proto, char *buf, size_t len)
 {
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
-		if (protos[i].num == proto)
-			return protos[i].name;
+		if (protos[i] == proto)
+			return pkt_proto_name(proto);
 	snprintf(buf, len, "%u", proto);
 	return buf;
 }
@@ -216,7 +215,7 @@ ctl_argtype_words(enum ctl_argtype type, const char **out, unsigned max)
 		break;
 	case CTL_ARG_PROTO:
 		for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
-			ADD(protos[i].name);
+			ADD(pkt_proto_name(protos[i]));
 		break;
 	default:
 		break;
@@ -543,7 +542,7 @@ parse_value(struct pstate *st, unsigned i, const char *s, char *err, size_t errl
 		} else {
 			if ((r = match_err(s, words, nw, "protocol", err, errlen)) < 0)
 				return r;
-			u = protos[r].num;
+			u = protos[r];
 		}
 		a->proto_set = true;
 		a->proto = (uint8_t)u;

@@ -103,7 +103,7 @@ struct ctl_argdef {
 
 #define CTL_CMD_WORDS	2
 #define CTL_CMD_ARGS	8
-#define CTL_CMD_RTYPES	3
+#define CTL_CMD_RTYPES	4
 
 /*
  * A record type a command answers with, and its shape in gwlbctl -j: a

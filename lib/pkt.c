@@ -405,23 +405,18 @@ pkt_key_hash(const struct pkt_key *k, uint32_t seed)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-static const char *
-pkt_proto_name(uint8_t proto, char *num, size_t size)
+/* The one table of protocol names: packet keys in logs, and gwlbctl's
+ * show flows and its proto filter (ctl_commands.c), as gwlbctl(8) has them. */
+static const char *const proto_names[256] = {
+	[P_TCP] = "tcp", [P_UDP] = "udp", [P_ICMP] = "icmp", [P_ICMPV6] = "icmpv6",
+	[P_UDPLITE] = "udplite", [P_SCTP] = "sctp", [P_DCCP] = "dccp", [P_GRE] = "gre",
+	[P_ESP] = "esp", [P_AH] = "ah",
+};
+
+const char *
+pkt_proto_name(uint8_t proto)
 {
-	switch (proto) {
-	case P_TCP:	return "tcp";
-	case P_UDP:	return "udp";
-	case P_ICMP:	return "icmp";
-	case P_ICMPV6:	return "icmp6";
-	case P_UDPLITE:	return "udplite";
-	case P_SCTP:	return "sctp";
-	case P_DCCP:	return "dccp";
-	case P_GRE:	return "gre";
-	case P_ESP:	return "esp";
-	case P_AH:	return "ah";
-	}
-	snprintf(num, size, "proto %u", proto);
-	return num;
+	return proto_names[proto];
 }
 
 int
@@ -443,7 +438,10 @@ pkt_key_format(const struct pkt_key *k, char *buf, size_t size)
 	if (inet_ntop(af, k->src, s, sizeof(s)) == NULL ||
 	    inet_ntop(af, k->dst, d, sizeof(d)) == NULL)
 		return -EINVAL;
-	name = pkt_proto_name(k->proto, num, sizeof(num));
+	if (!(name = pkt_proto_name(k->proto))) {
+		snprintf(num, sizeof(num), "proto %u", k->proto);
+		name = num;
+	}
 
 	if (pkt_has_ports(k->proto))
 		n = snprintf(buf, size, af == AF_INET6 ?

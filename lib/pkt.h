@@ -25,6 +25,9 @@
  */
 #define PKT_V6_MAX_EXT		8
 
+/* A protocol's name ("tcp", "icmpv6", ...), NULL for one without. */
+const char *pkt_proto_name(uint8_t proto);
+
 /* Room pkt_key_format() needs for any key, NUL included. */
 #define PKT_KEY_STRLEN		128
 

@@ -17,17 +17,21 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
+
+static int rl_wake = -1;
 
 #define NVEC(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -592,6 +596,7 @@ test_every_file_keyword(void **state)
 		{ "route-hook", "/bin/rh", "/bin/rh" },
 		{ "table-range", "20000-20999", "20000-20999" },
 		{ "state-dir", "/var/tmp/gw", "/var/tmp/gw" },
+		{ "max-mirror", "5000", "5000" },
 		{ "forwarding", "on", "on" },
 		{ "syslog", "on", "on" },
 		{ "debug", "on", "DEBUG" },	/* -d: every section at debug */
@@ -987,6 +992,65 @@ test_reload_report(void **state)
 	assert_int_equal(conf.idle_teardown_s, 6);
 }
 
+/*
+ * gwlbctl reload whose caller gave up (its wait ran out while the manager
+ * was still reloading) and the next reload asked right after: the late
+ * answer of the first must not be taken for the second's, and the second
+ * must be carried out (the file may have changed in between).
+ */
+struct rl_req {
+	unsigned	timeout_s;
+	int		ret;
+	struct conf_report rep;
+};
+
+static void *
+rl_thread(void *p)
+{
+	struct rl_req *r = p;
+
+	r->ret = conf_reload_request(rl_wake, r->timeout_s, &r->rep);
+	return NULL;
+}
+
+static void
+rl_wait_asked(void)
+{
+	struct pollfd pfd = { .fd = rl_wake, .events = POLLIN };
+	uint64_t v;
+
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(read(rl_wake, &v, sizeof(v)), (ssize_t)sizeof(v));
+}
+
+static void
+test_reload_answer_to_its_request(void **state)
+{
+	struct rl_req r1 = { .timeout_s = 1, .ret = 1 }, r2 = { .timeout_s = 10, .ret = 1 };
+	struct conf_report a1 = { .status = CONF_RELOADED }, a2 = { .status = CONF_RELOADED };
+	pthread_t t1, t2;
+
+	(void)state;
+	rl_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(rl_wake >= 0);
+	snprintf(a1.changed, sizeof(a1.changed), "first");
+	snprintf(a2.changed, sizeof(a2.changed), "second");
+	assert_int_equal(pthread_create(&t1, NULL, rl_thread, &r1), 0);
+	rl_wait_asked();
+	assert_true(conf_reload_pending());	/* the manager starts reloading ... */
+	pthread_join(t1, NULL);			/* ... slowly: the caller gives up */
+	assert_int_equal(r1.ret, -ETIMEDOUT);
+	assert_int_equal(pthread_create(&t2, NULL, rl_thread, &r2), 0);
+	rl_wait_asked();			/* the next reload is asked */
+	conf_reload_answer(&a1);		/* the first one's late answer */
+	if (conf_reload_pending())		/* the manager, woken again */
+		conf_reload_answer(&a2);
+	pthread_join(t2, NULL);
+	assert_int_equal(r2.ret, 0);
+	assert_string_equal(r2.rep.changed, "second");
+	close(rl_wake);
+}
+
 int
 main(void)
 {
@@ -1008,6 +1072,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cli_overrides_debug_syslog, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reload_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_answer_to_its_request, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

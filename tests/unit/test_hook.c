@@ -389,6 +389,55 @@ test_queued_fails_late(void **state)
 	assert_int_equal(done_log[2].res, HOOK_OK);
 }
 
+/* An ENI's hook (hook_run) that waits for a place under --max-hooks is
+ * said to have started only when it starts (show eni: queued, then running):
+ * started() comes at once for a hook with room, and for one that waited,
+ * only after the hook before it ended, and before its own done(). */
+static unsigned n_started;
+static int started_id[8];
+static unsigned started_after_done[8];	/* n_done when it started */
+
+static void
+on_started(void *arg)
+{
+	assert_true(n_started < 8);
+	started_id[n_started] = (int)(intptr_t)arg;
+	started_after_done[n_started++] = n_done;
+}
+
+static void
+test_eni_hook_started_when_it_leaves_queue(void **state)
+{
+	struct hook_args a = { .action = "CREATE", .if_in = "gwi-1", .if_out = "gwo-1",
+	    .eni_hex = "00000000000000001", .attachment_hex = "00000000000000002",
+	    .mode = "return", .started = on_started };
+
+	(void)state;
+	n_started = 0;
+	conf.max_hooks = 1;
+	assert_string_equal(hook_state_str(HOOK_QUEUED), "queued");
+	assert_string_equal(hook_state_str(HOOK_RUNNING), "running");
+	a.path = script("slow", "sleep 0.3");
+	assert_int_equal(hook_run(&a, 10, on_done, (void *)(intptr_t)1), 0);
+	assert_int_equal(n_started, 1);			/* room: at once */
+	assert_int_equal(started_id[0], 1);
+	assert_int_equal(hook_run(&a, 10, on_done, (void *)(intptr_t)2), 0);
+	assert_int_equal(hook_queued(), 1);
+	assert_int_equal(n_started, 1);			/* waits: not started */
+	loop_until(1, 10);
+	assert_int_equal(n_started, 2);			/* its turn came */
+	assert_int_equal(started_id[1], 2);
+	assert_int_equal(started_after_done[1], 1);
+	loop_until(2, 10);
+	assert_int_equal(n_done, 2);
+	assert_int_equal(done_log[1].id, 2);
+	assert_int_equal(done_log[1].res, HOOK_OK);
+	/* The general form (route hooks) has no started(): none is called. */
+	assert_int_equal(run(script("quick", "exit 0"), 3, 10), 0);
+	loop_until(3, 10);
+	assert_int_equal(n_started, 2);
+}
+
 /* Shutdown giving up: what waits never starts, what runs is killed. */
 static void
 test_kill_all_drops_queue(void **state)
@@ -423,6 +472,7 @@ main(void)
 		BOTH(test_faults),
 		BOTH(test_queued_fails_late),
 		BOTH(test_kill_all_drops_queue),
+		BOTH(test_eni_hook_started_when_it_leaves_queue),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -137,10 +137,12 @@ static struct hook_call {
 	char		if_out[NAME_IF_MAX];
 	char		eni[NAME_HEX_MAX];
 	hook_done_fn	done;
+	void		(*started)(void *arg);
 	void		*arg;
 	bool		ended;
 } hooks[MAX_HOOKS];
 static unsigned n_hooks;
+static bool hooks_wait;		/* --max-hooks reached: hooks wait to start */
 
 int
 hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void *arg)
@@ -155,8 +157,20 @@ hook_run(const struct hook_args *a, unsigned timeout_s, hook_done_fn done, void 
 	snprintf(h->if_out, sizeof(h->if_out), "%s", a->if_out);
 	snprintf(h->eni, sizeof(h->eni), "%s", a->eni_hex);
 	h->done = done;
+	h->started = a->started;
 	h->arg = arg;
+	if (!hooks_wait && h->started)
+		h->started(arg);
 	return 0;
+}
+
+/* The hook number i, which waited, starts. */
+static void
+hook_start(unsigned i)
+{
+	assert_true(i < n_hooks);
+	assert_non_null(hooks[i].started);
+	hooks[i].started(hooks[i].arg);
 }
 
 /* The hook number i ends with res. */
@@ -180,6 +194,20 @@ nl_link_index(const char *name)
 	return -ENODEV;	/* resync: every link is gone */
 }
 
+/* What the fake kernel says of gwi- links: gone (resync), or there with
+ * this ifindex and up or not. */
+static int link_state_ifindex;
+static bool link_state_up;
+
+int
+nl_link_state(const char *name, bool *up)
+{
+	(void)name;
+	n_index_asked++;
+	*up = link_state_up;
+	return link_state_ifindex ? link_state_ifindex : -ENODEV;
+}
+
 int
 nl_link_rp_filter_off(int ifindex, const char *name)
 {
@@ -187,6 +215,32 @@ nl_link_rp_filter_off(int ifindex, const char *name)
 	n_rp_off++;
 	rp_off_ifindex = ifindex;
 	return 0;
+}
+
+/*
+ * A receive worker that meets a new ENI just before the manager's own
+ * eni_get_or_create (-Wl,--wrap): the interleaving of a worker taking the
+ * last place under --max-enis between the manager's look and its create.
+ */
+static uint64_t worker_first_id;	/* 0: no worker interleaves */
+static struct thread_stats worker_stats;
+
+struct eni *__real_eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
+    struct thread_stats *ts);
+struct eni *__wrap_eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
+    struct thread_stats *ts);
+
+struct eni *
+__wrap_eni_get_or_create(uint64_t id, uint64_t attachment, unsigned slot,
+    struct thread_stats *ts)
+{
+	if (worker_first_id && slot == D.mgr_slot) {
+		uint64_t w = worker_first_id;
+
+		worker_first_id = 0;
+		assert_non_null(__real_eni_get_or_create(w, 0x77, 0, &worker_stats));
+	}
+	return __real_eni_get_or_create(id, attachment, slot, ts);
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -213,7 +267,12 @@ setup(void **state)
 	memset(&lk, 0, sizeof(lk));
 	memset(hooks, 0, sizeof(hooks));
 	memset(&rx_stats, 0, sizeof(rx_stats));
+	memset(&worker_stats, 0, sizeof(worker_stats));
+	worker_first_id = 0;
 	n_hooks = routes_up = routes_down = n_index_asked = n_rp_off = 0;
+	hooks_wait = false;
+	link_state_ifindex = 0;
+	link_state_up = true;
 	assert_int_equal(eni_table_init(conf.max_enis), 0);
 	return 0;
 }
@@ -276,6 +335,17 @@ quiesce(void)
 	}
 }
 
+/* ENI_A up: its first packet, its links, its CREATE hook (the first) done. */
+static struct eni *
+a_up(void)
+{
+	struct eni *e = rx(ENI_A, "x");
+
+	lifecycle_take_creates();
+	hook_end(0, HOOK_OK);
+	return e;
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 static void
@@ -312,6 +382,34 @@ test_up_after_create_hook_backlog_in_order(void **state)
 	assert_string_equal(got, "p5");
 	assert_int_equal(e->hook_runs, 1);
 	assert_int_equal(e->hook_failures, 0);
+}
+
+/* show eni's hook_state: queued while the hook waits for a place under
+ * --max-hooks, running once it started, then its result. */
+static void
+test_hook_state_queued_then_running(void **state)
+{
+	struct eni *e;
+
+	(void)state;
+	e = rx(ENI_A, "x");
+	hooks_wait = true;
+	lifecycle_take_creates();
+	assert_int_equal(n_hooks, 1);
+	assert_int_equal(ENI_GET(e->hook_state), HOOK_QUEUED);
+	assert_int_equal(e->hook_runs, 1);
+	hook_start(0);
+	assert_int_equal(ENI_GET(e->hook_state), HOOK_RUNNING);
+	hook_end(0, HOOK_OK);
+	assert_int_equal(ENI_GET(e->hook_state), HOOK_OK);
+	/* With room, running at once. */
+	hooks_wait = false;
+	assert_int_equal(eni_request_destroy(ENI_A), 0);
+	lifecycle_tick(fake_now, false);
+	assert_string_equal(hooks[1].action, "DESTROY");
+	assert_int_equal(ENI_GET(e->hook_state), HOOK_RUNNING);
+	hook_end(1, HOOK_OK);
+	lifecycle_reap();
 }
 
 static void
@@ -397,9 +495,7 @@ test_idle_teardown_destroy_hook_then_routes_links(void **state)
 
 	(void)state;
 	conf.idle_teardown_s = 10;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
+	e = a_up();
 	fake_now += 9 * NS;
 	lifecycle_tick(fake_now, true);
 	assert_ptr_equal(eni_lookup(ENI_A), e);
@@ -512,9 +608,7 @@ test_rp_filter_put_back_on_ours_only(void **state)
 	struct nl_event ev;
 
 	(void)state;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
+	e = a_up();
 	ev = (struct nl_event){ .kind = NL_EV_RP_FILTER, .ifindex = 999, .value = 1 };
 	lifecycle_nl_event(&ev, NULL);
 	assert_int_equal(n_rp_off, 0);
@@ -537,13 +631,45 @@ test_resync_finds_lost_links(void **state)
 	struct nl_event ev = { .kind = NL_EV_RESYNC };
 
 	(void)state;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
+	e = a_up();
 	lifecycle_nl_event(&ev, NULL);
 	assert_int_equal(atomic_load(&D.nl_resyncs), 1);
 	assert_true(n_index_asked >= 1);
 	assert_true(atomic_load(&e->broken));	/* the fake kernel has no such link */
+}
+
+/* Someone sets gwi-X down and up again: the ENI's flag follows the link's
+ * events (the reports read it: no question to the kernel per report); an
+ * event of another link, or of a flag other than up, changes nothing; a
+ * resync reads it again. */
+static void
+test_link_set_down_followed(void **state)
+{
+	struct eni *e;
+	struct nl_event ev;
+
+	(void)state;
+	e = a_up();
+	assert_false(atomic_load(&e->link_down));
+	ev = (struct nl_event){ .kind = NL_EV_LINK_UPDOWN, .ifindex = e->ifindex_in, .value = 0 };
+	lifecycle_nl_event(&ev, NULL);
+	assert_true(atomic_load(&e->link_down));
+	ev.ifindex = 999;
+	ev.value = 1;
+	lifecycle_nl_event(&ev, NULL);
+	assert_true(atomic_load(&e->link_down));
+	ev.ifindex = e->ifindex_in;
+	lifecycle_nl_event(&ev, NULL);
+	assert_false(atomic_load(&e->link_down));
+	/* Events were lost: the resync asks (the link is there, down). */
+	link_state_ifindex = e->ifindex_in;
+	link_state_up = false;
+	conf.no_return = true;	/* (the fake knows only gwi-) */
+	ev = (struct nl_event){ .kind = NL_EV_RESYNC };
+	lifecycle_nl_event(&ev, NULL);
+	assert_false(atomic_load(&e->broken));
+	assert_true(atomic_load(&e->link_down));
+	conf.no_return = false;
 }
 
 static void
@@ -613,21 +739,42 @@ test_closing_counts_towards_limit(void **state)
 	hook_end(3, HOOK_OK);
 }
 
+/* ENI_A up (its CREATE hook done), then its gwi- link deleted behind our back. */
+static struct eni *
+a_up_link_gone(void)
+{
+	struct eni *e = a_up();
+	struct nl_event ev;
+
+	ev = (struct nl_event){ .kind = NL_EV_LINK_GONE, .ifindex = e->ifindex_in };
+	lifecycle_nl_event(&ev, NULL);
+	return e;
+}
+
+/* ENI_A published again after its old self went (held: ENIs held then),
+ * its links made, its CREATE hook (number hook) run and ended: up. */
+static void
+a_made_again(unsigned held, unsigned hook)
+{
+	struct eni *e2 = eni_lookup(ENI_A);
+
+	assert_non_null(e2);
+	assert_int_equal(eni_held(), held);
+	lifecycle_take_creates();
+	assert_string_equal(hooks[hook].action, "CREATE");
+	assert_string_equal(hooks[hook].if_in, "gwi-6J1");
+	hook_end(hook, HOOK_OK);
+	assert_int_equal(atomic_load(&e2->state), ENI_UP);
+}
+
 /* At --max-enis, a link deleted behind our back: the old ENI still counts
  * until it is gone, then the ENI is made again (no twin in between). */
 static void
 test_link_deleted_at_limit_made_again(void **state)
 {
-	struct eni *e, *e2;
-	struct nl_event ev;
-
 	(void)state;
 	conf.max_enis = 1;
-	e = rx(ENI_A, "x");
-	lifecycle_take_creates();
-	hook_end(0, HOOK_OK);
-	ev = (struct nl_event){ .kind = NL_EV_LINK_GONE, .ifindex = e->ifindex_in };
-	lifecycle_nl_event(&ev, NULL);
+	a_up_link_gone();
 	lifecycle_tick(fake_now, true);
 	assert_null(eni_lookup(ENI_A));
 	assert_int_equal(eni_held(), 1);
@@ -635,14 +782,64 @@ test_link_deleted_at_limit_made_again(void **state)
 	assert_string_equal(hooks[1].action, "DESTROY");
 	hook_end(1, HOOK_OK);
 	lifecycle_reap();
-	e2 = eni_lookup(ENI_A);
-	assert_non_null(e2);
-	assert_int_equal(eni_held(), 1);
-	lifecycle_take_creates();
+	a_made_again(1, 2);
 	assert_int_equal(lk.made, 2);
+}
+
+/* A link deleted one place below --max-enis, and a worker takes that last
+ * place just before the manager makes the ENI again: no packet was dropped,
+ * so no eni-limit drop is counted, and the ENI is made again once the old
+ * one is gone (not left to the next packet). */
+static void
+test_link_deleted_worker_takes_last_place(void **state)
+{
+	struct eni *e;
+
+	(void)state;
+	conf.max_enis = 2;
+	e = a_up_link_gone();
+	worker_first_id = ENI_B;
+	lifecycle_tick(fake_now, true);
+	assert_int_equal(worker_first_id, 0);	/* the worker did come in between */
+	assert_non_null(eni_lookup(ENI_B));
+	assert_null(eni_lookup(ENI_A));
+	assert_int_equal(eni_held(), 2);
+	assert_int_equal(STAT_GET(D.mgr_stats.drops[DROP_ENI_LIMIT]), 0);
+	assert_int_equal(STAT_GET(worker_stats.drops[DROP_ENI_LIMIT]), 0);
+	assert_true(e->recreate);
+	lifecycle_take_creates();		/* B comes up */
+	assert_string_equal(hooks[1].action, "DESTROY");
 	assert_string_equal(hooks[2].action, "CREATE");
+	assert_string_equal(hooks[2].if_in, "gwi-1cfDAkrTKzt");
 	hook_end(2, HOOK_OK);
-	assert_int_equal(atomic_load(&e2->state), ENI_UP);
+	hook_end(1, HOOK_OK);			/* A's DESTROY ends: A is made again */
+	lifecycle_reap();
+	a_made_again(2, 3);
+}
+
+/* At --max-enis, a link deleted behind our back, and a worker meets a new
+ * ENI just as the old one is gone: the place goes to the ENI made again
+ * (it was asked first), not to the newcomer, whose packet is refused and
+ * counted as at any time at the limit. */
+static void
+test_link_deleted_at_limit_place_handed_over(void **state)
+{
+	(void)state;
+	conf.max_enis = 1;
+	a_up_link_gone();
+	lifecycle_tick(fake_now, true);
+	assert_string_equal(hooks[1].action, "DESTROY");
+	hook_end(1, HOOK_OK);
+	worker_first_id = ENI_B;	/* comes in when the manager makes one */
+	lifecycle_reap();
+	if (worker_first_id) {		/* it found no gap: it comes now */
+		worker_first_id = 0;
+		assert_null(__real_eni_get_or_create(ENI_B, 0x77, 0, &worker_stats));
+	}
+	assert_null(eni_lookup(ENI_B));
+	assert_int_equal(STAT_GET(worker_stats.drops[DROP_ENI_LIMIT]), 1);
+	assert_int_equal(STAT_GET(D.mgr_stats.drops[DROP_ENI_LIMIT]), 0);
+	a_made_again(1, 2);
 }
 
 /* The backlogs by bytes: one ENI at most an eighth of --backlog-bytes
@@ -708,6 +905,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_up_after_create_hook_backlog_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_create_hook_up_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hook_state_queued_then_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failing_create_hook_still_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_bounded_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_failure_then_retry, setup, teardown),
@@ -720,7 +918,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eni_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closing_counts_towards_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_deleted_at_limit_made_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_deleted_worker_takes_last_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_deleted_at_limit_place_handed_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_set_down_followed, setup, teardown),
 		/* Last: a daemon shuts down once. */
 		cmocka_unit_test_setup_teardown(test_shutdown_removes_links_in_one_batch, setup, teardown),
 	};

@@ -24,6 +24,7 @@
 #include "eni_table.h"
 #include "flow.h"
 #include "hook.h"
+#include "nl_cache.h"
 #include "record.h"
 #include "report.h"
 #include "route.h"
@@ -70,6 +71,13 @@ hook_counts(struct hook_counts *c)
 	    .dur_bucket = { 5, 3, 0, 0, 1, 0, 1, 0, 0, 2 }, .dur_sum_ns = 123456789012ull };
 }
 
+void
+nlc_status(struct nlc_status *st)
+{
+	*st = (struct nlc_status){ .open = true, .on = false, .objects = 4321, .max = 4000,
+	    .overflows = 2, .dumps = 5 };
+}
+
 const double hook_duration_le[HOOK_DUR_BUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
 
 void
@@ -108,6 +116,26 @@ route_eni_table(uint64_t id)
 {
 	(void)id;
 	return 0;
+}
+
+/* The reports ask the kernel nothing per ENI (-Wl,--wrap=ioctl): a link's
+ * up or down comes from netlink events, once per change. */
+static unsigned n_ioctl;
+
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
+
+int
+__wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *p;
+
+	va_start(ap, req);
+	p = va_arg(ap, void *);
+	va_end(ap);
+	n_ioctl++;
+	return __real_ioctl(fd, req, p);
 }
 
 const char *
@@ -292,6 +320,8 @@ test_control_record_shapes(void **state)
 	    "control: control_clients/u control_accepted/u control_commands/u "
 	    "control_errors/u control_bad_messages/u control_refused/u control_dropped/u "
 	    "control_overflows/u monitor_subscribers/u events_posted/u events_lost/u\n"
+	    "mirror: mirror_state/str max_mirror/u mirror_objects/u mirror_overflows/u "
+	    "mirror_dumps/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
 	    "drops/u kernel_drops/u idle_ms/u\n"
 	    "worker: id/u kind/str cpu/s tid/u packets/u bytes/u batches/u delivered/u "
@@ -439,6 +469,7 @@ test_metrics(void **state)
 		"gwlbtun_health_served_total", "gwlbtun_health_evicted_total",
 		"gwlbtun_health_timed_out_total", "gwlbtun_health_accept_errors_total",
 		"gwlbtun_control_bad_messages_total", "gwlbtun_control_refused_total",
+		"gwlbtun_mirror_objects", "gwlbtun_mirror_overflows_total",
 	};
 	char *m = render(NULL, NULL), line[256];
 	const char *prev = m;
@@ -487,6 +518,8 @@ test_metrics(void **state)
 	assert_non_null(strstr(m, "\ngwlbtun_routes_restored_total 6\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_rules_restored_total 3\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_netlink_resyncs_total 2\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_mirror_objects 4321\n"));
+	assert_non_null(strstr(m, "\ngwlbtun_mirror_overflows_total 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_drops_total{reason=\"no-flow\"} 2\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
 	assert_non_null(strstr(m, "\ngwlbtun_start_time_seconds 1700000000\n"));
@@ -558,7 +591,7 @@ test_health_json(void **state)
 	    "\"control_accepted\":0,\"control_commands\":0,\"control_errors\":0,"
 	    "\"control_bad_messages\":0,\"control_refused\":0,\"control_dropped\":0,"
 	    "\"control_overflows\":0,\"monitor_subscribers\":0,\"events_posted\":0,"
-	    "\"events_lost\":0,\"workers\":[{\"id\":0,\"kind\":\"rx\","
+	    "\"events_lost\":0,\"mirror_state\":\"off\",\"max_mirror\":0," "\"mirror_objects\":4321,\"mirror_overflows\":2,\"mirror_dumps\":5," "\"workers\":[{\"id\":0,\"kind\":\"rx\","
 	    "\"cpu\":2,\"tid\":1001,\"packets\":100,\"bytes\":15000,\"batches\":0,"
 	    "\"delivered\":97,\"drops\":3,\"kernel_drops\":5,\"idle_ms\":0},"));
 	assert_non_null(strstr(j, ",\"drops\":{\"truncated\":3,\"origin-not-allowed\":0,"));
@@ -670,6 +703,34 @@ test_reset_only_gwlbctl(void **state)
 	free(m);
 }
 
+/* An operator's `ip link set gwi-X down`: show enis says down, the health
+ * check 503 naming the link; and no report, however often it is asked,
+ * makes a system call per ENI for it. */
+static void
+test_link_down_no_call_per_report(void **state)
+{
+	const char *why;
+	char *j;
+
+	(void)state;
+	n_ioctl = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_true(report_healthy(NOW, &why));
+		j = render(rec_json_new, why);
+		assert_non_null(strstr(j, "\"state\":\"up\""));
+		free(j);
+	}
+	atomic_store(&eni0.link_down, true);
+	assert_false(report_healthy(NOW, &why));
+	assert_string_equal(why, "eni 000000000000000a1: link gwi-2Z down");
+	j = render(rec_json_new, why);
+	assert_non_null(strstr(j, "\"state\":\"down\""));
+	free(j);
+	atomic_store(&eni0.link_down, false);
+	assert_true(report_healthy(NOW, &why));
+	assert_int_equal(n_ioctl, 0);
+}
+
 /* gwlbctl drain: 503 with the reason, /metrics says so; undrain: back. */
 static void
 test_drain(void **state)
@@ -709,6 +770,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_eni_rates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_down_no_call_per_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhealthy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_only_gwlbctl, setup, teardown),

@@ -70,10 +70,20 @@ static const char *refuse_msg;
 
 static void mirror_back(const struct route_inst *ri);
 
+/* Called once, at the next request, then cleared: the kernel is slow. */
+static void (*nl_stall)(void);
+
 static int
 fake_nl(bool add, const struct route_inst *ri, char *err, size_t errlen)
 {
 	struct nlreq *q;
+
+	if (nl_stall) {
+		void (*f)(void) = nl_stall;
+
+		nl_stall = NULL;
+		f();
+	}
 
 	assert_true(nreq < NLREQ_MAX);
 	q = &reqs[nreq++];
@@ -379,6 +389,7 @@ req_is(unsigned i, bool add, const char *text, int family)
 
 struct rq {
 	struct ctl_cmd_args a;
+	unsigned	wait_ms;
 	char		err[512];
 	int		ret;
 };
@@ -388,7 +399,7 @@ rq_thread(void *p)
 {
 	struct rq *r = p;
 
-	r->ret = route_request(&r->a, r->err, sizeof(r->err));
+	r->ret = route_request(&r->a, r->wait_ms, r->err, sizeof(r->err));
 	return NULL;
 }
 
@@ -396,7 +407,7 @@ rq_thread(void *p)
 static int
 request(const char *line, char *err, size_t errlen)
 {
-	struct rq r = { .ret = 1 };
+	struct rq r = { .ret = 1, .wait_ms = ROUTE_REQUEST_WAIT_MS };
 	pthread_t t;
 	bool served = false;
 
@@ -418,6 +429,66 @@ request(const char *line, char *err, size_t errlen)
 	return r.ret;
 }
 
+/*
+ * A caller that gave up: gwlbctl's first request takes the manager longer
+ * than its wait (the kernel is slow), and the control thread goes on to the
+ * next request, whose arguments lie where the first one's did.  The second
+ * request must be carried out and answered for itself, not with the late
+ * answer to the first.
+ */
+static struct rq slow_rq;
+static pthread_t slow_t;
+
+static void
+slow_kernel(void)
+{
+	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+
+	/* The first caller gives up meanwhile ... */
+	pthread_join(slow_t, NULL);
+	assert_int_equal(slow_rq.ret, -ETIMEDOUT);
+	assert_non_null(strstr(slow_rq.err, "did not answer"));
+	/* ... and the next request comes, in the same place. */
+	memset(&slow_rq, 0, sizeof(slow_rq));
+	slow_rq.ret = 1;
+	slow_rq.wait_ms = 5000;
+	parse("route add 198.51.100.0/24 eni any dev in", &slow_rq.a);
+	assert_int_equal(pthread_create(&slow_t, NULL, rq_thread, &slow_rq), 0);
+	assert_int_equal(poll(&pfd, 1, 5000), 1);	/* it is asked */
+}
+
+static void
+request_outlives_its_caller(void **state)
+{
+	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+	struct route_eni a = mk_eni(ENI_A);
+	char t1[200], t2[200];
+	uint64_t v;
+
+	(void)state;
+	up(ENI_A);
+	slow_rq = (struct rq){ .ret = 1, .wait_ms = 200 };
+	parse("route add 192.0.2.0/24 eni any dev in", &slow_rq.a);
+	assert_int_equal(pthread_create(&slow_t, NULL, rq_thread, &slow_rq), 0);
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	assert_int_equal(read(wake_fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+	nl_stall = slow_kernel;
+	route_serve();			/* the first, which its caller gave up on */
+	assert_null(nl_stall);
+	for (int i = 0; i < 50 && poll(&pfd, 1, 100) == 1; i++) {
+		assert_int_equal(read(wake_fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+		route_serve();
+	}
+	pthread_join(slow_t, NULL);
+	assert_int_equal(slow_rq.ret, 0);
+	/* The first was done (late), then the second, each once. */
+	snprintf(t1, sizeof(t1), "192.0.2.0/24 dev %s table 254 proto 247", a.if_in);
+	snprintf(t2, sizeof(t2), "198.51.100.0/24 dev %s table 254 proto 247", a.if_in);
+	assert_int_equal(nreq, 2);
+	req_is(0, true, t1, AF_INET);
+	req_is(1, true, t2, AF_INET);
+}
+
 static int
 setup(void **state)
 {
@@ -435,6 +506,7 @@ setup(void **state)
 	mirror_on = false;
 	ngone = 0;
 	gone_link = 0;
+	nl_stall = NULL;
 	return 0;
 }
 
@@ -1064,6 +1136,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(reconcile_puts_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(reconcile_refused_shows_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(reconcile_leaves_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(request_outlives_its_caller, setup, teardown),
 	};
 
 	log_set_all(LOG_CRITICAL);
