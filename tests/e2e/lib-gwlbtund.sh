@@ -26,7 +26,7 @@
 # shellcheck source=tests/e2e/lib.sh
 [ -n "${E2E_MAIN_PID:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# GWLB_E2E_CAPS=USER (tests/run's e2e-caps pass): gwlbtund runs as USER
+# GWLB_E2E_CAPS=USER (tests/run's e2e-asan-caps pass): gwlbtund runs as USER
 # with only CAP_NET_ADMIN and CAP_NET_RAW (tests/e2e/gwlbtund-caps), the
 # scenario itself as root; its temporary directory belongs to USER, so the
 # daemon can make its control socket there and hooks (which run as USER)
