@@ -672,8 +672,10 @@ nl_event_cb(const struct nlmsghdr *nlh, void *data)
 			return MNL_CB_OK;
 		ifi = mnl_nlmsg_get_payload(nlh);
 		/* Only a change of IFF_UP (the kernel says which flags
-		 * changed): not every statistics or attribute update. */
-		if (!(ifi->ifi_change & IFF_UP))
+		 * changed): not every statistics or attribute update, and
+		 * not a link's registration (every flag "changed", ~0: a new
+		 * link, down until its maker sets it up). */
+		if (!(ifi->ifi_change & IFF_UP) || ifi->ifi_change == ~0u)
 			return MNL_CB_OK;
 		ev.kind = NL_EV_LINK_UPDOWN;
 		ev.ifindex = ifi->ifi_index;
