@@ -5,7 +5,7 @@ GWLB_DEPS="autoconf automake libtool pkg-config make gcc libc6-dev
 libmnl-dev libnl-3-dev libnl-route-3-dev libreadline-dev libcmocka-dev
 mandoc iproute2 iputils-ping ethtool procps python3 python3-scapy tshark
 iperf3 tmux curl tcpdump universal-ctags valgrind clang libclang-rt-dev util-linux
-debhelper lintian dpkg-dev systemd bash-completion"
+debhelper lintian dpkg-dev systemd bash-completion strace"
 
 deps_install() {
 	local missing=() p
