@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,6 +220,35 @@ check_tun(void)
 	exit(1);
 }
 
+/* CAP_NET_ADMIN makes every link, route and rule; CAP_NET_RAW the raw and
+ * packet sockets of the replies.  Without them the daemon would start,
+ * say it is ready and answer the health check while every ENI fails:
+ * say so at start instead, with the fix. */
+static void
+check_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	const char *miss = NULL;
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0) {
+		log_msg(LOG_CORE, LOG_IMPORTANT, "cannot read our capabilities: %s",
+		    strerror(errno));
+		return;
+	}
+	if (!(d[0].effective & (1u << CAP_NET_ADMIN)))
+		miss = "CAP_NET_ADMIN (links, routes, rules)";
+	else if (!conf.no_return && !(d[0].effective & (1u << CAP_NET_RAW)))
+		miss = "CAP_NET_RAW (the sockets that send replies to GWLB)";
+	if (!miss)
+		return;
+	log_msg(LOG_CORE, LOG_CRITICAL, "missing capability %s: run as root or grant "
+	    "CAP_NET_ADMIN and CAP_NET_RAW (systemd: AmbientCapabilities=; setpriv "
+	    "--ambient-caps); not starting", miss);
+	exit(1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -240,6 +271,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* First: nothing of the namespace is touched without the lock. */
 	ns_lock();
+	check_caps();
 	check_tun();
 
 	log_msg(LOG_CORE, LOG_INFO, "gwlbtund %s starting: %s, %u receive and %u reply "
