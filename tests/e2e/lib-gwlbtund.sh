@@ -669,6 +669,7 @@ answerer() {
 	            try:
 	                s.sendto(socks[s], peer)
 	                n += 1
+	                print("answered", n, flush=True)
 	            except OSError as e:
 	                print("sendto", peer, e, flush=True)
 	finally:
@@ -679,8 +680,10 @@ answerer() {
 	wait_log "$name" ready
 }
 
-# answered NAME: how many datagrams an answerer answered (once stopped).
-answered() { sed -n 's/^answered //p' "$(bg_log "$1")"; }
+# answered NAME: how many datagrams an answerer answered (it says so after
+# each one, and once more when it stops: the last count, never missing
+# because the exit was cut short).
+answered() { sed -n 's/^answered //p' "$(bg_log "$1")" | tail -1; }
 
 # capture_end NAME SECS: give a capture started with a packet count SECS
 # to see them all, then stop it anyway; the assertions on what it holds
