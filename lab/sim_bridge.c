@@ -136,6 +136,17 @@ tun_attach(const char *ns, const char *name, bool offload, int *fdp)
 		close(fd);
 		goto out;
 	}
+	/*
+	 * The links are persistent and offloads set on one outlive the
+	 * bridge that set them: without a vnet header to say what a packet
+	 * is (a TSO super-packet, a partial checksum), none may stay on.
+	 */
+	if (!offload && ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		err = -errno;
+		sim_warn("offloads of TUN link %s", name);
+		close(fd);
+		goto out;
+	}
 	if (offload) {
 		unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 
