@@ -208,26 +208,6 @@ int	sim_sink_open(uint16_t port);
 /* The source address the kernel would pick for dst (network order). */
 int	sim_route_src(uint32_t dst, uint32_t *src);
 
-/*
- * UDP GSO sends on a packet socket with PACKET_VNET_HDR (sim_wire.c), to
- * one IPv4 destination on this namespace's link toward it: up to
- * SIM_USO_MAX datagrams of one source port in one write.
- */
-#define SIM_USO_MAX	64
-struct sim_uso {
-	int		fd;
-	int		ifindex;	/* 0 until layer 2 is known */
-	uint32_t	dst;
-	uint8_t		src_mac[6], dst_mac[6];
-	uint64_t	next_try_ns;
-};
-int	sim_uso_open(struct sim_uso *u, uint32_t dst);
-void	sim_uso_close(struct sim_uso *u);
-bool	sim_uso_ready(struct sim_uso *u, uint64_t now);
-int	sim_uso_send(struct sim_uso *u, uint32_t src, uint16_t sport,
-	    uint16_t dport, uint16_t id, const struct iovec *iov, unsigned n,
-	    size_t seg_len);
-
 /* Batched reads from a packet socket (recvmmsg), with the aux data. */
 struct sim_rx {
 	int		 fd;

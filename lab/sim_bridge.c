@@ -102,8 +102,7 @@ struct bridge {
 	/* counters */
 	uint64_t	 read[2], delivered[2], werr[2];
 	uint64_t	 unparsed, refused, unroutable, send_err;
-	uint64_t	 supers, gso_sends, uso_sends, gro_reads, tun_writes;
-	struct sim_uso	 uso;		/* UDP GSO by packet socket; fd -1 none */
+	uint64_t	 supers, gso_sends, gro_reads, tun_writes;
 	/* offload path buffers */
 	uint8_t		*rbuf, *sbuf;
 	struct sim_seg	 seg[B_SEG_MAX];
@@ -364,16 +363,6 @@ send_segs(struct bridge *b, struct bflow *f, struct sim_seg *seg, unsigned n)
 				break;
 		}
 		mh.msg_iovlen = k;
-		if (k > 1 && sim_uso_ready(&b->uso, sim_now_ns())) {
-			if (sim_uso_send(&b->uso, b->src, f->sport, b->port,
-			    htons(b->ip_id), iov, k, gs) < 0)
-				b->send_err += k;
-			else
-				b->uso_sends++;
-			b->ip_id = (uint16_t)(b->ip_id + k);
-			i += k;
-			continue;
-		}
 		if (k > 1) {
 			struct cmsghdr *cm;
 			uint16_t v = (uint16_t)gs;
@@ -766,7 +755,7 @@ cmd_bridge(int argc, char **argv)
 
 	memset(&b, 0, sizeof(b));
 	memset(&rx, 0, sizeof(rx));
-	b.tfd[0] = b.tfd[1] = b.raw = b.uso.fd = -1;
+	b.tfd[0] = b.tfd[1] = b.raw = -1;
 	sim_parse_ip4("198.18.0.2", &b.dst);
 	b.port = GENEVE_PORT;
 	b.eni = 0x076bc493b822cd32fULL;
@@ -858,9 +847,6 @@ cmd_bridge(int argc, char **argv)
 		 * checker.
 		 */
 		pfd = gro_open(b.src, b.port);
-		/* without it, flow bursts go by their UDP sockets */
-		if (sim_uso_open(&b.uso, b.dst) < 0)
-			sim_warn("packet socket for UDP GSO; sending by UDP sockets");
 		gro = pfd >= 0;
 		if (pfd == -EADDRINUSE) {
 			sim_warnx("UDP port %u is taken: returns read a "
@@ -961,13 +947,12 @@ cmd_bridge(int argc, char **argv)
 		    ",\"unroutable\":%" PRIu64 ",\"unparsed\":%" PRIu64
 		    ",\"send_errors\":%" PRIu64 ",\"write_errors\":%" PRIu64
 		    ",\"offload\":%s,\"super_packets\":%" PRIu64
-		    ",\"gso_sends\":%" PRIu64 ",\"uso_sends\":%" PRIu64
-		    ",\"gro_reads\":%" PRIu64
+		    ",\"gso_sends\":%" PRIu64 ",\"gro_reads\":%" PRIu64
 		    ",\"tun_writes\":%" PRIu64 ",\"kernel_dropped\":%" PRIu64
 		    ",\"cpu_ms\":%" PRIu64 ",\"pass\":%s", b.read[0], b.read[1], b.delivered[0],
 		    b.delivered[1], b.refused, b.unroutable, b.unparsed,
 		    b.send_err, b.werr[0] + b.werr[1],
-		    b.offload ? "true" : "false", b.supers, b.gso_sends, b.uso_sends,
+		    b.offload ? "true" : "false", b.supers, b.gso_sends,
 		    b.gro_reads, b.tun_writes, kerr, cpu_ms,
 		    chk_stats(c)->mismatched || kerr ? "false" : "true");
 	else
@@ -976,14 +961,12 @@ cmd_bridge(int argc, char **argv)
 		    PRIu64 " refused %" PRIu64 " unroutable %" PRIu64
 		    " unparsed %" PRIu64 " send errors %" PRIu64
 		    " write errors %" PRIu64 "\nbridge: offload %s super-packets %"
-		    PRIu64 " GSO sends %" PRIu64 " (by packet socket %" PRIu64
-		    ") GRO reads %" PRIu64
+		    PRIu64 " GSO sends %" PRIu64 " GRO reads %" PRIu64
 		    " TUN writes %" PRIu64 " dropped by the kernel %" PRIu64
 		    " CPU %" PRIu64 " ms\n%s", b.read[0], b.read[1],
 		    b.delivered[0], b.delivered[1], b.refused, b.unroutable,
 		    b.unparsed, b.send_err, b.werr[0] + b.werr[1],
-		    b.offload ? "on" : "off", b.supers, b.gso_sends + b.uso_sends,
-		    b.uso_sends, b.gro_reads,
+		    b.offload ? "on" : "off", b.supers, b.gso_sends, b.gro_reads,
 		    b.tun_writes, kerr, cpu_ms,
 		    chk_stats(c)->mismatched ? "FAIL: mismatched packets" :
 		    kerr ? "FAIL: datagrams with bad outer checksums" : "PASS");
@@ -1000,7 +983,6 @@ out:
 	free(b.rbuf);
 	free(b.sbuf);
 	sim_rx_free(&rx);
-	sim_uso_close(&b.uso);
 	if (pfd >= 0)
 		close(pfd);
 	if (stray >= 0)

@@ -345,8 +345,7 @@ struct fast {
 	int		*port_fd;	/* socket per GWLB source port; -1 */
 	unsigned	 nport;
 	uint8_t		*buf;
-	struct sim_uso	 uso;		/* UDP GSO by packet socket; fd -1 none */
-	uint64_t	 gro_reads, gso_sends, uso_sends, send_err;
+	uint64_t	 gro_reads, gso_sends, send_err;
 };
 
 static int
@@ -377,9 +376,6 @@ fast_open(struct fast *fs, uint16_t port, const char *dev)
 	}
 	for (int i = 0; i < 65536; i++)
 		fs->port_fd[i] = -1;
-	/* its destination is the first GWLB address seen; without it, UDP sockets */
-	if (sim_uso_open(&fs->uso, 0) < 0)
-		fs->uso.fd = -1;
 	return 0;
 fail:
 	one = -errno;
@@ -395,7 +391,6 @@ fast_close(struct fast *fs)
 		for (int i = 0; i < 65536; i++)
 			if (fs->port_fd[i] >= 0)
 				close(fs->port_fd[i]);
-	sim_uso_close(&fs->uso);
 	free(fs->port_fd);
 	free(fs->buf);
 	if (fs->fd >= 0)
@@ -524,28 +519,6 @@ fast_round(struct reflect *r, struct fast *fs, const char *dev, int timeout_ms,
 			fs->send_err++;
 			continue;
 		}
-		if (fs->uso.fd >= 0 && fs->uso.dst == 0)
-			fs->uso.dst = to.sin_addr.s_addr;
-		/* a burst of at most 64 datagrams (GRO makes no more) */
-		if (keep > gs && keep <= SIM_USO_MAX * gs &&
-		    to.sin_addr.s_addr == fs->uso.dst &&
-		    sim_uso_ready(&fs->uso, sim_now_ns())) {
-			struct iovec sv[SIM_USO_MAX];
-			unsigned k = 0;
-
-			for (off = 0; off < keep; off += gs, k++) {
-				sv[k].iov_base = d + off;
-				sv[k].iov_len = keep - off < gs ? keep - off : gs;
-			}
-			if (sim_uso_send(&fs->uso, pk.ipi_addr.s_addr,
-			    ntohs(from[i].sin_port), r->port, htons(r->ip_id),
-			    sv, k, gs) < 0)
-				fs->send_err++;
-			else
-				fs->uso_sends++;
-			r->ip_id = (uint16_t)(r->ip_id + k);
-			continue;
-		}
 		to.sin_port = htons(r->port);
 		memset(&out, 0, sizeof(out));
 		memset(sctl, 0, sizeof(sctl));
@@ -607,16 +580,14 @@ fast_run(struct reflect *r, struct fast *fs, const char *dev, uint64_t duration,
 		printf("{\"received\":%" PRIu64 ",\"reflected\":%" PRIu64
 		    ",\"faulted\":0,\"dropped\":0,\"bad\":%" PRIu64
 		    ",\"gro_reads\":%" PRIu64 ",\"gso_sends\":%" PRIu64
-		    ",\"uso_sends\":%" PRIu64 ",\"send_errors\":%" PRIu64 "}\n",
-		    r->received, r->reflected, r->bad, fs->gro_reads,
-		    fs->gso_sends, fs->uso_sends, fs->send_err);
+		    ",\"send_errors\":%" PRIu64 "}\n", r->received, r->reflected,
+		    r->bad, fs->gro_reads, fs->gso_sends, fs->send_err);
 	else
 		printf("reflect: received %" PRIu64 " reflected %" PRIu64
 		    " faulted 0 dropped 0 not GENEVE %" PRIu64 " (GRO reads %"
-		    PRIu64 " GSO sends %" PRIu64 " (by packet socket %" PRIu64
-		    ") send errors %" PRIu64 ")\n", r->received, r->reflected,
-		    r->bad, fs->gro_reads, fs->gso_sends + fs->uso_sends,
-		    fs->uso_sends, fs->send_err);
+		    PRIu64 " GSO sends %" PRIu64 " send errors %" PRIu64 ")\n",
+		    r->received, r->reflected, r->bad, fs->gro_reads,
+		    fs->gso_sends, fs->send_err);
 	return SIM_EXIT_PASS;
 }
 

@@ -10,9 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <net/if.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,12 +20,9 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include "bytes.h"
-#include "gso.h"
 #include "sim.h"
 
 #define SIM_TAG		"GWSM"
@@ -448,140 +443,4 @@ sim_rx_get(const struct sim_rx *rx, unsigned i, struct sim_rx_pkt *p)
 		if (aux.tp_status & TP_STATUS_CSUMNOTREADY)
 			p->csum_ready = false;
 	}
-}
-
-/*
- * UDP GSO on a packet socket with PACKET_VNET_HDR (what gwlbtund's
- * return path does, reply.c): the bridge and reflect send a flow's burst
- * as one super-packet the kernel cuts at the device.  Against a UDP
- * socket with UDP_SEGMENT this skips the socket layer and, on a link
- * without TX checksum offload (the lab's), the checksum the kernel
- * computes while copying and throws away when it segments: the
- * checksums are made once, per datagram, when it segments.
- */
-int
-sim_uso_open(struct sim_uso *u, uint32_t dst)
-{
-	int one = 1, sz = 8 << 20;
-
-	memset(u, 0, sizeof(*u));
-	u->dst = dst;
-	u->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (u->fd < 0)
-		return -errno;
-	if (setsockopt(u->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
-		int err = -errno;
-
-		close(u->fd);
-		u->fd = -1;
-		return err;
-	}
-	if (setsockopt(u->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	return 0;
-}
-
-void
-sim_uso_close(struct sim_uso *u)
-{
-	if (u->fd >= 0)
-		close(u->fd);
-	u->fd = -1;
-}
-
-/* Six hex bytes "aa:bb:cc:dd:ee:ff"; 0 or -EINVAL. */
-static int
-mac_parse(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3],
-	    &v[4], &v[5]) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		if (v[i] > 0xff)
-			return -EINVAL;
-		mac[i] = (uint8_t)v[i];
-	}
-	return 0;
-}
-
-/*
- * Layer 2 for dst from this namespace's ARP table (complete entries
- * only), looked up at most once a second until found: until then the
- * caller sends the other way, which makes the kernel resolve it.
- */
-bool
-sim_uso_ready(struct sim_uso *u, uint64_t now)
-{
-	char line[256], ip[64], hw[64], dev[IF_NAMESIZE];
-	unsigned type, flags;
-	struct ifreq ifr;
-	FILE *f;
-
-	if (u->ifindex)
-		return true;
-	if (u->fd < 0 || now < u->next_try_ns)
-		return false;
-	u->next_try_ns = now + 1000000000ULL;
-	f = fopen("/proc/net/arp", "re");
-	if (f == NULL)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		struct in_addr a;
-
-		if (sscanf(line, "%63s 0x%x 0x%x %63s %*s %15s", ip, &type, &flags,
-		    hw, dev) != 5 || inet_pton(AF_INET, ip, &a) != 1 ||
-		    a.s_addr != u->dst || !(flags & 0x2) ||	/* ATF_COM */
-		    mac_parse(hw, u->dst_mac) < 0)
-			continue;
-		memset(&ifr, 0, sizeof(ifr));
-		memcpy(ifr.ifr_name, dev, sizeof(dev));
-		if (ioctl(u->fd, SIOCGIFHWADDR, &ifr) == 0) {
-			memcpy(u->src_mac, ifr.ifr_hwaddr.sa_data, 6);
-			u->ifindex = (int)if_nametoindex(dev);
-		}
-		break;
-	}
-	fclose(f);
-	return u->ifindex != 0;
-}
-
-/*
- * Send n >= 2 datagrams (iov, UDP payloads of seg_len bytes but the last,
- * shorter) from src:sport to u's dst:dport as one UDP GSO super-packet.
- * id: the first datagram's IP id (network order).  0 or -errno.
- */
-int
-sim_uso_send(struct sim_uso *u, uint32_t src, uint16_t sport, uint16_t dport,
-    uint16_t id, const struct iovec *iov, unsigned n, size_t seg_len)
-{
-	struct gso_uso h = {
-		.saddr = src, .daddr = u->dst, .sport = htons(sport),
-		.dport = htons(dport), .ip_id = id, .ttl = 64,
-	};
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
-		.sll_ifindex = u->ifindex, .sll_halen = ETH_ALEN,
-	};
-	uint8_t hdr[GSO_USO_HDR];
-	struct iovec v[SIM_USO_MAX + 1];
-	struct msghdr mh = { .msg_name = &sll, .msg_namelen = sizeof(sll),
-	    .msg_iov = v };
-	size_t tot = 0;
-
-	if (n > SIM_USO_MAX || u->ifindex == 0)
-		return -EINVAL;
-	for (unsigned i = 0; i < n; i++)
-		tot += iov[i].iov_len;
-	memcpy(h.dst_mac, u->dst_mac, 6);
-	memcpy(h.src_mac, u->src_mac, 6);
-	memcpy(sll.sll_addr, u->dst_mac, 6);
-	if (gso_uso_header(hdr, &h, tot, seg_len) < 0)
-		return -EINVAL;
-	v[0].iov_base = hdr;
-	v[0].iov_len = sizeof(hdr);
-	memcpy(v + 1, iov, n * sizeof(*iov));
-	mh.msg_iovlen = n + 1;
-	return sendmsg(u->fd, &mh, 0) < 0 ? -errno : 0;
 }
