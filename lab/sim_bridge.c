@@ -707,8 +707,9 @@ usage(FILE *f)
 	    "                       what the appliance returns (any)\n"
 	    "  --deliver-bad        deliver datagrams that failed a check too\n"
 	    "  --no-offload         a packet at a time: TUN links without vnet\n"
-	    "                       header, a raw socket out, a packet socket in\n"
-	    "                       (every outer header checked as it came)\n"
+	    "                       header (their offloads turned off), a raw\n"
+	    "                       socket out, a packet socket in (every outer\n"
+	    "                       header checked as it came)\n"
 	    "  --duration S         run at most this long (600)\n"
 	    "  --json               print the result as one JSON object\n");
 }
