@@ -136,6 +136,17 @@ tun_attach(const char *ns, const char *name, bool offload, int *fdp)
 		close(fd);
 		goto out;
 	}
+	/*
+	 * The links are persistent and offloads set on one outlive the
+	 * bridge that set them: without a vnet header to say what a packet
+	 * is (a TSO super-packet, a partial checksum), none may stay on.
+	 */
+	if (!offload && ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		err = -errno;
+		sim_warn("offloads of TUN link %s", name);
+		close(fd);
+		goto out;
+	}
 	if (offload) {
 		unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 
@@ -696,8 +707,9 @@ usage(FILE *f)
 	    "                       what the appliance returns (any)\n"
 	    "  --deliver-bad        deliver datagrams that failed a check too\n"
 	    "  --no-offload         a packet at a time: TUN links without vnet\n"
-	    "                       header, a raw socket out, a packet socket in\n"
-	    "                       (every outer header checked as it came)\n"
+	    "                       header (their offloads turned off), a raw\n"
+	    "                       socket out, a packet socket in (every outer\n"
+	    "                       header checked as it came)\n"
 	    "  --duration S         run at most this long (600)\n"
 	    "  --json               print the result as one JSON object\n");
 }
