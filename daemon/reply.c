@@ -684,16 +684,21 @@ reply_nexthop_stale(struct reply_state *st, const struct flow_hdr *h)
 			st->nh[i].asked_ns = 0;
 }
 
+static void reply_send_raw(struct worker *w, struct reply_state *st, unsigned n);
+
 /*
  * Slots first .. st->n - 1 hold one super-packet's segments behind their
  * GENEVE header h: sent on the packet socket in as few writes as fit in
  * 64 KB each (a TUN super-packet of 64 KB grows by a GENEVE header per
- * segment), none of one segment only.  *sent: how many segments, from
- * first on, were sent.  Returns why the rest were not (USO_FB_*), or -1.
+ * segment), none of one segment only.  Before the first write, slots 0 ..
+ * first - 1 go by the raw socket (*wrote set): what was read first leaves
+ * first.  *sent: how many segments, from first on, were sent.  Returns why
+ * the rest were not (USO_FB_*), or -1.
  */
 static int
-reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h,
-    bool partial, uint64_t now, unsigned *sent, unsigned *writes)
+reply_uso_write(struct worker *w, struct reply_state *st, unsigned first,
+    const struct flow_hdr *h, bool partial, uint64_t now, unsigned *sent, unsigned *writes,
+    bool *wrote)
 {
 	unsigned k = st->n - first, per;
 	size_t seg = h->len + st->inner_len[first];
@@ -703,6 +708,7 @@ reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h
 	int err;
 
 	*sent = *writes = 0;
+	*wrote = false;
 	if (partial)
 		return USO_FB_PARTIAL;
 	if (k < 2)
@@ -730,6 +736,8 @@ reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h
 		.sll_ifindex = nh->ifindex, .sll_halen = 6,
 	};
 	memcpy(sll.sll_addr, nh->dst_mac, 6);
+	reply_send_raw(w, st, first);
+	*wrote = true;
 	while (*sent < k) {
 		unsigned left = k - *sent, c = left < per ? left : per;
 		size_t pay = 0;
@@ -769,15 +777,19 @@ reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h
 
 /*
  * The segments in slots first .. st->n - 1 (see reply_uso_write): sent
- * on the packet socket, and what was not, by the raw socket, moved down to
- * slot first on (their buffers stay where they are: sent at once).
+ * on the packet socket, and what was not, by the raw socket.  Once the
+ * packet socket was written to, the slots before first are gone: the rest
+ * moves down to slot 0 (their buffers stay where they are) and is sent at
+ * once, so that nothing read later overtakes it; otherwise it stays queued
+ * where it is.
  */
 static void
 reply_uso(struct worker *w, struct reply_state *st, unsigned first, const struct flow_hdr *h,
     bool partial, uint64_t now)
 {
-	unsigned sent, writes, end = st->n;
-	int why = reply_uso_write(st, first, h, partial, now, &sent, &writes);
+	unsigned sent, writes, end = st->n, to;
+	bool wrote;
+	int why = reply_uso_write(w, st, first, h, partial, now, &sent, &writes, &wrote);
 
 	for (unsigned i = first; i < first + sent; i++) {
 		struct eni_stats *es = &st->eni[i]->stats[w->idx];
@@ -791,18 +803,19 @@ reply_uso(struct worker *w, struct reply_state *st, unsigned first, const struct
 	STAT_ADD(w->stats.uso_super, writes);
 	STAT_ADD(w->stats.uso_segments, sent);
 	if (why < 0) {
-		st->n = first;
+		st->n = 0;	/* all sent, the slots before first too */
 		return;
 	}
 	STAT_ADD(w->stats.uso_fallback[why], 1);
 	for (unsigned i = first + sent; i < end; i++)
 		reply_outer(st, i, h);
-	if (!sent) {
+	to = wrote ? 0 : first;
+	if (!sent && to == first) {
 		if (st->n == REPLY_BATCH)
 			reply_flush(w);
 		return;
 	}
-	for (unsigned i = first + sent, j = first; i < end; i++, j++) {
+	for (unsigned i = first + sent, j = to; i < end; i++, j++) {
 		st->iov[j] = st->iov[i];
 		st->dst[j] = st->dst[i];
 		st->msgs[j].msg_hdr = st->msgs[i].msg_hdr;
@@ -812,7 +825,7 @@ reply_uso(struct worker *w, struct reply_state *st, unsigned first, const struct
 		st->inner_len[j] = st->inner_len[i];
 		st->seg[j] = st->seg[i];
 	}
-	st->n = end - sent;
+	st->n = to + end - first - sent;
 	reply_flush(w);
 }
 
@@ -904,14 +917,14 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 		reply_uso(w, st, first, h, partial, now);
 }
 
-void
-reply_flush(struct worker *w)
+/* Messages 0 .. n - 1 by the raw socket, in order; a failed one counted. */
+static void
+reply_send_raw(struct worker *w, struct reply_state *st, unsigned n)
 {
-	struct reply_state *st = w->reply;
 	unsigned done = 0;
 
-	while (done < st->n) {
-		int r = sendmmsg(st->raw, st->msgs + done, st->n - done, 0);
+	while (done < n) {
+		int r = sendmmsg(st->raw, st->msgs + done, n - done, 0);
 
 		if (r < 0) {
 			/* The first message failed: count it, go on with the rest. */
@@ -933,6 +946,14 @@ reply_flush(struct worker *w)
 		STAT_ADD(w->stats.delivered, (unsigned)r);
 		done += (unsigned)r;
 	}
+}
+
+void
+reply_flush(struct worker *w)
+{
+	struct reply_state *st = w->reply;
+
+	reply_send_raw(w, st, st->n);
 	st->n = 0;
 }
 

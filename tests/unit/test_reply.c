@@ -90,6 +90,7 @@ struct sent {
 	size_t		len;
 	struct sockaddr_in to;
 	socklen_t	tolen;
+	unsigned	order;		/* its place among all sends, both sockets */
 };
 
 static struct sent sent[MAX_SENT];
@@ -100,6 +101,7 @@ static bool fail_attempt[MAX_SENT];	/* this message fails */
 static int raw_fd = -1;			/* the fake raw socket */
 static int raw_domain, raw_type, raw_proto;
 static int socket_errno;		/* != 0: the next raw socket fails */
+static unsigned n_order;		/* datagrams and packet socket writes so far */
 
 /* --- fake packet socket, its sendmsg and the next hop (--offload) ------------ */
 
@@ -121,6 +123,7 @@ static struct {
 	uint8_t		data[GSO_USO_HDR + 65536];
 	size_t		len;
 	struct sockaddr_ll to;
+	unsigned	order;
 } writes[MAX_WRITES];
 
 struct nl_nh_sock { int unused; };
@@ -187,6 +190,7 @@ __wrap_sendmsg(int fd, const struct msghdr *m, int flags)
 	}
 	assert_int_equal(m->msg_namelen, sizeof(struct sockaddr_ll));
 	memcpy(&writes[n_writes].to, m->msg_name, sizeof(struct sockaddr_ll));
+	writes[n_writes].order = n_order++;
 	writes[n_writes++].len = len;
 	return (ssize_t)len;
 }
@@ -252,6 +256,7 @@ __wrap_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 			len += m->msg_iov[j].iov_len;
 		}
 		s->len = len;
+		s->order = n_order++;
 		s->tolen = m->msg_namelen;
 		assert_non_null(m->msg_name);
 		assert_true(m->msg_namelen <= sizeof(s->to));
@@ -428,7 +433,7 @@ setup(void **state)
 {
 	(void)state;
 	memset(sent, 0, sizeof(sent));
-	n_sent = n_calls = attempts = 0;
+	n_sent = n_calls = attempts = n_order = 0;
 	memset(fail_attempt, 0, sizeof(fail_attempt));
 	raw_fd = -1;
 	memset(&fx, 0, sizeof(fx));
@@ -1697,6 +1702,72 @@ test_uso_send_error(void **state)
 	assert_int_equal(all_drops(), 0);
 }
 
+/*
+ * The wire order is the TUN read order: a plain reply queued for the raw
+ * socket, then a super-packet of the same flow on the packet socket; then
+ * a super-packet that fell back (one segment) and one the packet socket
+ * takes; then a super-packet whose first write fails (its segments go raw)
+ * and one that is sent.  Nothing queued raw before a packet socket write
+ * may leave after it.
+ */
+static void
+test_uso_order(void **state)
+{
+	static struct sent cut[SEG_MAX];
+	static uint8_t seg[3][1500];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], plain[128];
+	size_t hl, pl, sl[3];
+	uint16_t id;
+
+	(void)state;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee05, ETHERTYPE_IPV4, false);
+	fx.e[0]->vnet = true;
+	learn_tcp4(hdr, hl, "GET");
+	pl = tcp4_pkt(plain, (const uint8_t *)"early", 5, 1, 0x18, 0x1000, true);
+	put_vnet(0, 0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, plain, pl);
+	uso_super(hdr, hl, 4, false);
+	run(0);
+	assert_int_equal(n_sent, 1);
+	assert_int_equal(n_writes, 1);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, plain, pl);
+	assert_int_equal(uso_cut(0, cut, SEG_MAX, &id), 4);
+	assert_true(sent[0].order < writes[0].order);
+
+	/* One segment: raw, queued; the next super-packet must not overtake it. */
+	uso_super(hdr, hl, 1, false);
+	memcpy(seg[0], uso_seg[0], uso_seglen[0]);
+	sl[0] = uso_seglen[0];
+	uso_super(hdr, hl, 3, false);
+	run(0);
+	assert_int_equal(n_sent, 2);
+	assert_int_equal(n_writes, 2);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, seg[0], sl[0]);
+	assert_true(sent[1].order < writes[1].order);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_ONE_SEGMENT]), 1);
+
+	/* The packet socket refuses a write: its 3 segments go raw, before the
+	 * 5 of the next super-packet go on the packet socket. */
+	pkt_fail_at = pkt_tries;
+	uso_super(hdr, hl, 3, false);
+	for (unsigned j = 0; j < 3; j++) {
+		memcpy(seg[j], uso_seg[j], uso_seglen[j]);
+		sl[j] = uso_seglen[j];
+	}
+	uso_super(hdr, hl, 5, false);
+	run(0);
+	assert_int_equal(n_sent, 5);
+	assert_int_equal(n_writes, 3);
+	for (unsigned j = 0; j < 3; j++) {
+		check_dgram(&sent[2 + j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl,
+		    seg[j], sl[j]);
+		assert_true(sent[2 + j].order < writes[2].order);
+	}
+	assert_int_equal(uso_cut(2, cut, SEG_MAX, &id), 5);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_SEND]), 1);
+	assert_int_equal(STAT_GET(W->stats.delivered), 1 + 4 + 1 + 3 + 3 + 5);
+	assert_int_equal(all_drops(), 0);
+}
+
 int
 main(void)
 {
@@ -1723,6 +1794,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uso_writes, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_unresolved, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_send_error, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_order, setup_uso, teardown_uso),
 	};
 
 	/* The daemon as main() leaves it for one receive and one reply worker. */
