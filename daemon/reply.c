@@ -95,6 +95,7 @@ struct reply_state {
 	bool		seg[REPLY_BATCH];	/* a segment of a super-packet */
 	/* --offload: the packet socket, its next hops, one write's headers */
 	int		pkt;
+	bool		no_kernel_uso;	/* the kernel refused UDP GSO: pkt closed */
 	struct nl_nh_sock *nl;
 	struct nh_entry	nh[NH_SLOTS];
 	uint64_t	ask_window_ns;
@@ -675,6 +676,29 @@ reply_nexthop(struct reply_state *st, const struct flow_hdr *h, uint64_t now, in
 	return ne->err ? NULL : &ne->nh;
 }
 
+/*
+ * The kernel refused a UDP GSO write with EINVAL: before Linux 6.2,
+ * virtio_net_hdr_to_skb knows no VIRTIO_NET_HDR_GSO_UDP_L4, and every
+ * write would fail so after copying up to 64 KB.  The worker's packet
+ * socket is closed for good; logged once for all workers.
+ */
+static void
+reply_uso_off(struct reply_state *st)
+{
+	static atomic_bool logged;
+
+	if (!atomic_exchange(&logged, true))
+		log_msg(LOG_TUNNEL, LOG_IMPORTANT, "the packet socket refuses UDP GSO "
+		    "writes (%s): this kernel has no UDP GSO in packet socket vnet headers "
+		    "(Linux 6.2 and later have it); super-packets go back one datagram per "
+		    "write from now on", strerror(EINVAL));
+	close(st->pkt);
+	st->pkt = -1;
+	nl_nh_close(st->nl);
+	st->nl = NULL;
+	st->no_kernel_uso = true;
+}
+
 /* Ask again at the next use: the packet socket refused what it gave. */
 static void
 reply_nexthop_stale(struct reply_state *st, const struct flow_hdr *h)
@@ -763,6 +787,10 @@ reply_uso_write(struct worker *w, struct reply_state *st, unsigned first,
 			.msg_iov = st->uso_iov, .msg_iovlen = c + 1,
 		};
 		if (sendmsg(st->pkt, &m, 0) < 0) {
+			if (errno == EINVAL) {
+				reply_uso_off(st);
+				return USO_FB_NO_KERNEL;
+			}
 			log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending replies to GWLB on "
 			    "the packet socket (sent raw instead): %s", strerror(errno));
 			reply_nexthop_stale(st, h);
@@ -879,6 +907,8 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 		STAT_ADD(w->stats.gso_super, 1);
 	/* The packet socket's write takes all the segments from the slots. */
 	uso = it.gso && st->pkt >= 0;
+	if (it.gso && st->no_kernel_uso)
+		STAT_ADD(w->stats.uso_fallback[USO_FB_NO_KERNEL], 1);
 	if (uso && nseg > REPLY_BATCH) {
 		STAT_ADD(w->stats.uso_fallback[USO_FB_TOO_BIG], 1);
 		uso = false;

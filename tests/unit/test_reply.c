@@ -81,6 +81,8 @@ struct config conf = {
 int __real_socket(int domain, int type, int protocol);
 int __wrap_socket(int domain, int type, int protocol);
 int __wrap_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+int __real_close(int fd);
+int __wrap_close(int fd);
 int __real_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
 int __wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
 ssize_t __wrap_sendmsg(int fd, const struct msghdr *m, int flags);
@@ -117,6 +119,8 @@ static bool pkt_vnet;			/* PACKET_VNET_HDR asked */
 static int nh_err;			/* != 0: nl_nh_resolve fails so */
 static unsigned nh_asked;
 static unsigned pkt_fail_at = ~0u;	/* this write (0, 1, ...) fails */
+static int pkt_fail_errno;		/* with this errno */
+static bool pkt_closed;			/* reply.c closed the packet socket */
 static unsigned n_writes;		/* packet socket writes that went out */
 static unsigned pkt_tries;		/* sendmsg calls */
 static struct {
@@ -178,8 +182,9 @@ __wrap_sendmsg(int fd, const struct msghdr *m, int flags)
 
 	assert_int_equal(fd, pkt_fd);
 	assert_int_equal(flags, 0);
+	assert_false(pkt_closed);
 	if (pkt_tries++ == pkt_fail_at) {
-		errno = ENOBUFS;
+		errno = pkt_fail_errno;
 		return -1;
 	}
 	assert_true(n_writes < MAX_WRITES);
@@ -193,6 +198,14 @@ __wrap_sendmsg(int fd, const struct msghdr *m, int flags)
 	writes[n_writes].order = n_order++;
 	writes[n_writes++].len = len;
 	return (ssize_t)len;
+}
+
+int
+__wrap_close(int fd)
+{
+	if (fd == pkt_fd && pkt_fd >= 0)
+		pkt_closed = true;
+	return __real_close(fd);
 }
 
 int
@@ -1483,6 +1496,8 @@ setup_uso(void **state)
 	nh_err = 0;
 	nh_asked = n_writes = pkt_tries = 0;
 	pkt_fail_at = ~0u;
+	pkt_fail_errno = ENOBUFS;
+	pkt_closed = false;
 	return setup(state);
 }
 
@@ -1768,6 +1783,55 @@ test_uso_order(void **state)
 	assert_int_equal(all_drops(), 0);
 }
 
+/*
+ * A kernel before 6.2 has no VIRTIO_NET_HDR_GSO_UDP_L4 for packet sockets:
+ * the first write fails with EINVAL.  Its segments go raw, the packet
+ * socket is closed and never written to again (every later super-packet
+ * goes raw at once, counted "no-kernel-uso"), the next hop is not asked
+ * again; nothing is lost.
+ */
+static void
+test_uso_no_kernel(void **state)
+{
+	static uint8_t seg[5][1500];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl, sl[5];
+
+	(void)state;
+	pkt_fail_at = 0;
+	pkt_fail_errno = EINVAL;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee06, ETHERTYPE_IPV4, false);
+	uso_super(hdr, hl, 5, true);
+	for (unsigned j = 0; j < 5; j++) {
+		memcpy(seg[j], uso_seg[j], uso_seglen[j]);
+		sl[j] = uso_seglen[j];
+	}
+	run(0);
+	assert_int_equal(pkt_tries, 1);
+	assert_int_equal(n_writes, 0);
+	assert_int_equal(n_sent, 5);
+	for (unsigned j = 0; j < 5; j++)
+		check_dgram(&sent[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, seg[j], sl[j]);
+	assert_true(pkt_closed);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_NO_KERNEL]), 1);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_SEND]), 0);
+	/* Two more: raw at once, the packet socket and the kernel not asked. */
+	uso_super(hdr, hl, 4, false);
+	uso_super(hdr, hl, 3, false);
+	run(0);
+	assert_int_equal(pkt_tries, 1);
+	assert_int_equal(nh_asked, 1);
+	assert_int_equal(n_sent, 5 + 4 + 3);
+	for (unsigned j = 0; j < 3; j++)
+		check_dgram(&sent[9 + j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, uso_seg[j],
+		    uso_seglen[j]);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_NO_KERNEL]), 3);
+	assert_int_equal(STAT_GET(W->stats.uso_super), 0);
+	assert_int_equal(STAT_GET(W->stats.gso_segments), 12);
+	assert_int_equal(STAT_GET(W->stats.delivered), 12);
+	assert_int_equal(all_drops(), 0);
+}
+
 int
 main(void)
 {
@@ -1795,6 +1859,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uso_unresolved, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_send_error, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_order, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_no_kernel, setup_uso, teardown_uso),
 	};
 
 	/* The daemon as main() leaves it for one receive and one reply worker. */
