@@ -677,21 +677,22 @@ reply_nexthop(struct reply_state *st, const struct flow_hdr *h, uint64_t now, in
 }
 
 /*
- * The kernel refused a UDP GSO write with EINVAL: before Linux 6.2,
- * virtio_net_hdr_to_skb knows no VIRTIO_NET_HDR_GSO_UDP_L4, and every
- * write would fail so after copying up to 64 KB.  The worker's packet
+ * The kernel has no UDP GSO in packet socket vnet headers: before Linux
+ * 6.2, virtio_net_hdr_to_skb knows no VIRTIO_NET_HDR_GSO_UDP_L4 and every
+ * write fails with EINVAL after copying up to 64 KB.  Known beforehand
+ * when the ENI's TUN links refused USO (TUN_F_USO4 came in the same
+ * release), else from the first write's EINVAL.  The worker's packet
  * socket is closed for good; logged once for all workers.
  */
 static void
-reply_uso_off(struct reply_state *st)
+reply_uso_off(struct reply_state *st, const char *how)
 {
 	static atomic_bool logged;
 
 	if (!atomic_exchange(&logged, true))
-		log_msg(LOG_TUNNEL, LOG_IMPORTANT, "the packet socket refuses UDP GSO "
-		    "writes (%s): this kernel has no UDP GSO in packet socket vnet headers "
-		    "(Linux 6.2 and later have it); super-packets go back one datagram per "
-		    "write from now on", strerror(EINVAL));
+		log_msg(LOG_TUNNEL, LOG_IMPORTANT, "%s: this kernel has no UDP GSO in packet "
+		    "socket vnet headers (Linux 6.2 and later have it); super-packets go "
+		    "back one datagram per write from now on", how);
 	close(st->pkt);
 	st->pkt = -1;
 	nl_nh_close(st->nl);
@@ -788,7 +789,8 @@ reply_uso_write(struct worker *w, struct reply_state *st, unsigned first,
 		};
 		if (sendmsg(st->pkt, &m, 0) < 0) {
 			if (errno == EINVAL) {
-				reply_uso_off(st);
+				reply_uso_off(st, "the packet socket refuses UDP GSO "
+				    "writes (Invalid argument)");
 				return USO_FB_NO_KERNEL;
 			}
 			log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending replies to GWLB on "
@@ -906,6 +908,8 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 	if (it.gso)
 		STAT_ADD(w->stats.gso_super, 1);
 	/* The packet socket's write takes all the segments from the slots. */
+	if (it.gso && st->pkt >= 0 && !(ENI_GET(e->offloads) & TUN_F_USO4))
+		reply_uso_off(st, "the TUN links refused UDP segmentation offload");
 	uso = it.gso && st->pkt >= 0;
 	if (it.gso && st->no_kernel_uso)
 		STAT_ADD(w->stats.uso_fallback[USO_FB_NO_KERNEL], 1);

@@ -53,6 +53,7 @@
 #include "qsbr.h"
 #include "reply.h"
 #include "state.h"
+#include "tun.h"
 #include "worker.h"
 #include "gso.h"
 #include "nl_nexthop.h"
@@ -1523,6 +1524,7 @@ uso_super(const uint8_t *hdr, size_t hl, unsigned k, bool learn_it)
 	size_t sl, pay = (k - 1) * 1448 + 700;
 
 	fx.e[0]->vnet = true;
+	fx.e[0]->offloads = TUN_OFFLOADS_WANTED;	/* a kernel of 6.2 or later */
 	for (size_t i = 0; i < sizeof(uso_data); i++)
 		uso_data[i] = (uint8_t)(i * 11 + (i >> 10));
 	if (learn_it)
@@ -1832,6 +1834,33 @@ test_uso_no_kernel(void **state)
 	assert_int_equal(all_drops(), 0);
 }
 
+/*
+ * The same kernel told beforehand: its TUN links refused USO (TUN_F_USO4
+ * came in 6.2 with UDP GSO in vnet headers), so the packet socket is
+ * closed at the first super-packet without a write; all goes raw.
+ */
+static void
+test_uso_no_kernel_tun(void **state)
+{
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl;
+
+	(void)state;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee07, ETHERTYPE_IPV4, false);
+	uso_super(hdr, hl, 4, true);
+	fx.e[0]->offloads = TUN_OFFLOADS_WANTED & ~(unsigned)(TUN_F_USO4 | TUN_F_USO6);
+	run(0);
+	assert_int_equal(pkt_tries, 0);
+	assert_true(pkt_closed);
+	assert_int_equal(n_sent, 4);
+	for (unsigned j = 0; j < 4; j++)
+		check_dgram(&sent[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, uso_seg[j],
+		    uso_seglen[j]);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_NO_KERNEL]), 1);
+	assert_int_equal(STAT_GET(W->stats.delivered), 4);
+	assert_int_equal(all_drops(), 0);
+}
+
 int
 main(void)
 {
@@ -1860,6 +1889,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uso_send_error, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_order, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_no_kernel, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_no_kernel_tun, setup_uso, teardown_uso),
 	};
 
 	/* The daemon as main() leaves it for one receive and one reply worker. */
