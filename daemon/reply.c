@@ -57,6 +57,9 @@
 #include "nl_nexthop.h"
 
 #define REPLY_BATCH	64
+/* A UDP GSO write's segments at most: UDP_MAX_SEGMENTS on older kernels
+ * (128 on newer), which refuse more with EINVAL, taken for an old kernel. */
+#define USO_MAX_SEGS	64
 #define OUTER_LEN	(20 + 8)
 #define HEADROOM	(OUTER_LEN + GENEVE_MAX_HDR_LEN)
 #define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
@@ -714,8 +717,9 @@ static void reply_send_raw(struct worker *w, struct reply_state *st, unsigned n)
 /*
  * Slots first .. st->n - 1 hold one super-packet's segments behind their
  * GENEVE header h: sent on the packet socket in as few writes as fit in
- * 64 KB each (a TUN super-packet of 64 KB grows by a GENEVE header per
- * segment), none of one segment only.  Before the first write, slots 0 ..
+ * 64 KB of IP packet each (a TUN super-packet of 64 KB grows by a GENEVE
+ * header per segment), within the egress link's gso_max_size (the frame)
+ * and gso_max_segs, and USO_MAX_SEGS, none of one segment only.  Before the first write, slots 0 ..
  * first - 1 go by the raw socket (*wrote set): what was read first leaves
  * first.  *sent: how many segments, from first on, were sent.  Returns why
  * the rest were not (USO_FB_*), or -1.
@@ -726,7 +730,7 @@ reply_uso_write(struct worker *w, struct reply_state *st, unsigned first,
     bool *wrote)
 {
 	unsigned k = st->n - first, per;
-	size_t seg = h->len + st->inner_len[first];
+	size_t seg = h->len + st->inner_len[first], room;
 	const struct nl_nexthop *nh;
 	struct gso_uso u;
 	struct sockaddr_ll sll;
@@ -743,12 +747,23 @@ reply_uso_write(struct worker *w, struct reply_state *st, unsigned first,
 		if (st->inner_len[i] > st->inner_len[first] ||
 		    (i + 1 < st->n && st->inner_len[i] != st->inner_len[first]))
 			return USO_FB_PARTIAL;
+	/* The IP packet <= 65535, the frame <= the link's gso_max_size. */
 	per = (unsigned)((65535 - OUTER_LEN) / seg);
 	if (per < 3)
 		return USO_FB_TOO_BIG;
 	if (!(nh = reply_nexthop(st, h, now, &err)))
 		return err == -EPFNOSUPPORT ? USO_FB_NOT_ETHER : USO_FB_UNRESOLVED;
 	if (OUTER_LEN + seg > nh->mtu)
+		return USO_FB_TOO_BIG;
+	room = nh->gso_max_size > GSO_USO_L2 + OUTER_LEN ?
+	    nh->gso_max_size - GSO_USO_L2 - OUTER_LEN : 0;
+	if (per > room / seg)
+		per = (unsigned)(room / seg);
+	if (per > nh->gso_max_segs)
+		per = nh->gso_max_segs;
+	if (per > USO_MAX_SEGS)
+		per = USO_MAX_SEGS;
+	if (per < 3)
 		return USO_FB_TOO_BIG;
 	u = (struct gso_uso){
 		.saddr = h->local_addr, .daddr = h->gwlb_addr,

@@ -119,6 +119,7 @@ static int pkt_fd = -1;			/* the fake packet socket */
 static bool pkt_vnet;			/* PACKET_VNET_HDR asked */
 static int nh_err;			/* != 0: nl_nh_resolve fails so */
 static unsigned nh_asked;
+static unsigned nh_gso_size, nh_gso_segs;	/* the link's GSO limits */
 static unsigned pkt_fail_at = ~0u;	/* this write (0, 1, ...) fails */
 static int pkt_fail_errno;		/* with this errno */
 static bool pkt_closed;			/* reply.c closed the packet socket */
@@ -159,7 +160,8 @@ nl_nh_resolve(struct nl_nh_sock *s, uint32_t daddr, uint32_t saddr, struct nl_ne
 	nh_asked++;
 	if (nh_err)
 		return nh_err;
-	*out = (struct nl_nexthop){ .ifindex = PKT_IFINDEX, .mtu = 9001 };
+	*out = (struct nl_nexthop){ .ifindex = PKT_IFINDEX, .mtu = 9001,
+	    .gso_max_size = nh_gso_size, .gso_max_segs = nh_gso_segs };
 	memcpy(out->src_mac, MAC_US, 6);
 	memcpy(out->dst_mac, MAC_GWLB, 6);
 	return 0;
@@ -1499,6 +1501,8 @@ setup_uso(void **state)
 	pkt_fail_at = ~0u;
 	pkt_fail_errno = ENOBUFS;
 	pkt_closed = false;
+	nh_gso_size = 65536;	/* the kernel's defaults */
+	nh_gso_segs = 65535;
 	return setup(state);
 }
 
@@ -1559,6 +1563,10 @@ uso_cut(unsigned w, struct sent *out, unsigned max, uint16_t *id)
 	assert_int_equal(v.csum_start, 14 + 20);
 	assert_int_equal(v.csum_offset, 6);
 	assert_true(pay > v.gso_size);		/* two datagrams at least */
+	/* The frame within the link's GSO limits, and UDP_MAX_SEGMENTS (64). */
+	assert_true(writes[w].len - GSO_VNET_LEN <= nh_gso_size);
+	assert_true((pay + v.gso_size - 1) / v.gso_size <= nh_gso_segs);
+	assert_true((pay + v.gso_size - 1) / v.gso_size <= 64);
 	assert_int_equal(writes[w].to.sll_family, AF_PACKET);
 	assert_int_equal(writes[w].to.sll_ifindex, PKT_IFINDEX);
 	assert_int_equal(writes[w].to.sll_protocol, htons(ETH_P_IP));
@@ -1861,6 +1869,58 @@ test_uso_no_kernel_tun(void **state)
 	assert_int_equal(all_drops(), 0);
 }
 
+/*
+ * The link's GSO limits bound each write: at most gso_max_segs segments,
+ * a frame (Ethernet header on) of at most gso_max_size bytes; the 45
+ * segments all arrive, in order, in more writes of nw[] segments each.
+ */
+static void
+uso_limits(unsigned segs, unsigned size, const unsigned *nw, unsigned n_nw)
+{
+	static struct sent cut[SEG_MAX];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl;
+	unsigned got = 0;
+	uint16_t id;
+
+	nh_gso_segs = segs;
+	nh_gso_size = size;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee08, ETHERTYPE_IPV4, true);
+	uso_super(hdr, hl, SEG_MAX, true);
+	run(0);
+	assert_int_equal(n_writes, n_nw);
+	for (unsigned w = 0; w < n_writes; w++) {
+		unsigned n = uso_cut(w, cut, SEG_MAX, &id);
+
+		assert_int_equal(n, nw[w]);
+		for (unsigned j = 0; j < n; j++, got++)
+			check_dgram(&cut[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl,
+			    uso_seg[got], uso_seglen[got]);
+	}
+	assert_int_equal(got, SEG_MAX);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(STAT_GET(W->stats.delivered), SEG_MAX);
+	assert_int_equal(all_drops(), 0);
+}
+
+static void
+test_uso_gso_max_segs(void **state)
+{
+	static const unsigned nw[] = { 10, 10, 10, 10, 5 };
+
+	(void)state;
+	uso_limits(10, 65536, nw, 5);
+}
+
+static void
+test_uso_gso_max_size(void **state)
+{
+	static const unsigned nw[] = { 19, 19, 7 };	/* (30000 - 42) / 1536 */
+
+	(void)state;
+	uso_limits(65535, 30000, nw, 3);
+}
+
 int
 main(void)
 {
@@ -1890,6 +1950,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uso_order, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_no_kernel, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_no_kernel_tun, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_gso_max_segs, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_gso_max_size, setup_uso, teardown_uso),
 	};
 
 	/* The daemon as main() leaves it for one receive and one reply worker. */
