@@ -33,6 +33,7 @@ enum uso_fallback {
 	USO_FB_ONE_SEGMENT,	/* a super-packet of one segment */
 	USO_FB_PARTIAL,		/* a segment of it was dropped */
 	USO_FB_SEND,		/* the packet socket refused it */
+	USO_FB_NO_KERNEL,	/* the kernel has no UDP GSO in vnet headers (< 6.2) */
 	USO_FB__MAX
 };
 
@@ -46,6 +47,7 @@ uso_fallback_name(int r)
 		[USO_FB_ONE_SEGMENT] = "one-segment",
 		[USO_FB_PARTIAL] = "partial",
 		[USO_FB_SEND] = "send-error",
+		[USO_FB_NO_KERNEL] = "no-kernel-uso",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) == USO_FB__MAX, "uso names");
 

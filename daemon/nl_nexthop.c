@@ -1,7 +1,8 @@
 /*
  * Layer-2 next hops (nl_nexthop.h): three requests, each answered by one
  * message (RTM_GETROUTE as `ip route get`, RTM_GETLINK by index,
- * RTM_GETNEIGH as `ip neigh get`), every attribute validated.  The socket
+ * RTM_GETNEIGH as `ip neigh get`), every attribute validated; an answer
+ * that does not parse is -EBADMSG.  The socket
  * waits at most 100 ms for an answer: a reply worker asks, and must not
  * hang on it.
  */
@@ -61,6 +62,15 @@ nl_nh_close(struct nl_nh_sock *s)
 	free(s);
 }
 
+/* A callback's verdict on an answer that does not parse: libmnl sets no
+ * errno for it, and nl_nh_talk reads errno. */
+static int
+nl_nh_bad(void)
+{
+	errno = EBADMSG;
+	return MNL_CB_ERROR;
+}
+
 /* Send nlh, run cb on its answer: 0 or -errno. */
 static int
 nl_nh_talk(struct nl_nh_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
@@ -83,10 +93,23 @@ nl_nh_talk(struct nl_nh_sock *s, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 }
 
 struct nh_route {
-	uint32_t	gw;
+	uint32_t	gw, mtu;	/* mtu: RTAX_MTU, 0 when the route has none */
 	int		oif;
 	bool		unicast, other_gw;
 };
+
+static int
+metrics_attr_cb(const struct nlattr *a, void *data)
+{
+	struct nh_route *r = data;
+
+	if (mnl_attr_get_type(a) == RTAX_MTU) {
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return nl_nh_bad();
+		r->mtu = mnl_attr_get_u32(a);
+	}
+	return MNL_CB_OK;
+}
 
 static int
 route_attr_cb(const struct nlattr *a, void *data)
@@ -96,13 +119,19 @@ route_attr_cb(const struct nlattr *a, void *data)
 	switch (mnl_attr_get_type(a)) {
 	case RTA_OIF:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
+			return nl_nh_bad();
 		r->oif = (int)mnl_attr_get_u32(a);
 		break;
 	case RTA_GATEWAY:
 		if (mnl_attr_get_payload_len(a) != 4)
-			return MNL_CB_ERROR;
+			return nl_nh_bad();
 		memcpy(&r->gw, mnl_attr_get_payload(a), 4);
+		break;
+	case RTA_METRICS:
+		/* The route's MTU (`mtu` on it, or a path MTU learnt): the
+		 * raw socket's DF datagrams are refused above it. */
+		if (mnl_attr_parse_nested(a, metrics_attr_cb, r) < 0)
+			return nl_nh_bad();
 		break;
 	case RTA_VIA:
 		r->other_gw = true;	/* an IPv6 next hop for IPv4: not ours */
@@ -118,14 +147,14 @@ route_cb(const struct nlmsghdr *nlh, void *data)
 	struct nh_route *r = data;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
-		return MNL_CB_ERROR;
+		return nl_nh_bad();
 	r->unicast = rtm->rtm_type == RTN_UNICAST;
-	return mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, r) < 0 ? MNL_CB_ERROR :
+	return mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, r) < 0 ? nl_nh_bad() :
 	    MNL_CB_STOP;
 }
 
 struct nh_link {
-	unsigned	type, mtu;
+	unsigned	type, mtu, gso_max_size, gso_max_segs;
 	bool		mac;
 	uint8_t		addr[6];
 };
@@ -138,8 +167,18 @@ link_attr_cb(const struct nlattr *a, void *data)
 	switch (mnl_attr_get_type(a)) {
 	case IFLA_MTU:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
+			return nl_nh_bad();
 		l->mtu = mnl_attr_get_u32(a);
+		break;
+	case IFLA_GSO_MAX_SIZE:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return nl_nh_bad();
+		l->gso_max_size = mnl_attr_get_u32(a);
+		break;
+	case IFLA_GSO_MAX_SEGS:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return nl_nh_bad();
+		l->gso_max_segs = mnl_attr_get_u32(a);
 		break;
 	case IFLA_ADDRESS:
 		if (mnl_attr_get_payload_len(a) == 6) {
@@ -158,9 +197,9 @@ link_cb(const struct nlmsghdr *nlh, void *data)
 	struct nh_link *l = data;
 
 	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
-		return MNL_CB_ERROR;
+		return nl_nh_bad();
 	l->type = ifi->ifi_type;
-	return mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, l) < 0 ? MNL_CB_ERROR :
+	return mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, l) < 0 ? nl_nh_bad() :
 	    MNL_CB_STOP;
 }
 
@@ -189,9 +228,9 @@ neigh_cb(const struct nlmsghdr *nlh, void *data)
 	struct nh_neigh *n = data;
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ndm))
-		return MNL_CB_ERROR;
+		return nl_nh_bad();
 	n->state = ndm->ndm_state;
-	return mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr_cb, n) < 0 ? MNL_CB_ERROR :
+	return mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr_cb, n) < 0 ? nl_nh_bad() :
 	    MNL_CB_STOP;
 }
 
@@ -253,7 +292,10 @@ nl_nh_resolve(struct nl_nh_sock *s, uint32_t daddr, uint32_t saddr, struct nl_ne
 		return -EHOSTUNREACH;
 
 	out->ifindex = r.oif;
-	out->mtu = l.mtu;
+	out->mtu = r.mtu >= 68 && r.mtu < l.mtu ? r.mtu : l.mtu;
+	/* Not stated before Linux 4.6 (ip link's gso_max_size): the defaults. */
+	out->gso_max_size = l.gso_max_size ? l.gso_max_size : 65536;
+	out->gso_max_segs = l.gso_max_segs ? l.gso_max_segs : 65535;
 	memcpy(out->src_mac, l.addr, 6);
 	memcpy(out->dst_mac, n.addr, 6);
 	return 0;

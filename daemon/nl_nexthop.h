@@ -12,7 +12,9 @@
 
 struct nl_nexthop {
 	int		ifindex;
-	unsigned	mtu;
+	unsigned	mtu;		/* the link's, or the route's when lower */
+	unsigned	gso_max_size;	/* the link's: a write's frame at most */
+	unsigned	gso_max_segs;	/* the link's: a write's segments at most */
 	uint8_t		src_mac[6], dst_mac[6];
 };
 
@@ -25,7 +27,8 @@ void nl_nh_close(struct nl_nh_sock *s);
  * -ENETUNREACH (no unicast route, or one through a gateway that is not
  * IPv4), -EPFNOSUPPORT (the egress link is not Ethernet), -EHOSTUNREACH
  * (the next hop's MAC is not known or not usable: incomplete, failed),
- * or another -errno from the kernel.
+ * -EBADMSG (an answer that does not parse), or another -errno from the
+ * kernel.  out->mtu is the lower of the route's MTU and the link's.
  */
 int nl_nh_resolve(struct nl_nh_sock *s, uint32_t daddr, uint32_t saddr,
     struct nl_nexthop *out);

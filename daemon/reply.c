@@ -57,6 +57,9 @@
 #include "nl_nexthop.h"
 
 #define REPLY_BATCH	64
+/* A UDP GSO write's segments at most: UDP_MAX_SEGMENTS on older kernels
+ * (128 on newer), which refuse more with EINVAL, taken for an old kernel. */
+#define USO_MAX_SEGS	64
 #define OUTER_LEN	(20 + 8)
 #define HEADROOM	(OUTER_LEN + GENEVE_MAX_HDR_LEN)
 #define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
@@ -95,6 +98,7 @@ struct reply_state {
 	bool		seg[REPLY_BATCH];	/* a segment of a super-packet */
 	/* --offload: the packet socket, its next hops, one write's headers */
 	int		pkt;
+	bool		no_kernel_uso;	/* the kernel refused UDP GSO: pkt closed */
 	struct nl_nh_sock *nl;
 	struct nh_entry	nh[NH_SLOTS];
 	uint64_t	ask_window_ns;
@@ -675,6 +679,30 @@ reply_nexthop(struct reply_state *st, const struct flow_hdr *h, uint64_t now, in
 	return ne->err ? NULL : &ne->nh;
 }
 
+/*
+ * The kernel has no UDP GSO in packet socket vnet headers: before Linux
+ * 6.2, virtio_net_hdr_to_skb knows no VIRTIO_NET_HDR_GSO_UDP_L4 and every
+ * write fails with EINVAL after copying up to 64 KB.  Known beforehand
+ * when the ENI's TUN links refused USO (TUN_F_USO4 came in the same
+ * release), else from the first write's EINVAL.  The worker's packet
+ * socket is closed for good; logged once for all workers.
+ */
+static void
+reply_uso_off(struct reply_state *st, const char *how)
+{
+	static atomic_bool logged;
+
+	if (!atomic_exchange(&logged, true))
+		log_msg(LOG_TUNNEL, LOG_IMPORTANT, "%s: this kernel has no UDP GSO in packet "
+		    "socket vnet headers (Linux 6.2 and later have it); super-packets go "
+		    "back one datagram per write from now on", how);
+	close(st->pkt);
+	st->pkt = -1;
+	nl_nh_close(st->nl);
+	st->nl = NULL;
+	st->no_kernel_uso = true;
+}
+
 /* Ask again at the next use: the packet socket refused what it gave. */
 static void
 reply_nexthop_stale(struct reply_state *st, const struct flow_hdr *h)
@@ -684,25 +712,32 @@ reply_nexthop_stale(struct reply_state *st, const struct flow_hdr *h)
 			st->nh[i].asked_ns = 0;
 }
 
+static void reply_send_raw(struct worker *w, struct reply_state *st, unsigned n);
+
 /*
  * Slots first .. st->n - 1 hold one super-packet's segments behind their
  * GENEVE header h: sent on the packet socket in as few writes as fit in
- * 64 KB each (a TUN super-packet of 64 KB grows by a GENEVE header per
- * segment), none of one segment only.  *sent: how many segments, from
- * first on, were sent.  Returns why the rest were not (USO_FB_*), or -1.
+ * 64 KB of IP packet each (a TUN super-packet of 64 KB grows by a GENEVE
+ * header per segment), within the egress link's gso_max_size (the frame)
+ * and gso_max_segs, and USO_MAX_SEGS, none of one segment only.  Before the first write, slots 0 ..
+ * first - 1 go by the raw socket (*wrote set): what was read first leaves
+ * first.  *sent: how many segments, from first on, were sent.  Returns why
+ * the rest were not (USO_FB_*), or -1.
  */
 static int
-reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h,
-    bool partial, uint64_t now, unsigned *sent, unsigned *writes)
+reply_uso_write(struct worker *w, struct reply_state *st, unsigned first,
+    const struct flow_hdr *h, bool partial, uint64_t now, unsigned *sent, unsigned *writes,
+    bool *wrote)
 {
 	unsigned k = st->n - first, per;
-	size_t seg = h->len + st->inner_len[first];
+	size_t seg = h->len + st->inner_len[first], room;
 	const struct nl_nexthop *nh;
 	struct gso_uso u;
 	struct sockaddr_ll sll;
 	int err;
 
 	*sent = *writes = 0;
+	*wrote = false;
 	if (partial)
 		return USO_FB_PARTIAL;
 	if (k < 2)
@@ -712,12 +747,23 @@ reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h
 		if (st->inner_len[i] > st->inner_len[first] ||
 		    (i + 1 < st->n && st->inner_len[i] != st->inner_len[first]))
 			return USO_FB_PARTIAL;
+	/* The IP packet <= 65535, the frame <= the link's gso_max_size. */
 	per = (unsigned)((65535 - OUTER_LEN) / seg);
 	if (per < 3)
 		return USO_FB_TOO_BIG;
 	if (!(nh = reply_nexthop(st, h, now, &err)))
 		return err == -EPFNOSUPPORT ? USO_FB_NOT_ETHER : USO_FB_UNRESOLVED;
 	if (OUTER_LEN + seg > nh->mtu)
+		return USO_FB_TOO_BIG;
+	room = nh->gso_max_size > GSO_USO_L2 + OUTER_LEN ?
+	    nh->gso_max_size - GSO_USO_L2 - OUTER_LEN : 0;
+	if (per > room / seg)
+		per = (unsigned)(room / seg);
+	if (per > nh->gso_max_segs)
+		per = nh->gso_max_segs;
+	if (per > USO_MAX_SEGS)
+		per = USO_MAX_SEGS;
+	if (per < 3)
 		return USO_FB_TOO_BIG;
 	u = (struct gso_uso){
 		.saddr = h->local_addr, .daddr = h->gwlb_addr,
@@ -730,6 +776,8 @@ reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h
 		.sll_ifindex = nh->ifindex, .sll_halen = 6,
 	};
 	memcpy(sll.sll_addr, nh->dst_mac, 6);
+	reply_send_raw(w, st, first);
+	*wrote = true;
 	while (*sent < k) {
 		unsigned left = k - *sent, c = left < per ? left : per;
 		size_t pay = 0;
@@ -755,6 +803,11 @@ reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h
 			.msg_iov = st->uso_iov, .msg_iovlen = c + 1,
 		};
 		if (sendmsg(st->pkt, &m, 0) < 0) {
+			if (errno == EINVAL) {
+				reply_uso_off(st, "the packet socket refuses UDP GSO "
+				    "writes (Invalid argument)");
+				return USO_FB_NO_KERNEL;
+			}
 			log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending replies to GWLB on "
 			    "the packet socket (sent raw instead): %s", strerror(errno));
 			reply_nexthop_stale(st, h);
@@ -769,15 +822,19 @@ reply_uso_write(struct reply_state *st, unsigned first, const struct flow_hdr *h
 
 /*
  * The segments in slots first .. st->n - 1 (see reply_uso_write): sent
- * on the packet socket, and what was not, by the raw socket, moved down to
- * slot first on (their buffers stay where they are: sent at once).
+ * on the packet socket, and what was not, by the raw socket.  Once the
+ * packet socket was written to, the slots before first are gone: the rest
+ * moves down to slot 0 (their buffers stay where they are) and is sent at
+ * once, so that nothing read later overtakes it; otherwise it stays queued
+ * where it is.
  */
 static void
 reply_uso(struct worker *w, struct reply_state *st, unsigned first, const struct flow_hdr *h,
     bool partial, uint64_t now)
 {
-	unsigned sent, writes, end = st->n;
-	int why = reply_uso_write(st, first, h, partial, now, &sent, &writes);
+	unsigned sent, writes, end = st->n, to;
+	bool wrote;
+	int why = reply_uso_write(w, st, first, h, partial, now, &sent, &writes, &wrote);
 
 	for (unsigned i = first; i < first + sent; i++) {
 		struct eni_stats *es = &st->eni[i]->stats[w->idx];
@@ -791,18 +848,19 @@ reply_uso(struct worker *w, struct reply_state *st, unsigned first, const struct
 	STAT_ADD(w->stats.uso_super, writes);
 	STAT_ADD(w->stats.uso_segments, sent);
 	if (why < 0) {
-		st->n = first;
+		st->n = 0;	/* all sent, the slots before first too */
 		return;
 	}
 	STAT_ADD(w->stats.uso_fallback[why], 1);
 	for (unsigned i = first + sent; i < end; i++)
 		reply_outer(st, i, h);
-	if (!sent) {
+	to = wrote ? 0 : first;
+	if (!sent && to == first) {
 		if (st->n == REPLY_BATCH)
 			reply_flush(w);
 		return;
 	}
-	for (unsigned i = first + sent, j = first; i < end; i++, j++) {
+	for (unsigned i = first + sent, j = to; i < end; i++, j++) {
 		st->iov[j] = st->iov[i];
 		st->dst[j] = st->dst[i];
 		st->msgs[j].msg_hdr = st->msgs[i].msg_hdr;
@@ -812,7 +870,7 @@ reply_uso(struct worker *w, struct reply_state *st, unsigned first, const struct
 		st->inner_len[j] = st->inner_len[i];
 		st->seg[j] = st->seg[i];
 	}
-	st->n = end - sent;
+	st->n = to + end - first - sent;
 	reply_flush(w);
 }
 
@@ -865,7 +923,11 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 	if (it.gso)
 		STAT_ADD(w->stats.gso_super, 1);
 	/* The packet socket's write takes all the segments from the slots. */
+	if (it.gso && st->pkt >= 0 && !(ENI_GET(e->offloads) & TUN_F_USO4))
+		reply_uso_off(st, "the TUN links refused UDP segmentation offload");
 	uso = it.gso && st->pkt >= 0;
+	if (it.gso && st->no_kernel_uso)
+		STAT_ADD(w->stats.uso_fallback[USO_FB_NO_KERNEL], 1);
 	if (uso && nseg > REPLY_BATCH) {
 		STAT_ADD(w->stats.uso_fallback[USO_FB_TOO_BIG], 1);
 		uso = false;
@@ -904,14 +966,14 @@ reply_vnet(struct worker *w, struct reply_state *st, struct eni *e, bool out, si
 		reply_uso(w, st, first, h, partial, now);
 }
 
-void
-reply_flush(struct worker *w)
+/* Messages 0 .. n - 1 by the raw socket, in order; a failed one counted. */
+static void
+reply_send_raw(struct worker *w, struct reply_state *st, unsigned n)
 {
-	struct reply_state *st = w->reply;
 	unsigned done = 0;
 
-	while (done < st->n) {
-		int r = sendmmsg(st->raw, st->msgs + done, st->n - done, 0);
+	while (done < n) {
+		int r = sendmmsg(st->raw, st->msgs + done, n - done, 0);
 
 		if (r < 0) {
 			/* The first message failed: count it, go on with the rest. */
@@ -933,6 +995,14 @@ reply_flush(struct worker *w)
 		STAT_ADD(w->stats.delivered, (unsigned)r);
 		done += (unsigned)r;
 	}
+}
+
+void
+reply_flush(struct worker *w)
+{
+	struct reply_state *st = w->reply;
+
+	reply_send_raw(w, st, st->n);
 	st->n = 0;
 }
 

@@ -53,6 +53,7 @@
 #include "qsbr.h"
 #include "reply.h"
 #include "state.h"
+#include "tun.h"
 #include "worker.h"
 #include "gso.h"
 #include "nl_nexthop.h"
@@ -81,6 +82,8 @@ struct config conf = {
 int __real_socket(int domain, int type, int protocol);
 int __wrap_socket(int domain, int type, int protocol);
 int __wrap_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+int __real_close(int fd);
+int __wrap_close(int fd);
 int __real_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
 int __wrap_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
 ssize_t __wrap_sendmsg(int fd, const struct msghdr *m, int flags);
@@ -90,6 +93,7 @@ struct sent {
 	size_t		len;
 	struct sockaddr_in to;
 	socklen_t	tolen;
+	unsigned	order;		/* its place among all sends, both sockets */
 };
 
 static struct sent sent[MAX_SENT];
@@ -100,6 +104,7 @@ static bool fail_attempt[MAX_SENT];	/* this message fails */
 static int raw_fd = -1;			/* the fake raw socket */
 static int raw_domain, raw_type, raw_proto;
 static int socket_errno;		/* != 0: the next raw socket fails */
+static unsigned n_order;		/* datagrams and packet socket writes so far */
 
 /* --- fake packet socket, its sendmsg and the next hop (--offload) ------------ */
 
@@ -114,13 +119,17 @@ static int pkt_fd = -1;			/* the fake packet socket */
 static bool pkt_vnet;			/* PACKET_VNET_HDR asked */
 static int nh_err;			/* != 0: nl_nh_resolve fails so */
 static unsigned nh_asked;
+static unsigned nh_gso_size, nh_gso_segs;	/* the link's GSO limits */
 static unsigned pkt_fail_at = ~0u;	/* this write (0, 1, ...) fails */
+static int pkt_fail_errno;		/* with this errno */
+static bool pkt_closed;			/* reply.c closed the packet socket */
 static unsigned n_writes;		/* packet socket writes that went out */
 static unsigned pkt_tries;		/* sendmsg calls */
 static struct {
 	uint8_t		data[GSO_USO_HDR + 65536];
 	size_t		len;
 	struct sockaddr_ll to;
+	unsigned	order;
 } writes[MAX_WRITES];
 
 struct nl_nh_sock { int unused; };
@@ -151,7 +160,8 @@ nl_nh_resolve(struct nl_nh_sock *s, uint32_t daddr, uint32_t saddr, struct nl_ne
 	nh_asked++;
 	if (nh_err)
 		return nh_err;
-	*out = (struct nl_nexthop){ .ifindex = PKT_IFINDEX, .mtu = 9001 };
+	*out = (struct nl_nexthop){ .ifindex = PKT_IFINDEX, .mtu = 9001,
+	    .gso_max_size = nh_gso_size, .gso_max_segs = nh_gso_segs };
 	memcpy(out->src_mac, MAC_US, 6);
 	memcpy(out->dst_mac, MAC_GWLB, 6);
 	return 0;
@@ -175,8 +185,9 @@ __wrap_sendmsg(int fd, const struct msghdr *m, int flags)
 
 	assert_int_equal(fd, pkt_fd);
 	assert_int_equal(flags, 0);
+	assert_false(pkt_closed);
 	if (pkt_tries++ == pkt_fail_at) {
-		errno = ENOBUFS;
+		errno = pkt_fail_errno;
 		return -1;
 	}
 	assert_true(n_writes < MAX_WRITES);
@@ -187,8 +198,17 @@ __wrap_sendmsg(int fd, const struct msghdr *m, int flags)
 	}
 	assert_int_equal(m->msg_namelen, sizeof(struct sockaddr_ll));
 	memcpy(&writes[n_writes].to, m->msg_name, sizeof(struct sockaddr_ll));
+	writes[n_writes].order = n_order++;
 	writes[n_writes++].len = len;
 	return (ssize_t)len;
+}
+
+int
+__wrap_close(int fd)
+{
+	if (fd == pkt_fd && pkt_fd >= 0)
+		pkt_closed = true;
+	return __real_close(fd);
 }
 
 int
@@ -252,6 +272,7 @@ __wrap_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 			len += m->msg_iov[j].iov_len;
 		}
 		s->len = len;
+		s->order = n_order++;
 		s->tolen = m->msg_namelen;
 		assert_non_null(m->msg_name);
 		assert_true(m->msg_namelen <= sizeof(s->to));
@@ -428,7 +449,7 @@ setup(void **state)
 {
 	(void)state;
 	memset(sent, 0, sizeof(sent));
-	n_sent = n_calls = attempts = 0;
+	n_sent = n_calls = attempts = n_order = 0;
 	memset(fail_attempt, 0, sizeof(fail_attempt));
 	raw_fd = -1;
 	memset(&fx, 0, sizeof(fx));
@@ -1478,6 +1499,10 @@ setup_uso(void **state)
 	nh_err = 0;
 	nh_asked = n_writes = pkt_tries = 0;
 	pkt_fail_at = ~0u;
+	pkt_fail_errno = ENOBUFS;
+	pkt_closed = false;
+	nh_gso_size = 65536;	/* the kernel's defaults */
+	nh_gso_segs = 65535;
 	return setup(state);
 }
 
@@ -1503,6 +1528,7 @@ uso_super(const uint8_t *hdr, size_t hl, unsigned k, bool learn_it)
 	size_t sl, pay = (k - 1) * 1448 + 700;
 
 	fx.e[0]->vnet = true;
+	fx.e[0]->offloads = TUN_OFFLOADS_WANTED;	/* a kernel of 6.2 or later */
 	for (size_t i = 0; i < sizeof(uso_data); i++)
 		uso_data[i] = (uint8_t)(i * 11 + (i >> 10));
 	if (learn_it)
@@ -1537,6 +1563,10 @@ uso_cut(unsigned w, struct sent *out, unsigned max, uint16_t *id)
 	assert_int_equal(v.csum_start, 14 + 20);
 	assert_int_equal(v.csum_offset, 6);
 	assert_true(pay > v.gso_size);		/* two datagrams at least */
+	/* The frame within the link's GSO limits, and UDP_MAX_SEGMENTS (64). */
+	assert_true(writes[w].len - GSO_VNET_LEN <= nh_gso_size);
+	assert_true((pay + v.gso_size - 1) / v.gso_size <= nh_gso_segs);
+	assert_true((pay + v.gso_size - 1) / v.gso_size <= 64);
 	assert_int_equal(writes[w].to.sll_family, AF_PACKET);
 	assert_int_equal(writes[w].to.sll_ifindex, PKT_IFINDEX);
 	assert_int_equal(writes[w].to.sll_protocol, htons(ETH_P_IP));
@@ -1697,6 +1727,200 @@ test_uso_send_error(void **state)
 	assert_int_equal(all_drops(), 0);
 }
 
+/*
+ * The wire order is the TUN read order: a plain reply queued for the raw
+ * socket, then a super-packet of the same flow on the packet socket; then
+ * a super-packet that fell back (one segment) and one the packet socket
+ * takes; then a super-packet whose first write fails (its segments go raw)
+ * and one that is sent.  Nothing queued raw before a packet socket write
+ * may leave after it.
+ */
+static void
+test_uso_order(void **state)
+{
+	static struct sent cut[SEG_MAX];
+	static uint8_t seg[3][1500];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN], plain[128];
+	size_t hl, pl, sl[3];
+	uint16_t id;
+
+	(void)state;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee05, ETHERTYPE_IPV4, false);
+	fx.e[0]->vnet = true;
+	learn_tcp4(hdr, hl, "GET");
+	pl = tcp4_pkt(plain, (const uint8_t *)"early", 5, 1, 0x18, 0x1000, true);
+	put_vnet(0, 0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, plain, pl);
+	uso_super(hdr, hl, 4, false);
+	run(0);
+	assert_int_equal(n_sent, 1);
+	assert_int_equal(n_writes, 1);
+	check_dgram(&sent[0], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, plain, pl);
+	assert_int_equal(uso_cut(0, cut, SEG_MAX, &id), 4);
+	assert_true(sent[0].order < writes[0].order);
+
+	/* One segment: raw, queued; the next super-packet must not overtake it. */
+	uso_super(hdr, hl, 1, false);
+	memcpy(seg[0], uso_seg[0], uso_seglen[0]);
+	sl[0] = uso_seglen[0];
+	uso_super(hdr, hl, 3, false);
+	run(0);
+	assert_int_equal(n_sent, 2);
+	assert_int_equal(n_writes, 2);
+	check_dgram(&sent[1], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, seg[0], sl[0]);
+	assert_true(sent[1].order < writes[1].order);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_ONE_SEGMENT]), 1);
+
+	/* The packet socket refuses a write: its 3 segments go raw, before the
+	 * 5 of the next super-packet go on the packet socket. */
+	pkt_fail_at = pkt_tries;
+	uso_super(hdr, hl, 3, false);
+	for (unsigned j = 0; j < 3; j++) {
+		memcpy(seg[j], uso_seg[j], uso_seglen[j]);
+		sl[j] = uso_seglen[j];
+	}
+	uso_super(hdr, hl, 5, false);
+	run(0);
+	assert_int_equal(n_sent, 5);
+	assert_int_equal(n_writes, 3);
+	for (unsigned j = 0; j < 3; j++) {
+		check_dgram(&sent[2 + j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl,
+		    seg[j], sl[j]);
+		assert_true(sent[2 + j].order < writes[2].order);
+	}
+	assert_int_equal(uso_cut(2, cut, SEG_MAX, &id), 5);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_SEND]), 1);
+	assert_int_equal(STAT_GET(W->stats.delivered), 1 + 4 + 1 + 3 + 3 + 5);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * A kernel before 6.2 has no VIRTIO_NET_HDR_GSO_UDP_L4 for packet sockets:
+ * the first write fails with EINVAL.  Its segments go raw, the packet
+ * socket is closed and never written to again (every later super-packet
+ * goes raw at once, counted "no-kernel-uso"), the next hop is not asked
+ * again; nothing is lost.
+ */
+static void
+test_uso_no_kernel(void **state)
+{
+	static uint8_t seg[5][1500];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl, sl[5];
+
+	(void)state;
+	pkt_fail_at = 0;
+	pkt_fail_errno = EINVAL;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee06, ETHERTYPE_IPV4, false);
+	uso_super(hdr, hl, 5, true);
+	for (unsigned j = 0; j < 5; j++) {
+		memcpy(seg[j], uso_seg[j], uso_seglen[j]);
+		sl[j] = uso_seglen[j];
+	}
+	run(0);
+	assert_int_equal(pkt_tries, 1);
+	assert_int_equal(n_writes, 0);
+	assert_int_equal(n_sent, 5);
+	for (unsigned j = 0; j < 5; j++)
+		check_dgram(&sent[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, seg[j], sl[j]);
+	assert_true(pkt_closed);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_NO_KERNEL]), 1);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_SEND]), 0);
+	/* Two more: raw at once, the packet socket and the kernel not asked. */
+	uso_super(hdr, hl, 4, false);
+	uso_super(hdr, hl, 3, false);
+	run(0);
+	assert_int_equal(pkt_tries, 1);
+	assert_int_equal(nh_asked, 1);
+	assert_int_equal(n_sent, 5 + 4 + 3);
+	for (unsigned j = 0; j < 3; j++)
+		check_dgram(&sent[9 + j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, uso_seg[j],
+		    uso_seglen[j]);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_NO_KERNEL]), 3);
+	assert_int_equal(STAT_GET(W->stats.uso_super), 0);
+	assert_int_equal(STAT_GET(W->stats.gso_segments), 12);
+	assert_int_equal(STAT_GET(W->stats.delivered), 12);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * The same kernel told beforehand: its TUN links refused USO (TUN_F_USO4
+ * came in 6.2 with UDP GSO in vnet headers), so the packet socket is
+ * closed at the first super-packet without a write; all goes raw.
+ */
+static void
+test_uso_no_kernel_tun(void **state)
+{
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl;
+
+	(void)state;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee07, ETHERTYPE_IPV4, false);
+	uso_super(hdr, hl, 4, true);
+	fx.e[0]->offloads = TUN_OFFLOADS_WANTED & ~(unsigned)(TUN_F_USO4 | TUN_F_USO6);
+	run(0);
+	assert_int_equal(pkt_tries, 0);
+	assert_true(pkt_closed);
+	assert_int_equal(n_sent, 4);
+	for (unsigned j = 0; j < 4; j++)
+		check_dgram(&sent[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, uso_seg[j],
+		    uso_seglen[j]);
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_NO_KERNEL]), 1);
+	assert_int_equal(STAT_GET(W->stats.delivered), 4);
+	assert_int_equal(all_drops(), 0);
+}
+
+/*
+ * The link's GSO limits bound each write: at most gso_max_segs segments,
+ * a frame (Ethernet header on) of at most gso_max_size bytes; the 45
+ * segments all arrive, in order, in more writes of nw[] segments each.
+ */
+static void
+uso_limits(unsigned segs, unsigned size, const unsigned *nw, unsigned n_nw)
+{
+	static struct sent cut[SEG_MAX];
+	uint8_t hdr[GENEVE_MAX_HDR_LEN];
+	size_t hl;
+	unsigned got = 0;
+	uint16_t id;
+
+	nh_gso_segs = segs;
+	nh_gso_size = size;
+	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee08, ETHERTYPE_IPV4, true);
+	uso_super(hdr, hl, SEG_MAX, true);
+	run(0);
+	assert_int_equal(n_writes, n_nw);
+	for (unsigned w = 0; w < n_writes; w++) {
+		unsigned n = uso_cut(w, cut, SEG_MAX, &id);
+
+		assert_int_equal(n, nw[w]);
+		for (unsigned j = 0; j < n; j++, got++)
+			check_dgram(&cut[j], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl,
+			    uso_seg[got], uso_seglen[got]);
+	}
+	assert_int_equal(got, SEG_MAX);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(STAT_GET(W->stats.delivered), SEG_MAX);
+	assert_int_equal(all_drops(), 0);
+}
+
+static void
+test_uso_gso_max_segs(void **state)
+{
+	static const unsigned nw[] = { 10, 10, 10, 10, 5 };
+
+	(void)state;
+	uso_limits(10, 65536, nw, 5);
+}
+
+static void
+test_uso_gso_max_size(void **state)
+{
+	static const unsigned nw[] = { 19, 19, 7 };	/* (30000 - 42) / 1536 */
+
+	(void)state;
+	uso_limits(65535, 30000, nw, 3);
+}
+
 int
 main(void)
 {
@@ -1723,6 +1947,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_uso_writes, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_unresolved, setup_uso, teardown_uso),
 		cmocka_unit_test_setup_teardown(test_uso_send_error, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_order, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_no_kernel, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_no_kernel_tun, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_gso_max_segs, setup_uso, teardown_uso),
+		cmocka_unit_test_setup_teardown(test_uso_gso_max_size, setup_uso, teardown_uso),
 	};
 
 	/* The daemon as main() leaves it for one receive and one reply worker. */
