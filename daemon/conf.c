@@ -145,7 +145,7 @@ static const struct conf_opt opts[] = {
 	  .help = "datagrams per recvmmsg call, 1-1024", STORE(batch, unsigned) },
 	{ "rcvbuf", 0, OPT_UINT, OF_FILE, 4096, 1u << 30, true, .def = "128M", .arg = "BYTES",
 	  .help = "socket receive buffer, K/M/G suffixes", STORE(rcvbuf, unsigned) },
-	{ "busy-poll", 0, OPT_UINT, OF_FILE, 0, 1000000, .def = "50", .arg = "USEC",
+	{ "busy-poll", 0, OPT_UINT, OF_FILE, 0, 1000000, .def = "0", .arg = "USEC",
 	  .help = "SO_BUSY_POLL time, 0 = off", STORE(busy_poll_us, unsigned) },
 	{ "allowed-origin", 0, OPT_CIDRS, OF_FILE, .defhelp = "private", .arg = "CIDR",
 	  .help = "accept GENEVE only from CIDR (repeatable); private: RFC 1918,\n"

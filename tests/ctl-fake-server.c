@@ -102,7 +102,7 @@ h_status(struct ctl_reply *r, const struct ctl_cmd_args *a, void *arg)
 	ctl_rec_u64(r, "tun_workers", 2);
 	ctl_rec_u64(r, "port", 6081);
 	ctl_rec_u64(r, "rcvbuf_bytes", 134217728);
-	ctl_rec_u64(r, "busy_poll_us", 50);
+	ctl_rec_u64(r, "busy_poll_us", 0);
 	ctl_rec_u64(r, "enis", n);
 	ctl_rec_u64(r, "packets_in", 125265);
 	ctl_rec_u64(r, "bytes_in", 102335555);

@@ -212,7 +212,7 @@ test_defaults(void **state)
 	assert_int_equal(conf.geneve_port, 6081);
 	assert_int_equal(conf.batch, 64);
 	assert_int_equal(conf.rcvbuf, 128u << 20);
-	assert_int_equal(conf.busy_poll_us, 50);
+	assert_int_equal(conf.busy_poll_us, 0);
 	assert_int_equal(conf.max_enis, 1024);
 	assert_int_equal(conf.mtu, 8500);
 	assert_int_equal(conf.txqueuelen, 1000);
