@@ -128,7 +128,18 @@ gw_status() { jget "$(gw_ctl_json status show status)" "status.$1"; }
 gw_eni_json() { gw_ctl_json "eni-$1" show eni "$1"; }
 
 # gw_eni_table ENIHEX: the routing table gwlbtund gave an ENI.
-gw_eni_table() { jget "$(gw_eni_json "$1")" eni.table; }
+# gw_eni_table ENI: the routing table `table eni` gave it.  An ENI gets its
+# table when it comes up (0 while pending, which iproute2 would read as
+# "every table"): waits up to 5 s for it, fails if it never comes.
+gw_eni_table() {
+	local t deadline=$((SECONDS + 5))
+	while :; do
+		t=$(jget "$(gw_eni_json "$1")" eni.table)
+		[ "$t" != 0 ] && { echo "$t"; return; }
+		[ $SECONDS -lt $deadline ] || fail "ENI $1 has no routing table after 5 s"
+		sleep 0.05
+	done
+}
 
 # gw_drop_sides: the daemon's own drop reasons and their sides, as a JSON
 # object reason -> "receive"|"reply" in a file (path printed), read once
