@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../daemon/nh_table.c"
+#include "daemon_fixture.h"
 
 #define SEC	1000000000ull
 
@@ -66,16 +67,6 @@ nl_nh_resolve(struct nl_nh_sock *s, uint32_t daddr, uint32_t saddr, struct nl_ne
 	return 0;
 }
 
-static uint64_t
-wakes(void)
-{
-	uint64_t v = 0;
-
-	if (read(D.wake_fd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
-}
-
 static int
 setup(void **state)
 {
@@ -83,7 +74,7 @@ setup(void **state)
 	nh_table_fini();
 	n_open = n_resolve = 0;
 	resolve_err = 0;
-	(void)wakes();
+	(void)fixture_wakes();
 	return 0;
 }
 
@@ -99,7 +90,7 @@ test_ask_resolve_find(void **state)
 	(void)state;
 	assert_int_equal(nh_table_get(0x0a000001, 0x0a000002, 5 * SEC, &nh), -EAGAIN);
 	assert_int_equal(nh_table_get(0x0a000001, 0x0a000002, 5 * SEC, &nh), -EAGAIN);
-	assert_int_equal(wakes(), 1);		/* one new ask: one wake */
+	assert_int_equal(fixture_wakes(), 1);		/* one new ask: one wake */
 	assert_int_equal(n_resolve, 0);		/* the worker asked nobody */
 	nh_table_tick(5 * SEC);
 	assert_int_equal(n_open, 1);

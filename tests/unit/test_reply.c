@@ -58,6 +58,7 @@
 #include "worker.h"
 #include "gso.h"
 #include "nh_table.h"
+#include "daemon_fixture.h"
 #include "refcsum.h"
 
 /* What the daemon's conf.c sets by default; the test links no conf.c. */
@@ -1516,17 +1517,6 @@ teardown_uso(void **state)
 	return teardown(state);
 }
 
-/* Times the manager was woken since last asked. */
-static uint64_t
-wakes(void)
-{
-	uint64_t v = 0;
-
-	if (read(D.wake_fd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
-}
-
 /*
  * What the manager has done by the time the replies come: the pair
  * (GWLB, us) asked for (as a reply worker's miss does) and resolved by
@@ -1547,7 +1537,7 @@ nh_ready(void)
 	(void)nh_table_get(da, sa, coarse_ns(), &nh);
 	nh_table_tick(coarse_ns());
 	assert_int_equal(nh_asked, before + 1);
-	(void)wakes();
+	(void)fixture_wakes();
 }
 
 /*
@@ -1664,7 +1654,7 @@ test_uso_writes(void **state)
 	(void)state;
 	assert_true(pkt_fd >= 0);
 	assert_true(pkt_vnet);
-	(void)wakes();
+	(void)fixture_wakes();
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee02, ETHERTYPE_IPV4, true);
 	uso_super(hdr, hl, 3, true);
 	run(0);
@@ -1677,7 +1667,7 @@ test_uso_writes(void **state)
 	}
 	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_UNRESOLVED]), 1);
 	assert_int_equal(nh_asked, 0);
-	assert_int_equal(wakes(), 1);
+	assert_int_equal(fixture_wakes(), 1);
 	nh_table_tick(coarse_ns());	/* the manager */
 	assert_int_equal(nh_asked, 1);
 
@@ -1686,7 +1676,7 @@ test_uso_writes(void **state)
 	assert_int_equal(n_sent, 3);
 	assert_int_equal(n_writes, 2);
 	assert_int_equal(nh_asked, 1);
-	assert_int_equal(wakes(), 0);
+	assert_int_equal(fixture_wakes(), 0);
 	for (unsigned w = 0; w < n_writes; w++) {
 		uint16_t id;
 		unsigned n = uso_cut(w, cut, SEG_MAX, &id);
