@@ -25,6 +25,7 @@
 #include "event.h"
 #include "log.h"
 #include "manager.h"
+#include "nh_table.h"
 #include "nl.h"
 #include "nl_cache.h"
 #include "notify.h"
@@ -251,6 +252,9 @@ manager_run(void)
 				if (!stopping)
 					lifecycle_take_creates();
 				lifecycle_tick(now_ns(), false);
+				/* A reply worker asked for a next hop. */
+				if (conf.offload && !conf.no_return)
+					nh_table_tick(now_ns());
 				break;
 			case EV_TIMER:
 				(void)!read(tfd, &v, sizeof(v));

@@ -2,8 +2,8 @@
  * Where an IPv4 datagram to a given address leaves, at layer 2: the
  * egress link, its MAC and MTU, and the next hop's MAC, from the kernel's
  * own route, link and neighbour tables.  For the reply workers' packet
- * socket (reply.c, --offload): each worker owns a request socket of its
- * own and asks at a bounded rate, off the per-packet path.
+ * socket (reply.c, --offload): asked by the manager alone, on a request
+ * socket of its own, for the table the reply workers read (nh_table.h).
  */
 #ifndef GWLBTUND_NL_NEXTHOP_H
 #define GWLBTUND_NL_NEXTHOP_H

@@ -20,11 +20,12 @@
  * GSO super-packet the kernel cuts into one datagram per segment at the
  * device (or hands whole to a UDP_GRO receiver on a veth), with the same
  * outer fields as the raw path; the IP id advances per datagram.  Layer 2
- * comes from the kernel's tables (nl_nexthop.h), asked by each reply
- * worker for itself into a small table, refreshed every second.  Without
- * a usable entry, or on any error, the segments go by the raw socket as
- * before, counted by reason; the raw path resolves the neighbour, so the
- * next refresh finds it.
+ * comes from the kernel's tables through the manager (nh_table.h): a
+ * reply worker only reads the shared table, never calls netlink.  Without
+ * a usable entry (a new pair is asked for and the manager woken), or on
+ * any error, the segments go by the raw socket as before, counted by
+ * reason; the raw path resolves the neighbour, so the next refresh finds
+ * it.
  */
 #include "config.h"
 
@@ -54,7 +55,7 @@
 #include "pkt.h"
 #include "reply.h"
 #include "tun.h"
-#include "nl_nexthop.h"
+#include "nh_table.h"
 
 #define REPLY_BATCH	64
 /* A UDP GSO write's segments at most: UDP_MAX_SEGMENTS on older kernels
@@ -65,18 +66,6 @@
 #define GWLB_MTU	8500	/* GWLB drops anything larger, silently */
 /* A TUN read: the virtio_net_hdr and the largest super-packet (64 KiB). */
 #define SUPER_LEN	(TUN_VNET_HDR_LEN + 65536)
-
-/* The packet socket's next hops, per worker: GWLB address and ours. */
-#define NH_SLOTS	8
-#define NH_REFRESH_NS	1000000000ull
-#define NH_ASK_PER_S	16		/* resolutions per worker and second, at most */
-
-struct nh_entry {
-	uint32_t	daddr, saddr;	/* 0: a free slot */
-	int		err;		/* 0: nh usable */
-	uint64_t	asked_ns, used_ns;
-	struct nl_nexthop nh;
-};
 
 struct reply_state {
 	int		raw;
@@ -96,13 +85,10 @@ struct reply_state {
 	struct eni	*eni[REPLY_BATCH];
 	uint32_t	inner_len[REPLY_BATCH];
 	bool		seg[REPLY_BATCH];	/* a segment of a super-packet */
-	/* --offload: the packet socket, its next hops, one write's headers */
+	/* --offload: the packet socket, the next hop, one write's headers */
 	int		pkt;
 	bool		no_kernel_uso;	/* the kernel refused UDP GSO: pkt closed */
-	struct nl_nh_sock *nl;
-	struct nh_entry	nh[NH_SLOTS];
-	uint64_t	ask_window_ns;
-	unsigned	asked;
+	struct nl_nexthop nh;		/* this write's, from nh_table */
 	uint8_t		uso_hdr[GSO_USO_HDR];
 	struct iovec	uso_iov[REPLY_BATCH + 1];
 };
@@ -381,10 +367,6 @@ reply_packet_open(struct reply_state *st)
 		close(st->pkt);
 		st->pkt = -1;
 	}
-	if (st->pkt >= 0 && !(st->nl = nl_nh_open())) {
-		close(st->pkt);
-		st->pkt = -1;
-	}
 	if (st->pkt < 0)
 		log_msg(LOG_TUNNEL, LOG_IMPORTANT, "packet socket for replies: %s; "
 		    "super-packets go back one datagram per write", strerror(errno));
@@ -433,7 +415,6 @@ reply_worker_fini(struct worker *w)
 	close(st->raw);
 	if (st->pkt >= 0)
 		close(st->pkt);
-	nl_nh_close(st->nl);
 	free(st->bufs);
 	free(st->super);
 	free(st);
@@ -638,48 +619,6 @@ reply_encap(struct reply_state *st, struct eni *e, const struct flow_hdr *h, siz
 }
 
 /*
- * The next hop of replies from h->local_addr to h->gwlb_addr: from the
- * worker's table, asked again a second after it was last asked (success
- * or not), at most NH_ASK_PER_S times a second in all; the least recently
- * used entry makes room.  NULL with *err when there is no usable one.
- */
-static const struct nl_nexthop *
-reply_nexthop(struct reply_state *st, const struct flow_hdr *h, uint64_t now, int *err)
-{
-	struct nh_entry *ne = NULL, *lru = &st->nh[0];
-
-	for (unsigned i = 0; i < NH_SLOTS; i++) {
-		struct nh_entry *x = &st->nh[i];
-
-		if (x->daddr == h->gwlb_addr && x->saddr == h->local_addr && x->daddr) {
-			ne = x;
-			break;
-		}
-		if (x->used_ns < lru->used_ns)
-			lru = x;
-	}
-	if (!ne) {
-		ne = lru;
-		*ne = (struct nh_entry){ .daddr = h->gwlb_addr, .saddr = h->local_addr,
-		    .err = -EAGAIN };
-	}
-	ne->used_ns = now;
-	if (!ne->asked_ns || now - ne->asked_ns >= NH_REFRESH_NS) {
-		if (now - st->ask_window_ns >= 1000000000ull) {
-			st->ask_window_ns = now;
-			st->asked = 0;
-		}
-		if (st->asked < NH_ASK_PER_S) {
-			st->asked++;
-			ne->asked_ns = now;
-			ne->err = nl_nh_resolve(st->nl, ne->daddr, ne->saddr, &ne->nh);
-		}
-	}
-	*err = ne->err;
-	return ne->err ? NULL : &ne->nh;
-}
-
-/*
  * The kernel has no UDP GSO in packet socket vnet headers: before Linux
  * 6.2, virtio_net_hdr_to_skb knows no VIRTIO_NET_HDR_GSO_UDP_L4 and every
  * write fails with EINVAL after copying up to 64 KB.  Known beforehand
@@ -698,18 +637,7 @@ reply_uso_off(struct reply_state *st, const char *how)
 		    "back one datagram per write from now on", how);
 	close(st->pkt);
 	st->pkt = -1;
-	nl_nh_close(st->nl);
-	st->nl = NULL;
 	st->no_kernel_uso = true;
-}
-
-/* Ask again at the next use: the packet socket refused what it gave. */
-static void
-reply_nexthop_stale(struct reply_state *st, const struct flow_hdr *h)
-{
-	for (unsigned i = 0; i < NH_SLOTS; i++)
-		if (st->nh[i].daddr == h->gwlb_addr && st->nh[i].saddr == h->local_addr)
-			st->nh[i].asked_ns = 0;
 }
 
 static void reply_send_raw(struct worker *w, struct reply_state *st, unsigned n);
@@ -751,8 +679,10 @@ reply_uso_write(struct worker *w, struct reply_state *st, unsigned first,
 	per = (unsigned)((65535 - OUTER_LEN) / seg);
 	if (per < 3)
 		return USO_FB_TOO_BIG;
-	if (!(nh = reply_nexthop(st, h, now, &err)))
+	/* Missing or failed: raw (the manager asks the kernel). */
+	if ((err = nh_table_get(h->gwlb_addr, h->local_addr, now, &st->nh)))
 		return err == -EPFNOSUPPORT ? USO_FB_NOT_ETHER : USO_FB_UNRESOLVED;
+	nh = &st->nh;
 	if (OUTER_LEN + seg > nh->mtu)
 		return USO_FB_TOO_BIG;
 	room = nh->gso_max_size > GSO_USO_L2 + OUTER_LEN ?
@@ -810,7 +740,7 @@ reply_uso_write(struct worker *w, struct reply_state *st, unsigned first,
 			}
 			log_rl(&rl_send, LOG_TUNNEL, LOG_IMPORTANT, "sending replies to GWLB on "
 			    "the packet socket (sent raw instead): %s", strerror(errno));
-			reply_nexthop_stale(st, h);
+			nh_table_stale(h->gwlb_addr, h->local_addr);
 			return USO_FB_SEND;
 		}
 		st->ip_id = (uint16_t)(st->ip_id + c);
@@ -1084,4 +1014,6 @@ reply_expire(uint64_t now)
 {
 	eni_foreach(expire_one, &now);
 	qsbr_reclaim();
+	if (conf.offload)
+		nh_table_tick(now);
 }

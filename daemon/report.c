@@ -23,6 +23,7 @@
 #include "worker.h"
 #include "hook.h"
 #include "name.h"
+#include "nh_table.h"
 #include "nl_cache.h"
 #include "report.h"
 #include "stats.h"
@@ -322,7 +323,7 @@ report_gro(struct rec_sink *s, const struct gro_snap *g)
 	}
 }
 
-/* The return path's packet socket (--offload): what it sent, and why not. */
+/* The return path's packet socket (--offload): what it sent, why not, its next hops. */
 static void
 report_uso(struct rec_sink *s, const struct stats_snap *tun)
 {
@@ -342,6 +343,7 @@ report_uso(struct rec_sink *s, const struct stats_snap *tun)
 				*c = '_';
 		rec_u64(s, key, tun->uso_fallback[r]);
 	}
+	rec_u64(s, "uso_nexthops", nh_table_in_use());
 }
 
 /* The bounds of what outside traffic can make us spend, and their use. */

@@ -7,8 +7,10 @@
 #ifndef GWLB_TEST_DAEMON_FIXTURE_H
 #define GWLB_TEST_DAEMON_FIXTURE_H
 
+#include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "qsbr.h"
 #include "state.h"
@@ -24,6 +26,17 @@ fixture_daemon_state(unsigned n_rx, unsigned n_tun)
 	D.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_true(D.wake_fd >= 0);
 	qsbr_init(n_rx + n_tun);
+}
+
+/* How many times D.wake_fd was written since last asked (the manager woken). */
+static inline uint64_t
+fixture_wakes(void)
+{
+	uint64_t v = 0;
+
+	if (read(D.wake_fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
 }
 
 #endif

@@ -314,7 +314,7 @@ test_control_record_shapes(void **state)
 	    "gso_segments/u uso_super_packets/u uso_segments/u uso_fallback/u "
 	    "uso_fallback_unresolved/u uso_fallback_not_ethernet/u uso_fallback_too_big/u "
 	    "uso_fallback_one_segment/u uso_fallback_partial/u uso_fallback_send_error/u "
-	    "uso_fallback_no_kernel_uso/u "
+	    "uso_fallback_no_kernel_uso/u uso_nexthops/u "
 	    "draining/b healthy/b health_reason/str\n"
 	    "health: health_served/u health_bad_requests/u health_evicted/u "
 	    "health_timed_out/u health_refused/u health_accept_errors/u\n"

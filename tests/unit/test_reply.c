@@ -17,7 +17,8 @@
  *
  * With --offload, the packet socket (AF_PACKET) and its sendmsg are fakes
  * too (-Wl,--wrap=setsockopt -Wl,--wrap=sendmsg), and the layer-2 next
- * hop (nl_nexthop.h) is answered here: each UDP GSO write is cut into its
+ * hop (nl_nexthop.h) is answered here, asked by the manager's table
+ * (nh_table.c, ticked by the tests as the manager would): each UDP GSO write is cut into its
  * datagrams the way the kernel does it and each is checked like the raw
  * socket's.
  */
@@ -56,7 +57,8 @@
 #include "tun.h"
 #include "worker.h"
 #include "gso.h"
-#include "nl_nexthop.h"
+#include "nh_table.h"
+#include "daemon_fixture.h"
 #include "refcsum.h"
 
 /* What the daemon's conf.c sets by default; the test links no conf.c. */
@@ -1503,6 +1505,7 @@ setup_uso(void **state)
 	pkt_closed = false;
 	nh_gso_size = 65536;	/* the kernel's defaults */
 	nh_gso_segs = 65535;
+	nh_table_fini();	/* the manager's table, empty */
 	return setup(state);
 }
 
@@ -1510,7 +1513,31 @@ static int
 teardown_uso(void **state)
 {
 	conf.offload = false;
+	nh_table_fini();
 	return teardown(state);
+}
+
+/*
+ * What the manager has done by the time the replies come: the pair
+ * (GWLB, us) asked for (as a reply worker's miss does) and resolved by
+ * its tick, the kernel (the fake above) asked once.
+ */
+static void
+nh_ready(void)
+{
+	struct nl_nexthop nh;
+	uint8_t d[4], s[4];
+	uint32_t da, sa;
+	unsigned before = nh_asked;
+
+	addr4(GWLB_ADDR, d);
+	addr4(LOCAL_ADDR, s);
+	memcpy(&da, d, 4);
+	memcpy(&sa, s, 4);
+	(void)nh_table_get(da, sa, coarse_ns(), &nh);
+	nh_table_tick(coarse_ns());
+	assert_int_equal(nh_asked, before + 1);
+	(void)fixture_wakes();
 }
 
 /*
@@ -1604,8 +1631,11 @@ uso_cut(unsigned w, struct sent *out, unsigned max, uint16_t *id)
 }
 
 /*
- * --offload: a TSO super-packet of 45 segments leaves by the packet
- * socket, in two writes (42 segments of 1488 bytes behind a 48-byte
+ * --offload: the first super-packet of a pair finds no next hop: its
+ * segments go by the raw socket, counted "unresolved", the kernel not
+ * asked by the reply worker but the manager woken; the manager's tick
+ * asks the kernel.  Then a TSO super-packet of 45 segments leaves by the
+ * packet socket, in two writes (42 segments of 1488 bytes behind a 48-byte
  * GENEVE header fill 64 KB; 3 more), none by the raw socket; cut as the
  * kernel does, every datagram is what the raw socket would have sent (one
  * segment, the flow's GENEVE header, both checksums right), the IP ids
@@ -1624,12 +1654,29 @@ test_uso_writes(void **state)
 	(void)state;
 	assert_true(pkt_fd >= 0);
 	assert_true(pkt_vnet);
+	(void)fixture_wakes();
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee02, ETHERTYPE_IPV4, true);
-	uso_super(hdr, hl, SEG_MAX, true);
+	uso_super(hdr, hl, 3, true);
 	run(0);
-	assert_int_equal(n_sent, 0);
+	assert_int_equal(n_writes, 0);
+	assert_int_equal(n_sent, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		check_dgram(&sent[i], LOCAL_ADDR, GWLB_ADDR, GWLB_SPORT, hdr, hl, uso_seg[i],
+		    uso_seglen[i]);
+		bytes += uso_seglen[i];
+	}
+	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_UNRESOLVED]), 1);
+	assert_int_equal(nh_asked, 0);
+	assert_int_equal(fixture_wakes(), 1);
+	nh_table_tick(coarse_ns());	/* the manager */
+	assert_int_equal(nh_asked, 1);
+
+	uso_super(hdr, hl, SEG_MAX, false);
+	run(0);
+	assert_int_equal(n_sent, 3);
 	assert_int_equal(n_writes, 2);
 	assert_int_equal(nh_asked, 1);
+	assert_int_equal(fixture_wakes(), 0);
 	for (unsigned w = 0; w < n_writes; w++) {
 		uint16_t id;
 		unsigned n = uso_cut(w, cut, SEG_MAX, &id);
@@ -1647,19 +1694,20 @@ test_uso_writes(void **state)
 	assert_int_equal(got, SEG_MAX);
 	assert_int_equal(STAT_GET(W->stats.uso_super), 2);
 	assert_int_equal(STAT_GET(W->stats.uso_segments), SEG_MAX);
-	assert_int_equal(STAT_GET(W->stats.gso_segments), SEG_MAX);
-	assert_int_equal(STAT_GET(W->stats.delivered), SEG_MAX);
-	assert_int_equal(STAT_GET(ES(0)->pkts_out), SEG_MAX);
+	assert_int_equal(STAT_GET(W->stats.gso_segments), 3 + SEG_MAX);
+	assert_int_equal(STAT_GET(W->stats.delivered), 3 + SEG_MAX);
+	assert_int_equal(STAT_GET(ES(0)->pkts_out), 3 + SEG_MAX);
 	assert_int_equal(STAT_GET(ES(0)->bytes_out), bytes);
 	for (int r = 0; r < USO_FB__MAX; r++)
-		assert_int_equal(STAT_GET(W->stats.uso_fallback[r]), 0);
+		assert_int_equal(STAT_GET(W->stats.uso_fallback[r]), r == USO_FB_UNRESOLVED);
 	assert_int_equal(all_drops(), 0);
 }
 
 /*
- * No next hop: the segments go by the raw socket, counted "unresolved";
- * a second super-packet right after does not ask the kernel again (once a
- * second).  A super-packet of one segment goes raw as "one-segment".
+ * No next hop (the manager's answer an error): the segments go by the raw
+ * socket, counted "unresolved"; a second super-packet right after does
+ * not ask the kernel again, nor does the manager within the second.  A
+ * super-packet of one segment goes raw as "one-segment".
  */
 static void
 test_uso_unresolved(void **state)
@@ -1669,6 +1717,7 @@ test_uso_unresolved(void **state)
 
 	(void)state;
 	nh_err = -EHOSTUNREACH;
+	nh_ready();
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee03, ETHERTYPE_IPV4, false);
 	uso_super(hdr, hl, 5, true);
 	run(0);
@@ -1680,6 +1729,7 @@ test_uso_unresolved(void **state)
 	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_UNRESOLVED]), 1);
 	uso_super(hdr, hl, 3, false);
 	run(0);
+	nh_table_tick(coarse_ns());
 	assert_int_equal(n_sent, 8);
 	assert_int_equal(nh_asked, 1);
 	assert_int_equal(STAT_GET(W->stats.uso_fallback[USO_FB_UNRESOLVED]), 2);
@@ -1695,7 +1745,8 @@ test_uso_unresolved(void **state)
 /*
  * The packet socket refuses the second write: the first write's 42
  * segments went, the last 3 go by the raw socket right after, in order,
- * counted "send-error"; nothing is lost or sent twice.
+ * counted "send-error"; nothing is lost or sent twice.  The entry is
+ * stale: the manager asks the kernel again 100 ms later, not sooner.
  */
 static void
 test_uso_send_error(void **state)
@@ -1704,9 +1755,11 @@ test_uso_send_error(void **state)
 	uint8_t hdr[GENEVE_MAX_HDR_LEN];
 	size_t hl;
 	uint16_t id;
+	uint64_t now;
 
 	(void)state;
 	pkt_fail_at = 1;
+	nh_ready();
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee04, ETHERTYPE_IPV4, true);
 	uso_super(hdr, hl, SEG_MAX, true);
 	run(0);
@@ -1725,6 +1778,11 @@ test_uso_send_error(void **state)
 	assert_int_equal(STAT_GET(W->stats.delivered), SEG_MAX);
 	assert_int_equal(STAT_GET(ES(0)->pkts_out), SEG_MAX);
 	assert_int_equal(all_drops(), 0);
+	now = coarse_ns();
+	nh_table_tick(now + NH_STALE_GAP_NS / 2);
+	assert_int_equal(nh_asked, 1);
+	nh_table_tick(now + NH_STALE_GAP_NS);
+	assert_int_equal(nh_asked, 2);
 }
 
 /*
@@ -1745,6 +1803,7 @@ test_uso_order(void **state)
 	uint16_t id;
 
 	(void)state;
+	nh_ready();
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee05, ETHERTYPE_IPV4, false);
 	fx.e[0]->vnet = true;
 	learn_tcp4(hdr, hl, "GET");
@@ -1810,6 +1869,7 @@ test_uso_no_kernel(void **state)
 	(void)state;
 	pkt_fail_at = 0;
 	pkt_fail_errno = EINVAL;
+	nh_ready();
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee06, ETHERTYPE_IPV4, false);
 	uso_super(hdr, hl, 5, true);
 	for (unsigned j = 0; j < 5; j++) {
@@ -1885,6 +1945,7 @@ uso_limits(unsigned segs, unsigned size, const unsigned *nw, unsigned n_nw)
 
 	nh_gso_segs = segs;
 	nh_gso_size = size;
+	nh_ready();
 	hl = gwlb_hdr(hdr, fx.e[0]->id, 0xc0ffee08, ETHERTYPE_IPV4, true);
 	uso_super(hdr, hl, SEG_MAX, true);
 	run(0);
