@@ -8,8 +8,10 @@
  * they last used it and that the packet socket refused what it gave.  A
  * miss leaves the pair in a small array of wants (a compare-and-swap into
  * a free cell; all full: dropped, asked again at the next miss); a new
- * want wakes the manager, which resolves at once rather than at its next
- * second.
+ * want wakes the manager (once a millisecond at most), which resolves at
+ * once rather than at its next second.  A want the table has no room for
+ * stays in its cell until a slot frees, so its misses neither wake the
+ * manager nor ask again; the manager's asking is bounded in time a tick.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "nh_table.h"
 #include "state.h"
 
@@ -38,7 +41,16 @@ struct nh_slot {
 
 static struct nh_slot slots[NH_TABLE_SLOTS];
 static _Atomic uint64_t wants[NH_TABLE_WANTS];
+static _Atomic uint64_t last_wake_ns;	/* workers' wakes: one a millisecond at most */
 static struct nl_nh_sock *nl;		/* the manager's */
+
+/* now - t, 0 when t is later: workers stamp used_ns with the coarse
+ * clock, the manager's now was read earlier in its loop. */
+static uint64_t
+since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
 
 static uint64_t
 key_of(uint32_t daddr, uint32_t saddr)
@@ -88,9 +100,10 @@ slot_read(struct nh_slot *s, uint64_t key, int *err, struct nl_nexthop *out)
 	return 1;
 }
 
-/* Ask the manager for key; a new ask wakes it. */
+/* Ask the manager for key; a new ask wakes it, at most once a
+ * millisecond (the manager takes every cell at each wake and second). */
 static void
-want(uint64_t key)
+want(uint64_t key, uint64_t now)
 {
 	for (unsigned i = 0; i < NH_TABLE_WANTS; i++) {
 		unsigned c = (unsigned)(key ^ key >> 32 ^ i) % NH_TABLE_WANTS;
@@ -99,9 +112,10 @@ want(uint64_t key)
 		if (x == key)
 			return;
 		if (!x && atomic_compare_exchange_strong(&wants[c], &x, key)) {
-			uint64_t one = 1;
+			uint64_t one = 1, last = atomic_load(&last_wake_ns);
 
-			if (D.wake_fd >= 0)
+			if (D.wake_fd >= 0 && since(now, last) >= 1000000 &&
+			    atomic_compare_exchange_strong(&last_wake_ns, &last, now))
 				(void)!write(D.wake_fd, &one, sizeof(one));
 			return;
 		}
@@ -112,21 +126,23 @@ int
 nh_table_get(uint32_t daddr, uint32_t saddr, uint64_t now, struct nl_nexthop *out)
 {
 	uint64_t key = key_of(daddr, saddr);
+	bool torn = false;
 
 	for (unsigned i = 0; i < NH_TABLE_SLOTS; i++) {
 		struct nh_slot *s = &slots[i];
 		int err, r = slot_read(s, key, &err, out);
 
 		if (r < 0)
-			return -EAGAIN;	/* being refreshed: raw this once */
-		if (!r)
+			torn = true;	/* being written: perhaps ours */
+		if (r <= 0)
 			continue;
 		if (atomic_load_explicit(&s->used_ns, memory_order_relaxed) != now)
 			atomic_store_explicit(&s->used_ns, now, memory_order_relaxed);
 		return err;
 	}
-	want(key);
-	return -EAGAIN;
+	if (!torn)
+		want(key, now);
+	return -EAGAIN;		/* (torn: being refreshed, raw this once) */
 }
 
 void
@@ -146,11 +162,12 @@ resolve(struct nh_slot *s, uint64_t key, uint64_t now)
 	struct nl_nexthop nh;
 	int err;
 
+	/* Cleared first: a refusal seen during the answer marks it again. */
+	atomic_store_explicit(&s->stale, false, memory_order_relaxed);
 	if (!nl && !(nl = nl_nh_open()))
 		err = errno ? -errno : -ENOMEM;
 	else
 		err = nl_nh_resolve(nl, (uint32_t)(key >> 32), (uint32_t)key, &nh);
-	atomic_store_explicit(&s->stale, false, memory_order_relaxed);
 	s->resolved_ns = now;
 	publish(s, key, err, err ? NULL : &nh);
 }
@@ -172,20 +189,34 @@ slot_for(uint64_t key, uint64_t now)
 		    atomic_load_explicit(&lru->used_ns, memory_order_relaxed))
 			lru = s;
 	}
-	if (now - atomic_load_explicit(&lru->used_ns, memory_order_relaxed) < NH_REFRESH_NS)
+	if (since(now, atomic_load_explicit(&lru->used_ns, memory_order_relaxed)) < NH_REFRESH_NS)
 		return NULL;
 	return lru;
 }
 
+/* The kernel may hold its lock for a while (a link being deleted): the
+ * manager spends at most this much a tick asking, the rest waits for the
+ * next tick. */
+#define NH_TICK_BUDGET_NS	20000000ull
+
 void
 nh_table_tick(uint64_t now)
 {
+	uint64_t t0 = now_ns();
+
 	for (unsigned i = 0; i < NH_TABLE_WANTS; i++) {
-		uint64_t key = atomic_exchange(&wants[i], 0);
+		uint64_t key = atomic_load(&wants[i]);
 		struct nh_slot *s;
 
-		if (!key || !(s = slot_for(key, now)))
+		if (!key)
 			continue;
+		if (since(now_ns(), t0) >= NH_TICK_BUDGET_NS)
+			return;		/* the wants stay for the next tick */
+		/* No slot (all used within NH_REFRESH_NS): the pair stays
+		 * wanted, so its next misses neither wake nor ask again. */
+		if (!(s = slot_for(key, now)))
+			continue;
+		atomic_store(&wants[i], 0);
 		if (atomic_load_explicit(&s->key, memory_order_relaxed) == key)
 			continue;	/* taken already: refreshed below */
 		atomic_store_explicit(&s->used_ns, now, memory_order_relaxed);
@@ -194,14 +225,15 @@ nh_table_tick(uint64_t now)
 	for (unsigned i = 0; i < NH_TABLE_SLOTS; i++) {
 		struct nh_slot *s = &slots[i];
 		uint64_t key = atomic_load_explicit(&s->key, memory_order_relaxed);
-		uint64_t age = now - s->resolved_ns;
+		uint64_t age = since(now, s->resolved_ns);
 
 		if (!key)
 			continue;
-		if (now - atomic_load_explicit(&s->used_ns, memory_order_relaxed) >= NH_IDLE_NS)
+		if (since(now, atomic_load_explicit(&s->used_ns, memory_order_relaxed)) >= NH_IDLE_NS)
 			publish(s, 0, -EAGAIN, NULL);
-		else if (age >= NH_REFRESH_NS ||
-		    (age >= NH_STALE_GAP_NS && atomic_load_explicit(&s->stale, memory_order_relaxed)))
+		else if ((age >= NH_REFRESH_NS ||
+		    (age >= NH_STALE_GAP_NS && atomic_load_explicit(&s->stale, memory_order_relaxed))) &&
+		    since(now_ns(), t0) < NH_TICK_BUDGET_NS)
 			resolve(s, key, now);
 	}
 }
@@ -227,6 +259,7 @@ nh_table_fini(void)
 	}
 	for (unsigned i = 0; i < NH_TABLE_WANTS; i++)
 		atomic_store_explicit(&wants[i], 0, memory_order_relaxed);
+	atomic_store(&last_wake_ns, 0);
 	nl_nh_close(nl);
 	nl = NULL;
 }

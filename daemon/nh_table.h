@@ -31,9 +31,10 @@ int nh_table_get(uint32_t daddr, uint32_t saddr, uint64_t now, struct nl_nexthop
 void nh_table_stale(uint32_t daddr, uint32_t saddr);
 /*
  * Manager: take the asked pairs (a free entry, else the least recently
- * used one unused for NH_REFRESH_NS; none such: dropped, asked again by
- * the next miss), refresh the entries in use every NH_REFRESH_NS (stale
- * ones after NH_STALE_GAP_NS), drop those unused for NH_IDLE_NS.
+ * used one unused for NH_REFRESH_NS; none such: it stays asked for until
+ * one is), refresh the entries in use every NH_REFRESH_NS (stale ones
+ * after NH_STALE_GAP_NS), drop those unused for NH_IDLE_NS; at most
+ * 20 ms of asking the kernel a tick, the rest at the next.
  */
 void nh_table_tick(uint64_t now);
 /* Entries in use now (any thread). */

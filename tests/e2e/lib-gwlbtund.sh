@@ -127,7 +127,6 @@ gw_status() { jget "$(gw_ctl_json status show status)" "status.$1"; }
 # gw_eni_json ENIHEX: gwlbctl -j show eni ENIHEX, saved (path printed).
 gw_eni_json() { gw_ctl_json "eni-$1" show eni "$1"; }
 
-# gw_eni_table ENIHEX: the routing table gwlbtund gave an ENI.
 # gw_eni_table ENI: the routing table `table eni` gave it.  An ENI gets its
 # table when it comes up (0 while pending, which iproute2 would read as
 # "every table"): waits up to 5 s for it, fails if it never comes.

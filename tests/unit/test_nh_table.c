@@ -205,6 +205,77 @@ test_full(void **state)
 	assert_int_equal(nh_table_in_use(), NH_TABLE_SLOTS);
 }
 
+/*
+ * The workers stamp their use with the coarse clock and the manager's now
+ * was read earlier in its loop: a use stamped after the manager's now is
+ * recent, never 2^64 ns old (an entry in use was dropped once a second).
+ */
+static void
+test_use_after_now(void **state)
+{
+	struct nl_nexthop nh;
+	uint64_t t = 100 * SEC;
+
+	(void)state;
+	(void)nh_table_get(7, 9, t, &nh);
+	nh_table_tick(t);
+	assert_int_equal(nh_table_get(7, 9, t + 2 * SEC + 3000000, &nh), 0);
+	nh_table_tick(t + 2 * SEC);		/* its now: 3 ms before the use */
+	assert_int_equal(nh_table_in_use(), 1);
+	assert_int_equal(nh_table_get(7, 9, t + 2 * SEC + 4000000, &nh), 0);
+	/* Nor is it evicted for a newcomer as the least recently used. */
+	for (uint32_t i = 1; i < NH_TABLE_SLOTS; i++) {
+		(void)nh_table_get(100 + i, 2, t + 2 * SEC, &nh);
+		nh_table_tick(t + 2 * SEC);
+	}
+	assert_int_equal(nh_table_get(7, 9, t + 3 * SEC + 3000000, &nh), 0);
+	(void)nh_table_get(999, 2, t + 3 * SEC, &nh);
+	nh_table_tick(t + 3 * SEC);
+	assert_int_equal(nh_table_get(7, 9, t + 3 * SEC + 4000000, &nh), 0);
+}
+
+/*
+ * A pair the full table has no room for stays asked for: its misses
+ * neither wake the manager again nor are forgotten, and it gets the
+ * first slot that frees.  Wakes come at most once a millisecond.
+ */
+static void
+test_refused_waits_quietly(void **state)
+{
+	struct nl_nexthop nh;
+	uint64_t t = 100 * SEC;
+
+	(void)state;
+	for (uint32_t i = 0; i < NH_TABLE_SLOTS; i++) {
+		(void)nh_table_get(100 + i, 2, t + i * 2000000, &nh);
+		nh_table_tick(t + i * 2000000);
+	}
+	(void)fixture_wakes();
+	t += SEC / 2;
+	for (uint32_t i = 0; i < NH_TABLE_SLOTS; i++)
+		(void)nh_table_get(100 + i, 2, t, &nh);
+	assert_int_equal(nh_table_get(999, 2, t, &nh), -EAGAIN);
+	assert_int_equal(fixture_wakes(), 1);
+	nh_table_tick(t);			/* no room: 999 stays asked for */
+	for (unsigned k = 1; k <= 100; k++)
+		assert_int_equal(nh_table_get(999, 2, t + k * 2000000, &nh), -EAGAIN);
+	assert_int_equal(fixture_wakes(), 0);	/* 100 misses, no wake */
+	/* A second later, with 100 idle, the manager's timer gives it 100's slot. */
+	t += 2 * SEC;
+	for (uint32_t i = 1; i < NH_TABLE_SLOTS; i++)
+		(void)nh_table_get(100 + i, 2, t, &nh);
+	nh_table_tick(t);
+	assert_int_equal(nh_table_get(999, 2, t, &nh), 0);
+	/* Two new pairs within a millisecond: one wake. */
+	t += 2 * SEC;
+	for (uint32_t i = 1; i < NH_TABLE_SLOTS; i++)
+		(void)nh_table_get(100 + i, 2, t, &nh);
+	(void)fixture_wakes();
+	(void)nh_table_get(1001, 2, t, &nh);
+	(void)nh_table_get(1002, 2, t + 500000, &nh);
+	assert_int_equal(fixture_wakes(), 1);
+}
+
 /* A reader that meets a write in progress misses; it never takes it as the entry. */
 static void
 test_write_in_progress(void **state)
@@ -280,6 +351,8 @@ main(void)
 		cmocka_unit_test_setup(test_error_kept, setup),
 		cmocka_unit_test_setup(test_refresh_stale_idle, setup),
 		cmocka_unit_test_setup(test_full, setup),
+		cmocka_unit_test_setup(test_use_after_now, setup),
+		cmocka_unit_test_setup(test_refused_waits_quietly, setup),
 		cmocka_unit_test_setup(test_write_in_progress, setup),
 		cmocka_unit_test_setup(test_no_torn_reads, setup),
 	};
