@@ -589,25 +589,9 @@ test_uso_header(void **state)
 	assert_int_equal(rd16(ip + 24), 8 + pay);
 
 	for (size_t off = 0; off < pay; off += seg, nseg++) {
-		size_t n = pay - off < seg ? pay - off : seg;
 		uint8_t d[20 + 8 + 1508];
-		uint32_t c;
+		size_t n = ref_udp_gso_cut(ip, pay, seg, off, (uint16_t)(0xfffe + nseg), d);
 
-		memcpy(d, ip, 28);
-		memcpy(d + 28, ip + 28 + off, n);
-		/* inet_gso_segment */
-		wr16(d + 2, 28 + n);
-		wr16(d + 4, (uint16_t)(0xfffe + nseg));
-		d[10] = d[11] = 0;
-		wr16(d + 10, fold(sum16(0, d, 20)));
-		/* __udp_gso_segment: csum16_add(csum16_sub(check, len), newlen) */
-		c = rd16(d + 26) + (uint16_t)~rd16(d + 24) + (uint32_t)(8 + n);
-		while (c >> 16)
-			c = (c & 0xffff) + (c >> 16);
-		wr16(d + 26, (uint16_t)c);
-		wr16(d + 24, 8 + n);
-		/* CHECKSUM_PARTIAL finished: the sum from csum_start on. */
-		wr16(d + 26, fold(sum16(0, d + 20, 8 + n)));
 		assert_valid(d, 28 + n, 20, IPPROTO_UDP);
 		assert_int_equal(rd16(d + 4), (uint16_t)(0xfffe + nseg));
 		assert_memory_equal(d + 28, b + GSO_USO_HDR + off, n);

@@ -1604,24 +1604,11 @@ uso_cut(unsigned w, struct sent *out, unsigned max, uint16_t *id)
 	assert_int_equal(fold(sum16(0, ip, 20)), 0);
 	*id = rd16(ip + 4);
 	for (size_t off = 0; off < pay; off += v.gso_size, n++) {
-		size_t k = pay - off < v.gso_size ? pay - off : v.gso_size;
 		struct sent *s = &out[n];
-		uint8_t *d = s->data;
-		uint32_t c;
+		size_t k;
 
 		assert_true(n < max);
-		memcpy(d, ip, 28);
-		memcpy(d + 28, ip + 28 + off, k);
-		wr16(d + 2, (uint16_t)(28 + k));
-		wr16(d + 4, (uint16_t)(*id + n));
-		d[10] = d[11] = 0;
-		wr16(d + 10, fold(sum16(0, d, 20)));
-		c = rd16(d + 26) + (uint16_t)~rd16(d + 24) + (uint32_t)(8 + k);
-		while (c >> 16)
-			c = (c & 0xffff) + (c >> 16);
-		wr16(d + 26, (uint16_t)c);
-		wr16(d + 24, (uint16_t)(8 + k));
-		wr16(d + 26, fold(sum16(0, d + 20, 8 + k)));
+		k = ref_udp_gso_cut(ip, pay, v.gso_size, off, (uint16_t)(*id + n), s->data);
 		s->len = 28 + k;
 		s->to.sin_family = AF_INET;
 		addr4(GWLB_ADDR, (uint8_t *)&s->to.sin_addr);
