@@ -11,4 +11,12 @@
 uint64_t now_ns(void);
 uint64_t coarse_ns(void);
 
+/* now - t, 0 when t is later: a stamp from the coarse clock (or taken
+ * after now was read) may be ahead of a precise now. */
+static inline uint64_t
+ns_since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
 #endif

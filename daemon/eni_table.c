@@ -438,7 +438,7 @@ eni_idle_ns(const struct eni *e, uint64_t now)
 		if (l > last)
 			last = l;
 	}
-	return now > last ? now - last : 0;
+	return ns_since(now, last);
 }
 
 int

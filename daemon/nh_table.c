@@ -44,14 +44,6 @@ static _Atomic uint64_t wants[NH_TABLE_WANTS];
 static _Atomic uint64_t last_wake_ns;	/* workers' wakes: one a millisecond at most */
 static struct nl_nh_sock *nl;		/* the manager's */
 
-/* now - t, 0 when t is later: workers stamp used_ns with the coarse
- * clock, the manager's now was read earlier in its loop. */
-static uint64_t
-since(uint64_t now, uint64_t t)
-{
-	return now > t ? now - t : 0;
-}
-
 static uint64_t
 key_of(uint32_t daddr, uint32_t saddr)
 {
@@ -115,7 +107,7 @@ want(uint64_t key, uint64_t now)
 		if (!x && atomic_compare_exchange_strong(&wants[c], &x, key)) {
 			uint64_t one = 1, last = atomic_load(&last_wake_ns);
 
-			if (D.wake_fd >= 0 && since(now, last) >= 1000000 &&
+			if (D.wake_fd >= 0 && ns_since(now, last) >= 1000000 &&
 			    atomic_compare_exchange_strong(&last_wake_ns, &last, now))
 				(void)!write(D.wake_fd, &one, sizeof(one));
 			return;
@@ -190,7 +182,7 @@ slot_for(uint64_t key, uint64_t now)
 		    atomic_load_explicit(&lru->used_ns, memory_order_relaxed))
 			lru = s;
 	}
-	if (since(now, atomic_load_explicit(&lru->used_ns, memory_order_relaxed)) < NH_REFRESH_NS)
+	if (ns_since(now, atomic_load_explicit(&lru->used_ns, memory_order_relaxed)) < NH_REFRESH_NS)
 		return NULL;
 	return lru;
 }
@@ -211,7 +203,7 @@ nh_table_tick(uint64_t now)
 
 		if (!key)
 			continue;
-		if (since(now_ns(), t0) >= NH_TICK_BUDGET_NS)
+		if (ns_since(now_ns(), t0) >= NH_TICK_BUDGET_NS)
 			return;		/* the wants stay for the next tick */
 		/* No slot (all used within NH_REFRESH_NS): the pair stays
 		 * wanted, so its next misses neither wake nor ask again. */
@@ -226,15 +218,15 @@ nh_table_tick(uint64_t now)
 	for (unsigned i = 0; i < NH_TABLE_SLOTS; i++) {
 		struct nh_slot *s = &slots[i];
 		uint64_t key = atomic_load_explicit(&s->key, memory_order_relaxed);
-		uint64_t age = since(now, s->resolved_ns);
+		uint64_t age = ns_since(now, s->resolved_ns);
 
 		if (!key)
 			continue;
-		if (since(now, atomic_load_explicit(&s->used_ns, memory_order_relaxed)) >= NH_IDLE_NS)
+		if (ns_since(now, atomic_load_explicit(&s->used_ns, memory_order_relaxed)) >= NH_IDLE_NS)
 			publish(s, 0, -EAGAIN, NULL);
 		else if ((age >= NH_REFRESH_NS ||
 		    (age >= NH_STALE_GAP_NS && atomic_load_explicit(&s->stale, memory_order_relaxed))) &&
-		    since(now_ns(), t0) < NH_TICK_BUDGET_NS)
+		    ns_since(now_ns(), t0) < NH_TICK_BUDGET_NS)
 			resolve(s, key, now);
 	}
 }
