@@ -38,6 +38,8 @@ static const struct cmd cmds[] = {
 	    "play a correct (or faulty) appliance at the GENEVE level" },
 	{ "bridge", cmd_bridge,
 	    "userspace GWLB between client and server TUN links" },
+	{ "tc-stats", cmd_tc_stats,
+	    "counters and checks of the lab's tc GWLB (twoarm-tc)" },
 };
 
 const char *
@@ -54,7 +56,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: gwlbsim COMMAND [OPTIONS]   (gwlbsim COMMAND --help)\n\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\nExit status: 0 pass, 1 a check failed, 2 usage error,\n"
 	    "3 system error (socket, namespace, TUN, memory).\n");
 }

@@ -46,6 +46,7 @@ int	cmd_run(int argc, char **argv);
 int	cmd_expect(int argc, char **argv);
 int	cmd_reflect(int argc, char **argv);
 int	cmd_bridge(int argc, char **argv);
+int	cmd_tc_stats(int argc, char **argv);
 /* The long name of option value c in a getopt_long table, for messages. */
 struct option;
 const char *cmd_optname(const struct option *lo, int c);
