@@ -9,16 +9,15 @@
  * sends (options ENI, attachment, cookie, in that order; TTL 255, id 0, no
  * DF), the flow's own UDP source port and cookie, both derived from a
  * symmetric hash of the inner 5-tuple, so the two directions of a flow
- * share them as on GWLB.  A TSO super-packet from the client stays one
- * packet here: bpf_skb_adjust_room marks it a UDP tunnel GSO packet and the
- * GWLB link (TX offloads off) cuts it into one GENEVE datagram per TCP
- * segment in software on its way out, which is what GWLB puts on the wire.
- * The outer UDP checksum is computed from the headers alone (inner_flow);
- * 0 for what it cannot be (legal for IPv4, but UDP GRO refuses those).
- * The lab's client and server cut their TCP super-packets themselves (TSO
- * off, TX checksums finished in software), so what reaches the program is
- * one segment at a time; a super-packet that still comes becomes a UDP
- * tunnel GSO packet with checksum 0 that the GWLB link cuts (counted).
+ * share them as on GWLB.  GWLB carries every TCP segment as a datagram of
+ * its own, so the lab's client and server cut their super-packets on the
+ * way out (TSO off, checksums finished in software) and the program sees
+ * one segment at a time.  Each gets a full outer UDP checksum, computed
+ * from the headers alone (inner_flow); UDP GRO at the appliance refuses
+ * datagrams without one.  What the program cannot sum (fragments, IPv4
+ * options, IPv6 extension headers, UDP without a checksum) goes with
+ * checksum 0, legal for IPv4; a super-packet that still comes becomes a
+ * UDP tunnel GSO packet, checksum 0, that the GWLB link cuts (counted).
  *
  * Section "decap", on the GWLB link (ingress): a GENEVE datagram from the
  * appliance is checked against what was sent for its inner flow: outer
