@@ -41,6 +41,7 @@
 #include "gro.h"
 #include "qsbr.h"
 #include "state.h"
+#include "tun.h"
 #include "worker.h"
 #include "log.h"
 #include "reply.h"
@@ -128,15 +129,25 @@ rx_decode(struct worker *w, const uint8_t *buf, size_t len, const struct sockadd
 	return e;
 }
 
-/* Write one inner packet (not coalesced) as its ENI's state says. */
+/*
+ * Write one inner packet (not coalesced) as its ENI's state says.  buf is
+ * its datagram, g what was decoded of it: the GENEVE header in front of
+ * the inner packet is not needed any more and takes the vnet header.
+ */
 static void
-rx_deliver(struct worker *w, struct eni *e, int state, const struct geneve_pkt *g)
+rx_deliver(struct worker *w, struct eni *e, int state, uint8_t *buf,
+    const struct geneve_pkt *g)
 {
 	struct thread_stats *ts = &w->stats;
+	size_t off = (size_t)(g->inner - buf);
 
 	switch (state) {
 	case ENI_UP:
-		eni_deliver(e, w->idx, e->qfd_in[w->kidx], g->inner, g->inner_len, ts);
+		if (off >= TUN_VNET_HDR_LEN)
+			eni_deliver_room(e, w->idx, e->qfd_in[w->kidx], buf + off, g->inner_len,
+			    ts);
+		else
+			eni_deliver(e, w->idx, e->qfd_in[w->kidx], g->inner, g->inner_len, ts);
 		break;
 	case ENI_PENDING:
 		eni_backlog_or_deliver(e, w->idx, w->kidx, g->inner, g->inner_len, ts);
@@ -156,7 +167,7 @@ rx_deliver(struct worker *w, struct eni *e, int state, const struct geneve_pkt *
 
 /* One received datagram, --offload off: written at once. */
 static void
-rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_in *src,
+rx_one(struct worker *w, uint8_t *buf, size_t len, const struct sockaddr_in *src,
     const struct in_addr *dst, uint64_t now)
 {
 	struct geneve_pkt g;
@@ -168,7 +179,7 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 		return;
 	if (!conf.no_return)
 		reply_learn(e, w, &g, buf, src, dst, now);
-	rx_deliver(w, e, state, &g);
+	rx_deliver(w, e, state, buf, &g);
 }
 
 /*
@@ -179,7 +190,7 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 struct rx_meta {
 	struct eni	*e;
 	int		state;
-	const uint8_t	*buf;		/* the GENEVE header */
+	uint8_t		*buf;		/* the GENEVE header */
 	const struct sockaddr_in *src;
 	struct in_addr	dst;
 	struct geneve_pkt g;
@@ -207,7 +218,7 @@ rx_gro_flush(struct worker *w, struct rx_gro *rg, uint64_t now)
 		if (!conf.no_return)
 			reply_learn(m->e, w, &m->g, m->buf, m->src, &m->dst, now);
 		if (it->nsegs == 1) {
-			rx_deliver(w, m->e, m->state, &m->g);
+			rx_deliver(w, m->e, m->state, m->buf, &m->g);
 			continue;
 		}
 		rg->iov[0] = (struct iovec){ (void *)(uintptr_t)&it->vnet, sizeof(it->vnet) };
@@ -236,7 +247,7 @@ rx_gro_flush(struct worker *w, struct rx_gro *rg, uint64_t now)
 
 /* One datagram (of a GRO buffer perhaps) into the round's batch. */
 static void
-rx_gro_add(struct worker *w, struct rx_gro *rg, const uint8_t *buf, size_t len,
+rx_gro_add(struct worker *w, struct rx_gro *rg, uint8_t *buf, size_t len,
     const struct sockaddr_in *src, const struct in_addr *dst, uint64_t now)
 {
 	struct rx_meta *m;
@@ -397,7 +408,7 @@ rx_main(void *arg)
 			struct msghdr *mh = &msgs[i].msg_hdr;
 			struct in_addr dst = conf.bind_addr;
 			size_t len = msgs[i].msg_len, seg = 0;
-			const uint8_t *buf = iov[i].iov_base;
+			uint8_t *buf = iov[i].iov_base;
 			struct cmsghdr *cm;
 
 			STAT_ADD(w->stats.bytes, len);
