@@ -48,6 +48,11 @@
 
 #define RX_BUF_SIZE	16384	/* > GWLB's 8500 MTU + GENEVE; larger is MSG_TRUNC */
 #define RX_GRO_BUF_SIZE	65536	/* --offload: a UDP GRO buffer holds up to 64 KB */
+/* Receive buffers lie this much further apart than their size: at a
+ * power-of-two stride the same bytes of every buffer share a few cache
+ * sets, and a batch's datagrams evict each other before they are written
+ * on to TUN. */
+#define RX_BUF_SKEW	64
 #define STOP_POLL_MS	200
 #define MEMINFO_NS	1000000000ull	/* how often the socket's drops are read */
 
@@ -358,6 +363,7 @@ rx_main(void *arg)
 	struct worker *w = arg;
 	unsigned batch = conf.batch;
 	size_t bufsz = conf.offload ? RX_GRO_BUF_SIZE : RX_BUF_SIZE;
+	size_t stride = bufsz + RX_BUF_SKEW;
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 	struct sockaddr_in *names;
@@ -371,13 +377,13 @@ rx_main(void *arg)
 	iov = calloc(batch, sizeof(*iov));
 	names = calloc(batch, sizeof(*names));
 	cbufs = calloc(batch, sizeof(*cbufs));
-	bufs = aligned_alloc(64, (size_t)batch * bufsz);
+	bufs = aligned_alloc(CACHELINE, (size_t)batch * stride);
 	if (conf.offload && (!(rg = calloc(1, sizeof(*rg))) || !(rg->gro = gro_new())))
 		fatalx("rx worker %u: out of memory", w->kidx);
 	if (!msgs || !iov || !names || !cbufs || !bufs)
 		fatalx("rx worker %u: out of memory", w->kidx);
 	for (unsigned i = 0; i < batch; i++) {
-		iov[i].iov_base = bufs + (size_t)i * bufsz;
+		iov[i].iov_base = bufs + (size_t)i * stride;
 		iov[i].iov_len = bufsz;
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
