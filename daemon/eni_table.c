@@ -441,27 +441,17 @@ eni_idle_ns(const struct eni *e, uint64_t now)
 	return ns_since(now, last);
 }
 
-int
-eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t len,
-    struct thread_stats *ts)
+/* What a write of one inner packet to e's gwi- link came to, counted. */
+static int
+deliver_done(struct eni *e, unsigned slot, ssize_t r, size_t len, struct thread_stats *ts)
 {
-	struct eni_stats *es = &e->stats[slot];
-	/* A plain packet on a vnet queue: an empty header (no GSO, checksums
-	 * complete) in front of it. */
-	static const uint8_t no_vnet[TUN_VNET_HDR_LEN];
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)(uintptr_t)no_vnet, .iov_len = sizeof(no_vnet) },
-		{ .iov_base = (void *)(uintptr_t)p, .iov_len = len },
-	};
-	ssize_t r = e->vnet ? writev(fd, iov, 2) : write(fd, p, len);
-
 	if (r < 0) {
 		/* EBADFD: the link was deleted behind our back.  (EIO is a link
 		 * an operator set down: counted, left as the operator wants.) */
 		if (errno == EBADFD || errno == ENODEV)
 			atomic_store_explicit(&e->broken, true, memory_order_relaxed);
 		STAT_ADD(ts->drops[DROP_TUN_WRITE], 1);
-		STAT_ADD(es->drops, 1);
+		STAT_ADD(e->stats[slot].drops, 1);
 		eni_drop_count(e, DROP_TUN_WRITE, 1);
 		log_rl(&rl_tun_write, LOG_TUNNEL, LOG_IMPORTANT,
 		    "write to %s: %s", e->if_in, strerror(errno));
@@ -470,6 +460,36 @@ eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t len,
 	STAT_ADD(ts->delivered, 1);
 	STAT_ADD(ts->delivered_bytes, len);
 	return 0;
+}
+
+int
+eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p, size_t len,
+    struct thread_stats *ts)
+{
+	/* A plain packet on a vnet queue: an empty header (no GSO, checksums
+	 * complete) in front of it. */
+	static const uint8_t no_vnet[TUN_VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)(uintptr_t)no_vnet, .iov_len = sizeof(no_vnet) },
+		{ .iov_base = (void *)(uintptr_t)p, .iov_len = len },
+	};
+
+	return deliver_done(e, slot, e->vnet ? writev(fd, iov, 2) : write(fd, p, len), len, ts);
+}
+
+int
+eni_deliver_room(struct eni *e, unsigned slot, int fd, uint8_t *p, size_t len,
+    struct thread_stats *ts)
+{
+	/* The empty vnet header written over the bytes before the packet:
+	 * one buffer, so a write() where eni_deliver needs a writev() (the
+	 * kernel's iovec import and a second copy call per packet). */
+	if (e->vnet) {
+		memset(p - TUN_VNET_HDR_LEN, 0, TUN_VNET_HDR_LEN);
+		return deliver_done(e, slot, write(fd, p - TUN_VNET_HDR_LEN,
+		    len + TUN_VNET_HDR_LEN), len, ts);
+	}
+	return deliver_done(e, slot, write(fd, p, len), len, ts);
 }
 
 int

@@ -136,6 +136,11 @@ struct eni *eni_remake(struct eni *old);
 /* Write one inner packet to a queue of e's gwi- link, counted in ts. */
 int eni_deliver(struct eni *e, unsigned slot, int fd, const uint8_t *p,
     size_t len, struct thread_stats *ts);
+/* eni_deliver for a packet with TUN_VNET_HDR_LEN bytes before p that the
+ * caller gives up (they may be overwritten): the receive path's, whose
+ * GENEVE header is no longer needed once the packet is written. */
+int eni_deliver_room(struct eni *e, unsigned slot, int fd, uint8_t *p,
+    size_t len, struct thread_stats *ts);
 /* Write one super-packet (iov: the virtio_net_hdr, the headers, the
  * payloads) to a vnet queue of e's gwi- link; it stands for nsegs inner
  * packets of seg_bytes in all, counted as such in ts. */

@@ -41,12 +41,18 @@
 #include "gro.h"
 #include "qsbr.h"
 #include "state.h"
+#include "tun.h"
 #include "worker.h"
 #include "log.h"
 #include "reply.h"
 
 #define RX_BUF_SIZE	16384	/* > GWLB's 8500 MTU + GENEVE; larger is MSG_TRUNC */
 #define RX_GRO_BUF_SIZE	65536	/* --offload: a UDP GRO buffer holds up to 64 KB */
+/* Receive buffers lie this much further apart than their size: at a
+ * power-of-two stride the same bytes of every buffer share a few cache
+ * sets, and a batch's datagrams evict each other before they are written
+ * on to TUN. */
+#define RX_BUF_SKEW	64
 #define STOP_POLL_MS	200
 #define MEMINFO_NS	1000000000ull	/* how often the socket's drops are read */
 
@@ -128,15 +134,25 @@ rx_decode(struct worker *w, const uint8_t *buf, size_t len, const struct sockadd
 	return e;
 }
 
-/* Write one inner packet (not coalesced) as its ENI's state says. */
+/*
+ * Write one inner packet (not coalesced) as its ENI's state says.  buf is
+ * its datagram, g what was decoded of it: the GENEVE header in front of
+ * the inner packet is not needed any more and takes the vnet header.
+ */
 static void
-rx_deliver(struct worker *w, struct eni *e, int state, const struct geneve_pkt *g)
+rx_deliver(struct worker *w, struct eni *e, int state, uint8_t *buf,
+    const struct geneve_pkt *g)
 {
 	struct thread_stats *ts = &w->stats;
+	size_t off = (size_t)(g->inner - buf);
 
 	switch (state) {
 	case ENI_UP:
-		eni_deliver(e, w->idx, e->qfd_in[w->kidx], g->inner, g->inner_len, ts);
+		if (off >= TUN_VNET_HDR_LEN)
+			eni_deliver_room(e, w->idx, e->qfd_in[w->kidx], buf + off, g->inner_len,
+			    ts);
+		else
+			eni_deliver(e, w->idx, e->qfd_in[w->kidx], g->inner, g->inner_len, ts);
 		break;
 	case ENI_PENDING:
 		eni_backlog_or_deliver(e, w->idx, w->kidx, g->inner, g->inner_len, ts);
@@ -156,7 +172,7 @@ rx_deliver(struct worker *w, struct eni *e, int state, const struct geneve_pkt *
 
 /* One received datagram, --offload off: written at once. */
 static void
-rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_in *src,
+rx_one(struct worker *w, uint8_t *buf, size_t len, const struct sockaddr_in *src,
     const struct in_addr *dst, uint64_t now)
 {
 	struct geneve_pkt g;
@@ -168,7 +184,7 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 		return;
 	if (!conf.no_return)
 		reply_learn(e, w, &g, buf, src, dst, now);
-	rx_deliver(w, e, state, &g);
+	rx_deliver(w, e, state, buf, &g);
 }
 
 /*
@@ -179,7 +195,7 @@ rx_one(struct worker *w, const uint8_t *buf, size_t len, const struct sockaddr_i
 struct rx_meta {
 	struct eni	*e;
 	int		state;
-	const uint8_t	*buf;		/* the GENEVE header */
+	uint8_t		*buf;		/* the GENEVE header */
 	const struct sockaddr_in *src;
 	struct in_addr	dst;
 	struct geneve_pkt g;
@@ -207,7 +223,7 @@ rx_gro_flush(struct worker *w, struct rx_gro *rg, uint64_t now)
 		if (!conf.no_return)
 			reply_learn(m->e, w, &m->g, m->buf, m->src, &m->dst, now);
 		if (it->nsegs == 1) {
-			rx_deliver(w, m->e, m->state, &m->g);
+			rx_deliver(w, m->e, m->state, m->buf, &m->g);
 			continue;
 		}
 		rg->iov[0] = (struct iovec){ (void *)(uintptr_t)&it->vnet, sizeof(it->vnet) };
@@ -236,7 +252,7 @@ rx_gro_flush(struct worker *w, struct rx_gro *rg, uint64_t now)
 
 /* One datagram (of a GRO buffer perhaps) into the round's batch. */
 static void
-rx_gro_add(struct worker *w, struct rx_gro *rg, const uint8_t *buf, size_t len,
+rx_gro_add(struct worker *w, struct rx_gro *rg, uint8_t *buf, size_t len,
     const struct sockaddr_in *src, const struct in_addr *dst, uint64_t now)
 {
 	struct rx_meta *m;
@@ -347,6 +363,7 @@ rx_main(void *arg)
 	struct worker *w = arg;
 	unsigned batch = conf.batch;
 	size_t bufsz = conf.offload ? RX_GRO_BUF_SIZE : RX_BUF_SIZE;
+	size_t stride = bufsz + RX_BUF_SKEW;
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 	struct sockaddr_in *names;
@@ -360,13 +377,13 @@ rx_main(void *arg)
 	iov = calloc(batch, sizeof(*iov));
 	names = calloc(batch, sizeof(*names));
 	cbufs = calloc(batch, sizeof(*cbufs));
-	bufs = aligned_alloc(64, (size_t)batch * bufsz);
+	bufs = aligned_alloc(CACHELINE, (size_t)batch * stride);
 	if (conf.offload && (!(rg = calloc(1, sizeof(*rg))) || !(rg->gro = gro_new())))
 		fatalx("rx worker %u: out of memory", w->kidx);
 	if (!msgs || !iov || !names || !cbufs || !bufs)
 		fatalx("rx worker %u: out of memory", w->kidx);
 	for (unsigned i = 0; i < batch; i++) {
-		iov[i].iov_base = bufs + (size_t)i * bufsz;
+		iov[i].iov_base = bufs + (size_t)i * stride;
 		iov[i].iov_len = bufsz;
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
@@ -397,7 +414,7 @@ rx_main(void *arg)
 			struct msghdr *mh = &msgs[i].msg_hdr;
 			struct in_addr dst = conf.bind_addr;
 			size_t len = msgs[i].msg_len, seg = 0;
-			const uint8_t *buf = iov[i].iov_base;
+			uint8_t *buf = iov[i].iov_base;
 			struct cmsghdr *cm;
 
 			STAT_ADD(w->stats.bytes, len);
