@@ -128,6 +128,7 @@ struct flow {
 	__u8	csum_ok;	/* isum below is the inner packet's sum */
 	__u32	daddr4;		/* IPv4 inner destination, host order */
 	__u32	isum;		/* one's complement sum of the inner packet */
+	__u32	ilen;		/* the inner packet's length by its IP header */
 };
 
 INLINE __u32 mix(__u32 h)
@@ -180,6 +181,7 @@ INLINE int inner_flow(struct __sk_buff *skb, __u32 off, struct flow *f)
 			return -1;
 		f->ethertype = ETH_P_IP;
 		f->proto = ip.protocol;
+		f->ilen = __builtin_bswap16(ip.tot_len);
 		f->daddr4 = __builtin_bswap32(ip.daddr);
 		h = ip.saddr ^ ip.daddr;
 		if (!(ip.frag_off & __builtin_bswap16(0x3fff)))
@@ -206,6 +208,7 @@ INLINE int inner_flow(struct __sk_buff *skb, __u32 off, struct flow *f)
 			return -1;
 		f->ethertype = ETH_P_IPV6;
 		f->proto = ip6.nexthdr;
+		f->ilen = __builtin_bswap16(ip6.payload_len) + sizeof(ip6);
 		f->daddr4 = 0;
 		__builtin_memcpy(w, &ip6.saddr, 32);
 #pragma unroll
@@ -279,8 +282,33 @@ INLINE void geneve_fill(struct geneve_aws *g, const struct flow *f)
 	g->cookie = __builtin_bswap32(f->cookie);
 }
 
-/* Route what is in skb at L3 now (after ETH_LEN): redirect or the stack. */
-INLINE int route(struct __sk_buff *skb, __u16 ethertype, __u32 on_stack)
+/* The outer UDP checksum of e (its check field taken as 0) around the
+ * inner packet f describes: the pseudo header, the UDP and GENEVE headers
+ * and the inner packet's sum (inner_flow). */
+INLINE __u16 outer_csum(const struct encap *e, const struct flow *f)
+{
+	__u16 ew[ENCAP_LEN / 2], ck;
+	__u32 sum, i;
+
+	__builtin_memcpy(ew, e, ENCAP_LEN);
+	ew[13] = 0;			/* udp.check */
+	sum = ew[6] + ew[7] + ew[8] + ew[9] + __builtin_bswap16(IPPROTO_UDP) +
+	      e->udp.len + f->isum;
+#pragma unroll
+	for (i = 10; i < ENCAP_LEN / 2; i++)
+		sum += ew[i];
+	ck = csum_fold(sum);
+	return ck ? ck : 0xffff;
+}
+
+/*
+ * Route what is in skb at L3 now (after ETH_LEN): a FIB lookup and a
+ * redirect.  Without a resolved neighbour: the stack (stack_ok, a packet
+ * the GWLB namespace may forward) or a counted drop (an encapsulated one:
+ * its outer source is the namespace's own address, which the stack would
+ * refuse; the lab makes the appliance's neighbour entry permanent).
+ */
+INLINE int route(struct __sk_buff *skb, __u16 ethertype, int stack_ok)
 {
 	struct bpf_fib_lookup fib = {};
 	long r;
@@ -310,8 +338,8 @@ INLINE int route(struct __sk_buff *skb, __u16 ethertype, __u32 on_stack)
 	 * An unresolved neighbour goes to the stack, which resolves it. */
 	r = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS) {
-		count(on_stack, 1);
-		return TC_ACT_OK;
+		count(stack_ok ? S_TO_STACK : S_NO_ROUTE, 1);
+		return stack_ok ? TC_ACT_OK : TC_ACT_SHOT;
 	}
 	if (bpf_skb_store_bytes(skb, 0, fib.dmac, 6, 0) ||
 	    bpf_skb_store_bytes(skb, 6, fib.smac, 6, 0))
@@ -341,12 +369,22 @@ int gwtc_encap(struct __sk_buff *skb)
 	}
 	/* What the client or server says to the GWLB namespace itself. */
 	if (f.ethertype == ETH_P_IP &&
-	    (f.daddr4 == LOCAL4_A || f.daddr4 == LOCAL4_B)) {
+	    (f.daddr4 == LOCAL4_A || f.daddr4 == LOCAL4_B || f.daddr4 == GWLB_ADDR)) {
 		count(S_PASS, 1);
 		return TC_ACT_OK;
 	}
 	if (f.ethertype == ETH_P_IPV6) {
 		__u8 d0, t;
+		__u32 d[4];
+
+		/* the namespace's own 2001:db8:1::1 and 2001:db8:2::1 */
+		if (!bpf_skb_load_bytes(skb, ETH_LEN + 24, d, 16) &&
+		    d[0] == __builtin_bswap32(0x20010db8) && d[2] == 0 &&
+		    d[3] == __builtin_bswap32(1) &&
+		    (d[1] == __builtin_bswap32(0x00010000) || d[1] == __builtin_bswap32(0x00020000))) {
+			count(S_PASS, 1);
+			return TC_ACT_OK;
+		}
 
 		/* link-local and multicast destinations: neighbour
 		 * discovery, router solicitations and the like */
@@ -377,18 +415,7 @@ int gwtc_encap(struct __sk_buff *skb)
 	e.udp.len = __builtin_bswap16((__u16)(skb->len - ETH_LEN + ENCAP_LEN - 20));
 	geneve_fill(&e.g, &f);
 	if (f.csum_ok && skb->gso_segs <= 1) {
-		__u16 ew[ENCAP_LEN / 2];
-
-		/* outer pseudo header, UDP and GENEVE headers, the inner sum */
-		__builtin_memcpy(ew, &e, ENCAP_LEN);
-		sum = ew[6] + ew[7] + ew[8] + ew[9] + __builtin_bswap16(IPPROTO_UDP) +
-		      e.udp.len + f.isum;
-#pragma unroll
-		for (i = 10; i < ENCAP_LEN / 2; i++)
-			sum += ew[i];
-		e.udp.check = csum_fold(sum);
-		if (!e.udp.check)
-			e.udp.check = 0xffff;
+		e.udp.check = outer_csum(&e, &f);
 		count(S_ENCAP_CSUM, 1);
 	}
 
@@ -412,7 +439,7 @@ int gwtc_encap(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	count(S_ENCAP, 1);
-	return route(skb, ETH_P_IP, S_TO_STACK);
+	return route(skb, ETH_P_IP, 0);
 }
 
 SEC("decap")
@@ -420,6 +447,8 @@ int gwtc_decap(struct __sk_buff *skb)
 {
 	struct encap e, want = {};
 	struct flow f;
+	__u32 tot, ulen, sum = 0, i;
+	__u16 iw[10];
 	__be16 eth;
 	__u64 flags;
 
@@ -438,8 +467,23 @@ int gwtc_decap(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	if (e.ip.saddr != __builtin_bswap32(APPL_ADDR) ||
-	    e.udp.dest != __builtin_bswap16(GENEVE_PORT)) {
+	    e.udp.dest != __builtin_bswap16(GENEVE_PORT) ||
+	    (e.ip.frag_off & __builtin_bswap16(0x3fff)) || e.ip.ttl <= 1) {
 		count(S_BAD_OUTER, 1);
+		return TC_ACT_SHOT;
+	}
+	tot = __builtin_bswap16(e.ip.tot_len);
+	ulen = __builtin_bswap16(e.udp.len);
+	if (tot != skb->len - ETH_LEN || ulen != tot - 20) {
+		count(S_BAD_LENGTH, 1);
+		return TC_ACT_SHOT;
+	}
+	__builtin_memcpy(iw, &e, 20);
+#pragma unroll
+	for (i = 0; i < 10; i++)
+		sum += iw[i];
+	if (csum_fold(sum)) {
+		count(S_BAD_CSUM, 1);
 		return TC_ACT_SHOT;
 	}
 	if ((e.g.ver_optlen & 0xc0) || (e.g.ver_optlen & 0x3f) != (GENEVE_LEN - 8) / 4 ||
@@ -452,6 +496,11 @@ int gwtc_decap(struct __sk_buff *skb)
 	}
 	if (inner_flow(skb, ETH_LEN + ENCAP_LEN, &f)) {
 		count(S_BAD_INNER, 1);
+		return TC_ACT_SHOT;
+	}
+	if (f.ilen != ulen - 8 - GENEVE_LEN) {
+		/* bytes after the inner packet, or fewer than it says */
+		count(S_BAD_LENGTH, 1);
 		return TC_ACT_SHOT;
 	}
 	geneve_fill(&want.g, &f);
@@ -475,8 +524,14 @@ int gwtc_decap(struct __sk_buff *skb)
 		count(S_BAD_COOKIE, 1);
 		return TC_ACT_SHOT;
 	}
-	flags = f.ethertype == ETH_P_IP ? BPF_F_ADJ_ROOM_DECAP_L3_IPV4 :
-		BPF_F_ADJ_ROOM_DECAP_L3_IPV6;
+	/* The UDP checksum, where inner_flow could sum the inner packet
+	 * (0: none, as IPv4 allows). */
+	if (e.udp.check && f.csum_ok && e.udp.check != outer_csum(&e, &f)) {
+		count(S_BAD_CSUM, 1);
+		return TC_ACT_SHOT;
+	}
+	/* An IPv4 packet stays IPv4: no flag, which kernels before 6.3 lack. */
+	flags = f.ethertype == ETH_P_IP ? 0 : BPF_F_ADJ_ROOM_DECAP_L3_IPV6;
 	if (bpf_skb_adjust_room(skb, -ENCAP_LEN, BPF_ADJ_ROOM_MAC, flags)) {
 		count(S_ERROR, 1);
 		return TC_ACT_SHOT;
@@ -487,7 +542,7 @@ int gwtc_decap(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	count(S_DECAP, 1);
-	return route(skb, f.ethertype, S_TO_STACK);
+	return route(skb, f.ethertype, 1);
 }
 
 /*

@@ -14,8 +14,11 @@
 	X(DECAP,	"decap",	0, "datagrams back, checked and decapsulated") \
 	X(REFLECT,	"reflect",	0, "datagrams the tc reflector sent back") \
 	X(PASS,		"pass",		0, "not GWLB traffic, passed untouched") \
-	X(TO_STACK,	"to_stack",	0, "routed by the stack (neighbour not resolved yet)") \
-	X(BAD_OUTER,	"bad_outer",	1, "outer addresses or UDP ports not the flow's") \
+	X(TO_STACK,	"to_stack",	0, "decapsulated, routed by the stack (neighbour not resolved yet)") \
+	X(NO_ROUTE,	"no_route",	0, "encapsulated but dropped: no route or neighbour to the appliance") \
+	X(BAD_OUTER,	"bad_outer",	1, "outer addresses, UDP ports, TTL <= 1 or a fragment") \
+	X(BAD_LENGTH,	"bad_length",	1, "IPv4, UDP or inner lengths that do not agree (trailing bytes)") \
+	X(BAD_CSUM,	"bad_csum",	1, "outer IPv4 header or UDP checksum wrong (or the inner packet's)") \
 	X(BAD_GENEVE,	"bad_geneve",	1, "GENEVE version, length, flags, VNI, option layout or protocol") \
 	X(BAD_ENI,	"bad_eni",	1, "ENI id option not the flow's") \
 	X(BAD_ATTACH,	"bad_attachment", 1, "attachment id option not the flow's") \
