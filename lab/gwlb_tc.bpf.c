@@ -20,10 +20,11 @@
  * UDP tunnel GSO packet, checksum 0, that the GWLB link cuts (counted).
  *
  * Section "decap", on the GWLB link (ingress): a GENEVE datagram from the
- * appliance is checked against what was sent for its inner flow: outer
- * addresses swapped, UDP ports kept (from the flow's port to 6081), version 0,
- * no critical bit, the protocol type of the inner packet, the three AWS
- * options in order, each the flow's value.  A datagram that fails is
+ * appliance is checked as lab/sim_check.c checks one: outer addresses
+ * swapped, UDP ports kept (from the flow's port to 6081), TTL above 1, no
+ * fragment, IPv4, UDP and inner lengths in agreement, the IPv4 header and
+ * UDP checksums, version 0, no critical bit, the protocol type of the
+ * inner packet, the three AWS options in order, each the flow's value.  A datagram that fails is
  * dropped and counted by reason; one that passes loses its outer headers
  * and is routed in the GWLB namespace (FIB lookup, redirect) to the
  * client or the server.  Everything else passes untouched (ARP, neighbour
@@ -31,7 +32,8 @@
  *
  * The counters are one per-CPU array (gwtc_stats); `gwlbsim tc-stats`
  * reads them by the programs' ids.  The lab compiles this file when it
- * builds the topology, with the addresses and ids as -D definitions.
+ * builds the topology, with the ENI and attachment ids as -D definitions
+ * (the addresses are the lab's, the defaults below).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -334,8 +336,7 @@ INLINE int route(struct __sk_buff *skb, __u16 ethertype, int stack_ok)
 		__builtin_memcpy(fib.ipv6_src, &ip6.saddr, 16);
 		__builtin_memcpy(fib.ipv6_dst, &ip6.daddr, 16);
 	}
-	/* tot_len 0: the MTU check is the stack's, which knows GSO packets.
-	 * An unresolved neighbour goes to the stack, which resolves it. */
+	/* tot_len 0: the MTU check is the stack's, which knows GSO packets. */
 	r = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (r != BPF_FIB_LKUP_RET_SUCCESS) {
 		count(stack_ok ? S_TO_STACK : S_NO_ROUTE, 1);
