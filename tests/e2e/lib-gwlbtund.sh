@@ -531,6 +531,58 @@ gw_write_gwpkt() {
 	        if not eni:
 	            return pfx + s
 
+	def tcp_l4(p):
+	    """Offset of the TCP header of an IPv4 or IPv6 packet (IPv6: after
+	    at most one hop-by-hop header), or None."""
+	    if p[0] >> 4 == 4:
+	        return (p[0] & 15) * 4 if p[9] == 6 else None
+	    if p[6] == 6:
+	        return 40
+	    if p[6] == 0 and len(p) > 41 and p[40] == 6:
+	        return 40 + (p[41] + 1) * 8
+	    return None
+
+	def ip4_fix(h):
+	    """An IPv4 header with its checksum recomputed."""
+	    h = bytearray(h)
+	    h[10:12] = b"\0\0"
+	    h[10:12] = struct.pack("!H", csum(bytes(h)))
+	    return bytes(h)
+
+	def tso_cut(p, mss):
+	    """A TCP super-packet cut as the kernel's TSO and RFC 793/791 do: the
+	    head's headers on every segment, seq advanced, IPv4 id + k, PSH only
+	    on the last, checksums computed.  A packet of one segment is returned
+	    as it is (its checksum unchecked)."""
+	    l3 = tcp_l4(p)
+	    hl = l3 + (p[l3 + 12] >> 4) * 4
+	    pay = p[hl:]
+	    if len(pay) <= mss:
+	        return [p]
+	    v4 = p[0] >> 4 == 4
+	    seq = struct.unpack("!I", p[l3 + 4:l3 + 8])[0]
+	    ident, psh, out = p[4] << 8 | p[5], p[l3 + 13] & 8, []
+	    for k, off in enumerate(range(0, len(pay), mss)):
+	        chunk = pay[off:off + mss]
+	        h = bytearray(p[:hl])
+	        if v4:
+	            h[2:4] = struct.pack("!H", hl + len(chunk))
+	            h[4:6] = struct.pack("!H", (ident + k) & 0xffff)
+	        else:
+	            h[4:6] = struct.pack("!H", hl - 40 + len(chunk))
+	        h[l3 + 4:l3 + 8] = struct.pack("!I", (seq + off) & 0xffffffff)
+	        h[l3 + 13] = h[l3 + 13] & ~8 | (psh if off + mss >= len(pay) else 0)
+	        h[l3 + 16:l3 + 18] = b"\0\0"
+	        t = bytes(h[l3:]) + chunk
+	        if v4:
+	            ph = bytes(h[12:20]) + struct.pack("!BBH", 0, 6, len(t))
+	        else:
+	            ph = bytes(h[8:40]) + struct.pack("!IxxxB", len(t), 6)
+	        h[l3 + 16:l3 + 18] = struct.pack("!H", csum(ph + t))
+	        q = bytes(h) + chunk
+	        out.append(ip4_fix(q[:20]) + q[20:] if v4 else q)
+	    return out
+
 	def read_pcap(path):
 	    """Network-layer packets of a pcap file (RAW, SLL, SLL2 or Ethernet)."""
 	    out = []
