@@ -143,6 +143,19 @@ INLINE __u32 mix(__u32 h)
 	return h;
 }
 
+/* The one's complement sum of a 20-byte IPv4 header at h. */
+INLINE __u32 ip4_hdr_sum(const void *h)
+{
+	__u16 w[10];
+	__u32 sum = 0, i;
+
+	__builtin_memcpy(w, h, 20);
+#pragma unroll
+	for (i = 0; i < 10; i++)
+		sum += w[i];
+	return sum;
+}
+
 INLINE __u32 fold32(__u32 s)
 {
 	s = (s & 0xffff) + (s >> 16);
@@ -354,8 +367,6 @@ int gwtc_encap(struct __sk_buff *skb)
 	struct encap e = {};
 	struct iphdr ip = {};
 	struct flow f;
-	__u32 sum = 0, i;
-	__u16 *w = (__u16 *)&ip;
 	__be16 eth_ip = __builtin_bswap16(ETH_P_IP);
 	__u64 flags;
 
@@ -406,10 +417,7 @@ int gwtc_encap(struct __sk_buff *skb)
 	ip.protocol = IPPROTO_UDP;
 	ip.saddr = __builtin_bswap32(GWLB_ADDR);
 	ip.daddr = __builtin_bswap32(APPL_ADDR);
-#pragma unroll
-	for (i = 0; i < 10; i++)
-		sum += w[i];
-	ip.check = csum_fold(sum);
+	ip.check = csum_fold(ip4_hdr_sum(&ip));
 	__builtin_memcpy(&e.ip, &ip, sizeof(ip));
 	e.udp.source = __builtin_bswap16(f.sport);
 	e.udp.dest = __builtin_bswap16(GENEVE_PORT);
@@ -448,8 +456,7 @@ int gwtc_decap(struct __sk_buff *skb)
 {
 	struct encap e, want = {};
 	struct flow f;
-	__u32 tot, ulen, sum = 0, i;
-	__u16 iw[10];
+	__u32 tot, ulen;
 	__be16 eth;
 	__u64 flags;
 
@@ -479,11 +486,7 @@ int gwtc_decap(struct __sk_buff *skb)
 		count(S_BAD_LENGTH, 1);
 		return TC_ACT_SHOT;
 	}
-	__builtin_memcpy(iw, &e, 20);
-#pragma unroll
-	for (i = 0; i < 10; i++)
-		sum += iw[i];
-	if (csum_fold(sum)) {
+	if (csum_fold(ip4_hdr_sum(&e))) {
 		count(S_BAD_CSUM, 1);
 		return TC_ACT_SHOT;
 	}
@@ -561,8 +564,7 @@ int gwtc_reflect(struct __sk_buff *skb)
 	struct iphdr ip;
 	struct udphdr uh;
 	__u8 mac[12], swapped[12];
-	__u32 sum = 0, a, i;
-	__u16 w[10];
+	__u32 a;
 
 	if (skb->protocol != __builtin_bswap16(ETH_P_IP) ||
 	    bpf_skb_load_bytes(skb, ETH_LEN, &ip, sizeof(ip)) ||
@@ -582,11 +584,7 @@ int gwtc_reflect(struct __sk_buff *skb)
 	ip.daddr = a;
 	ip.ttl = 64;
 	ip.check = 0;
-	__builtin_memcpy(w, &ip, 20);
-#pragma unroll
-	for (i = 0; i < 10; i++)
-		sum += w[i];
-	ip.check = csum_fold(sum);
+	ip.check = csum_fold(ip4_hdr_sum(&ip));
 	if (bpf_skb_load_bytes(skb, 0, mac, 12))
 		return TC_ACT_SHOT;
 	__builtin_memcpy(swapped, mac + 6, 6);
